@@ -1,0 +1,42 @@
+/*
+ * capture.h - one sample of one thread, as the sampler took it.
+ *
+ * A capture is everything the unwinder needs, copied out of the target while
+ * the thread was stopped: registers and the top of the user stack.  After the
+ * capture nothing reads the live target again for this sample.  Captures live
+ * in the slots of a capture queue (capqueue.h); the stack buffer belongs to
+ * the slot and is sized once, at start-up, to the configured stack size.
+ */
+#ifndef PERTOP_CAPTURE_H
+#define PERTOP_CAPTURE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#define CAPTURE_STACK_DEFAULT (16u * 1024u)
+#define CAPTURE_STACK_MIN     (1u * 1024u)
+#define CAPTURE_STACK_MAX     (64u * 1024u)
+#define CAPTURE_COMM_LEN      16
+
+/* Capture flags. */
+enum {
+    CAPTURE_ONCPU = 1u << 0,      /* thread was R when sampled */
+    CAPTURE_STACK_SHORT = 1u << 1 /* stack read stopped before stack_size */
+};
+
+struct capture {
+    pid_t tid;
+    char state;                       /* procfs state letter: R S D T t Z X I */
+    char comm[CAPTURE_COMM_LEN];      /* thread name, NUL-terminated */
+    uint32_t flags;                   /* CAPTURE_* */
+    uint64_t time_ns;                 /* CLOCK_MONOTONIC when captured */
+    uint64_t stop_ns;                 /* how long the thread was stopped */
+    struct user_regs_struct regs;     /* x86_64 user registers */
+    uint64_t stack_addr;              /* target address of stack[0] (= regs.rsp) */
+    uint32_t stack_len;               /* valid bytes in stack */
+    uint32_t stack_cap;               /* capacity of stack */
+    uint8_t *stack;                   /* copy of [stack_addr, stack_addr+stack_len) */
+};
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * procfs.h - small, bounded readers of /proc for the sampler and the session.
+ *
+ * Each reader takes a buffer or a struct and never allocates from sizes read
+ * out of procfs.  The parsing halves (procfs_parse_*) take plain text so they
+ * can be unit-tested.
+ */
+#ifndef PERTOP_PROCFS_H
+#define PERTOP_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_stat {
+    pid_t pid;
+    char comm[16];
+    char state;
+    pid_t ppid;
+    uint64_t utime, stime; /* clock ticks */
+    uint64_t minflt, majflt;
+    uint64_t starttime;
+    uint64_t flags; /* PF_* (PF_KTHREAD = 0x00200000) */
+};
+
+/* Parse the text of /proc/PID/stat or /proc/PID/task/TID/stat (comm may hold
+ * spaces and parentheses). */
+int procfs_parse_stat(const char *text, size_t len, struct proc_stat *out);
+/* Read and parse; path_fd >= 0 re-reads an already open stat file with pread. */
+int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *out);
+int procfs_pread_stat(int fd, struct proc_stat *out);
+
+/* Command line with NULs turned into spaces, truncated to len-1. */
+int procfs_cmdline(pid_t pid, char *buf, size_t len);
+
+/* Fills tids (up to max) from /proc/PID/task; returns count or -errno. */
+int procfs_list_tasks(pid_t pid, pid_t *tids, size_t max);
+
+/* TracerPid from /proc/PID/status (0 when not traced), or -errno. */
+int procfs_tracer_pid(pid_t pid);
+
+/* true when pid is a kernel thread. */
+bool procfs_is_kernel_thread(const struct proc_stat *st);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * intern.h - frames as small ids.
+ *
+ * A frame is a (kind, a, b) key: a native frame is (module id, ELF vaddr of
+ * the pc, or pc-1 for return addresses), a thread pseudo-frame is the tid
+ * (the root level of the call tree), a special frame marks a truncated stack
+ * or an address outside every module.  Python frames (code object, line)
+ * will use kind FRAME_PYTHON.  Ids are dense from 0 and never reused;
+ * capacity is fixed at creation so memory stays bounded.
+ */
+#ifndef PERTOP_INTERN_H
+#define PERTOP_INTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint32_t frame_id;
+#define FRAME_NONE UINT32_MAX
+
+enum frame_kind {
+    FRAME_NATIVE = 1, /* a = module id, b = ELF vaddr */
+    FRAME_THREAD,     /* a = 0, b = tid */
+    FRAME_SPECIAL,    /* a = enum frame_special, b = extra (e.g. raw address) */
+    FRAME_PYTHON      /* reserved: a = code object id, b = line */
+};
+
+enum frame_special {
+    SPECIAL_TRUNCATED = 1, /* stack ended early */
+    SPECIAL_UNKNOWN_ADDR,  /* pc outside every known module; b = address */
+    SPECIAL_OVERFLOW       /* call tree full: deeper frames dropped */
+};
+
+struct frame_key {
+    uint32_t kind;
+    uint32_t a;
+    uint64_t b;
+};
+
+struct interner;
+
+struct interner *intern_new(uint32_t capacity);
+void intern_free(struct interner *in);
+/* Returns the id for key, adding it if new; FRAME_NONE when full. */
+frame_id intern_frame(struct interner *in, uint32_t kind, uint32_t a, uint64_t b);
+const struct frame_key *intern_key(const struct interner *in, frame_id id);
+uint32_t intern_count(const struct interner *in);
+uint32_t intern_capacity(const struct interner *in);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * resolve.h - frame ids to function-level frames, for views.
+ *
+ * Views never call the symbolizer themselves: they go through a struct
+ * resolver, so that they can be tested on plain data with a fake one.  A
+ * frame id resolves to a chain of function frames, innermost first (inlined
+ * functions are frames of their own); each function has a small dense id so
+ * views can aggregate per function with arrays.
+ *
+ * The real resolver (resolver_native_*) goes through the module registry and
+ * the symbolizer and caches every chain by frame id.  resolver_prepare must be
+ * called (outside the model lock) for every frame id a view will ask about,
+ * so the view's walk under the lock does not symbolize.
+ */
+#ifndef PERTOP_RESOLVE_H
+#define PERTOP_RESOLVE_H
+
+#include <stdint.h>
+
+#include "intern.h"
+
+#define CHAIN_MAX 16
+
+struct func_info {
+    const char *name;   /* demangled function name, or "module+0x1234" */
+    const char *module; /* short module name ("libc.so.6"), "" for none */
+    const char *file;   /* definition file or NULL */
+    int line;           /* definition line, 0 when unknown */
+};
+
+struct chain_frame {
+    uint32_t func;    /* function id */
+    const char *file; /* file:line of this frame's pc or call site, NULL if unknown */
+    int line;
+    uint8_t inlined;
+};
+
+struct frame_chain {
+    unsigned n; /* >= 1 */
+    struct chain_frame f[CHAIN_MAX];
+};
+
+struct resolver {
+    const struct frame_chain *(*chain)(void *ctx, frame_id id);
+    const struct func_info *(*func)(void *ctx, uint32_t func_id);
+    uint32_t (*func_count)(void *ctx);
+    void *ctx;
+};
+
+struct interner;
+struct modreg;
+struct symbolizer;
+
+struct native_resolver;
+struct native_resolver *resolver_native_new(const struct interner *in, const struct modreg *reg,
+                                            struct symbolizer *sym);
+void resolver_native_free(struct native_resolver *r);
+/* Resolve (and cache) every frame id below upto that is not cached yet.
+ * Interner keys must be stable for those ids (they are: append-only). */
+void resolver_native_prepare(struct native_resolver *r, uint32_t upto);
+struct resolver resolver_native_iface(struct native_resolver *r);
+
+#endif

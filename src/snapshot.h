@@ -1,0 +1,50 @@
+/*
+ * snapshot.h - views rendered as plain text, and the folded format.
+ *
+ * The text snapshot is what --batch prints, what --output writes with
+ * --format text, and what the screen's snapshot key will save: a header, the
+ * hot-functions table and the hottest stacks.  The folded format is one line
+ * per distinct stack, root first, frames joined by ';', a space, the count
+ * (flamegraph.pl, speedscope, Pyroscope); with threads, "name-tid" is the
+ * root frame.  Writers take a FILE* and do nothing else.
+ */
+#ifndef PERTOP_SNAPSHOT_H
+#define PERTOP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "model.h"
+#include "resolve.h"
+#include "view.h"
+
+struct snapshot_header {
+    pid_t pid;
+    const char *cmdline;
+    double duration_s;
+    uint64_t samples;
+    uint64_t lost;
+    double rate_asked, rate_achieved; /* Hz per thread-round */
+    unsigned threads;                 /* threads seen */
+    bool idle;                        /* mode: with idle */
+    bool exited;                      /* target exited during the run */
+    int exit_status;                  /* wait status when exited */
+    uint64_t truncated;               /* truncated stacks */
+};
+
+struct snapshot_opts {
+    size_t max_rows;   /* hot table rows (default 30) */
+    size_t max_stacks; /* hottest stacks (default 5) */
+    unsigned width;    /* line width for the function column (default 100) */
+};
+
+void snapshot_opts_default(struct snapshot_opts *o);
+int snapshot_write_text(FILE *f, const struct snapshot_header *h, const struct model *m,
+                        const struct resolver *r, const struct view_opts *vo,
+                        const struct snapshot_opts *so);
+int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver *r,
+                          const struct view_opts *vo, bool threads);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * symbolize.h - (module, ELF vaddr) -> function frames with file:line.
+ *
+ * One symbolizer per target.  For each module it keeps one libdwfl session
+ * (the module reported at base 0, so lookups take ELF vaddrs directly and do
+ * not depend on where the target mapped it), a sorted symbol table
+ * (symtab.h), and a cache of resolved addresses.  Debug information is found
+ * in the file itself, or in a separate debug file by build-id or
+ * .gnu_debuglink under /usr/lib/debug (Debian's -dbgsym layout), looked up
+ * both on the host and under the target's root.
+ *
+ * A resolved address is a chain of frames, innermost first: inlined
+ * functions are frames of their own, each with the file:line of the pc inside
+ * it (for the innermost) or of its call site in the next one.  Names are
+ * demangled.  Without DWARF the name comes from .symtab/.dynsym and there is
+ * no line; without any symbol the name is "module+0xOFFSET".
+ *
+ * Strings returned are interned and live as long as the symbolizer.  Not
+ * thread-safe: one thread (the one building views) calls it.
+ */
+#ifndef PERTOP_SYMBOLIZE_H
+#define PERTOP_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_MAX_INLINE 16
+
+struct sym_frame {
+    const char *func;      /* demangled name; interned (compare pointers) */
+    const char *file;      /* source file of this frame's line, or NULL */
+    int line;              /* line in file, 0 when unknown */
+    const char *decl_file; /* where the function is defined, or NULL */
+    int decl_line;
+    bool inlined;          /* an inlined instance inside the next frame */
+    bool from_symtab;      /* name from ELF symbols, no DWARF */
+    bool unknown;          /* no symbol at all: func is "module+0xOFFSET" */
+};
+
+struct sym_result {
+    unsigned n; /* 1..SYM_MAX_INLINE */
+    struct sym_frame f[SYM_MAX_INLINE];
+};
+
+struct symbolizer;
+
+/* root: prefix for the target's files ("/proc/PID/root"), or "" for none. */
+struct symbolizer *sym_new(const char *root);
+void sym_free(struct symbolizer *s);
+
+/* Resolve vaddr in the module with id module_id whose file pertop opens at
+ * open_path (name is the target's path, used in messages and fallbacks).
+ * Always succeeds: unresolvable addresses give one "module+0xOFFSET" frame. */
+const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id,
+                                     const char *name, const char *open_path, uint64_t vaddr);
+
+/* Intern an arbitrary string in the symbolizer's string table. */
+const char *sym_intern(struct symbolizer *s, const char *str);
+
+/* Counters for the status line and benchmarks. */
+struct sym_stats {
+    uint64_t lookups, cache_hits, modules, modules_with_dwarf;
+};
+void sym_get_stats(const struct symbolizer *s, struct sym_stats *out);
+
+#endif
