@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs what pertop needs to build and test on Debian 12 (bookworm), and
+# nothing that is already there.  Runs apt-get through sudo when not root.
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh --test   build and test dependencies
+set -eu
+
+build_pkgs="build-essential autoconf automake pkg-config libncurses-dev libunwind-dev
+libdw-dev libelf-dev libcmocka-dev libiberty-dev libcapstone-dev zlib1g-dev"
+test_pkgs="tmux python3 linux-perf binutils"
+
+pkgs=$build_pkgs
+[ "${1:-}" = "--test" ] && pkgs="$build_pkgs $test_pkgs"
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "pertop: installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,245 @@
+/*
+ * cli.c - option parsing and validation.  getopt_long in "+" mode so that
+ * everything after the first non-option (or after "--") is the command to
+ * launch, untouched.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+
+static const char usage_text[] =
+    "Usage: pertop [OPTIONS] --pid PID\n"
+    "       pertop [OPTIONS] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Live profiler: shows where a running process spends its CPU, from its\n"
+    "native stacks (DWARF and ELF symbols).\n"
+    "\n"
+    "Target:\n"
+    "  -p, --pid PID          attach to the running process PID (all its threads)\n"
+    "  -- COMMAND [ARGS...]   launch COMMAND and profile it until it exits\n"
+    "\n"
+    "Sampling:\n"
+    "  -r, --rate HZ          samples per second per thread (default 99, 1-10000)\n"
+    "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
+    "                         exits or Ctrl-C)\n"
+    "      --idle             also count threads that are waiting, not only on-CPU\n"
+    "      --stack-size BYTES user stack copied per sample (default 16K, 1K-64K;\n"
+    "                         suffix K allowed)\n"
+    "      --max-depth N      frames kept per stack (default 256, up to 1024)\n"
+    "\n"
+    "Output:\n"
+    "  -b, --batch            no live display: print the text snapshot at the end\n"
+    "                         (end of --duration, Ctrl-C, or the target exiting)\n"
+    "  -o, --output FILE      also write the profile to FILE at the end\n"
+    "  -f, --format FMT       format of --output: text (default) or folded\n"
+    "                         (one line per stack, root first, ';'-joined, count)\n"
+    "      --threads          folded output: thread (name-tid) as the root frame\n"
+    "  -n, --rows N           rows of the hot-functions table (default 30)\n"
+    "  -i, --interval SECS    refresh interval of the live display (default 1)\n"
+    "      --stats            print sampler statistics on stderr at the end\n"
+    "\n"
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n"
+    "\n"
+    "Exit status: 0 ok, 1 internal error, 2 bad usage, 3 no such target (or a\n"
+    "kernel thread or zombie), 4 not permitted to trace (or already traced),\n"
+    "5 the command could not be launched, 6 the output could not be written.\n";
+
+const char *cli_usage(void)
+{
+    return usage_text;
+}
+
+const char *cli_format_name(enum output_format f)
+{
+    return f == FORMAT_FOLDED ? "folded" : "text";
+}
+
+void cli_defaults(struct cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->rate_hz = 99;
+    o->stack_size = CAPTURE_STACK_DEFAULT;
+    o->max_depth = 256;
+    o->format = FORMAT_TEXT;
+    o->interval_s = 1.0;
+    o->rows = 30;
+}
+
+/* Parses a whole decimal integer within [lo, hi]. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_bytes(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return -EINVAL;
+    if (*end == 'k' || *end == 'K') {
+        v *= 1024;
+        end++;
+    }
+    if (*end != '\0' || v < CAPTURE_STACK_MIN || v > CAPTURE_STACK_MAX)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+enum { OPT_IDLE = 256, OPT_STACK, OPT_DEPTH, OPT_THREADS, OPT_STATS };
+
+static const struct option long_opts[] = {
+    {"pid", required_argument, NULL, 'p'},
+    {"rate", required_argument, NULL, 'r'},
+    {"duration", required_argument, NULL, 'd'},
+    {"idle", no_argument, NULL, OPT_IDLE},
+    {"stack-size", required_argument, NULL, OPT_STACK},
+    {"max-depth", required_argument, NULL, OPT_DEPTH},
+    {"batch", no_argument, NULL, 'b'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"threads", no_argument, NULL, OPT_THREADS},
+    {"rows", required_argument, NULL, 'n'},
+    {"interval", required_argument, NULL, 'i'},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(err, errsz, __VA_ARGS__);                                                         \
+        return CLI_ERROR;                                                                          \
+    } while (0)
+
+/* Applies one option; returns CLI_RUN to go on. */
+static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *err, size_t errsz)
+{
+    long v;
+    switch (c) {
+    case 'p':
+        if (parse_long(arg, 1, 0x7fffffff, &v))
+            BAD("pertop: invalid --pid '%s': expected a process ID (a positive number)", arg);
+        o->pid = (pid_t)v;
+        break;
+    case 'r':
+        if (parse_long(arg, RATE_MIN, RATE_MAX, &v))
+            BAD("pertop: invalid --rate '%s': expected samples per second from %d to %d", arg,
+                RATE_MIN, RATE_MAX);
+        o->rate_hz = (unsigned)v;
+        break;
+    case 'd':
+        if (parse_seconds(arg, 0.001, 31536000.0, &o->duration_s))
+            BAD("pertop: invalid --duration '%s': expected a positive number of seconds", arg);
+        break;
+    case OPT_IDLE:
+        o->idle = true;
+        break;
+    case OPT_STACK:
+        if (parse_bytes(arg, &o->stack_size))
+            BAD("pertop: invalid --stack-size '%s': expected bytes from 1K to 64K (e.g. 16K "
+                "or 16384)",
+                arg);
+        break;
+    case OPT_DEPTH:
+        if (parse_long(arg, 2, DEPTH_MAX_LIMIT, &v))
+            BAD("pertop: invalid --max-depth '%s': expected frames from 2 to %d", arg,
+                DEPTH_MAX_LIMIT);
+        o->max_depth = (unsigned)v;
+        break;
+    case 'b':
+        o->batch = true;
+        break;
+    case 'o':
+        if (!*arg)
+            BAD("pertop: --output needs a file name");
+        o->output = arg;
+        break;
+    case 'f':
+        if (!strcmp(arg, "text"))
+            o->format = FORMAT_TEXT;
+        else if (!strcmp(arg, "folded"))
+            o->format = FORMAT_FOLDED;
+        else
+            BAD("pertop: unknown --format '%s': use text or folded", arg);
+        break;
+    case OPT_THREADS:
+        o->threads = true;
+        break;
+    case 'n':
+        if (parse_long(arg, 1, 100000, &v))
+            BAD("pertop: invalid --rows '%s': expected a number from 1 to 100000", arg);
+        o->rows = (size_t)v;
+        break;
+    case 'i':
+        if (parse_seconds(arg, 0.1, 3600.0, &o->interval_s))
+            BAD("pertop: invalid --interval '%s': expected seconds from 0.1 to 3600", arg);
+        break;
+    case OPT_STATS:
+        o->stats = true;
+        break;
+    case 'h':
+        return CLI_HELP;
+    case 'V':
+        return CLI_VERSION;
+    default:
+        BAD("pertop: unknown or incomplete option — run 'pertop --help' for the options");
+    }
+    return CLI_RUN;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errsz)
+{
+    cli_defaults(o);
+    err[0] = '\0';
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:p:r:d:bo:f:n:i:hV", long_opts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            const char *what = argv[optind - 1] ? argv[optind - 1] : "?";
+            BAD("pertop: %s option '%s' — run 'pertop --help' for the options",
+                c == ':' ? "missing value for" : "unknown", what);
+        }
+        enum cli_result r = apply(c, optarg, o, err, errsz);
+        if (r != CLI_RUN)
+            return r;
+    }
+    if (optind < argc)
+        o->command = &argv[optind];
+    if (o->pid && o->command)
+        BAD("pertop: give either --pid or a command to launch, not both");
+    if (!o->pid && !o->command)
+        BAD("pertop: nothing to profile: give --pid PID or -- COMMAND (see 'pertop --help')");
+    if (o->threads && o->format != FORMAT_FOLDED)
+        BAD("pertop: --threads applies to --format folded");
+    return CLI_RUN;
+}

@@ -1,0 +1,58 @@
+/*
+ * cli.h - the command line, parsed into plain options.
+ *
+ * cli_parse validates every value (ranges, formats) and explains a bad one in
+ * one line; it never exits or prints, so it can be unit-tested.  Exit codes
+ * are part of the interface and documented in the man page and README.
+ */
+#ifndef PERTOP_CLI_H
+#define PERTOP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit codes. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_INTERNAL = 1, /* an unexpected failure inside pertop */
+    EXIT_USAGE = 2,            /* bad command line */
+    EXIT_NO_TARGET = 3,        /* no such process, kernel thread, zombie */
+    EXIT_NO_PERMISSION = 4,    /* not allowed to trace, or already traced */
+    EXIT_LAUNCH = 5,           /* the command to launch could not be run */
+    EXIT_OUTPUT = 6            /* the output file could not be written */
+};
+
+enum output_format { FORMAT_TEXT, FORMAT_FOLDED };
+
+#define RATE_MIN        1
+#define RATE_MAX        10000
+#define DEPTH_MAX_LIMIT 1024
+
+struct cli_opts {
+    pid_t pid;           /* 0 when launching */
+    char **command;      /* argv of the command to launch, NULL-terminated, or NULL */
+    unsigned rate_hz;    /* default 99 */
+    double duration_s;   /* 0 = until the target exits or Ctrl-C */
+    bool idle;           /* also count samples of waiting threads */
+    uint32_t stack_size; /* bytes copied per sample */
+    unsigned max_depth;  /* frames per stack */
+    bool batch;          /* no screen: print the snapshot at the end */
+    const char *output;  /* --output FILE or NULL */
+    enum output_format format;
+    bool threads;      /* thread as the root frame in folded output */
+    bool stats;        /* print sampler statistics on stderr at the end */
+    double interval_s; /* refresh interval of the live display */
+    size_t rows;       /* rows of the hot-functions table */
+};
+
+enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };
+
+void cli_defaults(struct cli_opts *o);
+/* argv is not copied: command points into it. */
+enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errsz);
+const char *cli_usage(void);
+const char *cli_format_name(enum output_format f);
+
+#endif

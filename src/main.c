@@ -1,0 +1,205 @@
+/*
+ * main.c - pertop's entry: command line, signals, the display loop, and the
+ * final output.  The only place with process-wide wiring: signal masks are
+ * set here before any thread starts, and signals are read synchronously from
+ * a signalfd, so no handler touches shared state.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "plain.h"
+#include "session.h"
+
+static void on_sigchld(int sig)
+{
+    (void)sig; /* a handler, so SIGCHLD is never discarded as ignored */
+}
+
+/* Blocks the signals pertop handles in every thread to come; returns a
+ * signalfd for the stop signals. */
+static int setup_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigdelset(&set, SIGCHLD);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Refuse an unwritable --output before attaching, not after the run. */
+static int check_output_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int rc = access(dirname(copy), W_OK) == 0 ? 0 : -errno;
+    free(copy);
+    return rc;
+}
+
+/* Writes to PATH.tmp then renames, so a failed write never leaves a
+ * half-written file under the final name. */
+static int write_output(struct session *s, const struct cli_opts *o)
+{
+    size_t n = strlen(o->output) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -ENOMEM;
+    snprintf(tmp, n, "%s.tmp%d", o->output, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    int rc = f ? 0 : -errno;
+    if (f) {
+        if (session_write(s, f, o->format, o->threads) < 0)
+            rc = -EIO;
+        if (fclose(f) != 0 && rc == 0)
+            rc = -errno;
+        if (rc == 0 && rename(tmp, o->output) != 0)
+            rc = -errno;
+        if (rc < 0)
+            unlink(tmp);
+    }
+    if (rc < 0)
+        fprintf(stderr, "pertop: cannot write %s: %s — check the path and free space\n", o->output,
+                strerror(-rc));
+    free(tmp);
+    return rc;
+}
+
+static void print_stats(struct session *s)
+{
+    struct session_stats st;
+    session_get_stats(s, &st);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double per = st.samples ? 1.0 / (double)st.samples : 0.0;
+    fprintf(stderr,
+            "pertop: stats: elapsed=%.3fs rounds=%llu rate=%.1fHz samples=%llu processed=%llu "
+            "lost=%llu failed=%llu truncated=%llu threads=%u stop_avg_us=%.1f stop_max_us=%.1f "
+            "sampler_cpu_us_per_sample=%.1f processing_cpu_us_per_sample=%.1f maxrss_kib=%ld\n",
+            st.elapsed_s, (unsigned long long)st.rounds,
+            st.elapsed_s > 0 ? st.rounds / st.elapsed_s : 0.0, (unsigned long long)st.samples,
+            (unsigned long long)st.processed, (unsigned long long)st.lost,
+            (unsigned long long)st.failed, (unsigned long long)st.truncated, st.threads_seen,
+            st.stop_ns_total * per / 1e3, st.stop_ns_max / 1e3, st.sampler_cpu_ns * per / 1e3,
+            st.processing_cpu_ns * per / 1e3, ru.ru_maxrss);
+}
+
+/* Waits for the end: a stop signal, the target exiting, or --duration. */
+static void run_loop(struct session *s, const struct cli_opts *o, int sfd)
+{
+    double start = mono_s();
+    double next_show = start + o->interval_s;
+    for (;;) {
+        double t = mono_s();
+        if (session_target_exited(s))
+            return;
+        if (o->duration_s > 0 && t - start >= o->duration_s)
+            return;
+        double until = o->batch ? t + 0.1 : next_show;
+        if (o->duration_s > 0 && start + o->duration_s < until)
+            until = start + o->duration_s;
+        if (until - t > 0.1)
+            until = t + 0.1; /* notice the target exiting promptly */
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        int ms = (int)((until - t) * 1000.0) + 1;
+        if (poll(&p, 1, ms) > 0) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                return;
+        }
+        if (!o->batch && mono_s() >= next_show) {
+            plain_show(s, stdout);
+            next_show += o->interval_s;
+        }
+    }
+}
+
+static int finish(struct session *s, const struct cli_opts *o)
+{
+    session_stop(s); /* the target is detached and running from here on */
+    int code = EXIT_OK;
+    if (session_exit_message(s)[0])
+        fprintf(stderr, "pertop: %s after %.1f s\n", session_exit_message(s), session_elapsed(s));
+    if (o->batch) {
+        if (session_write(s, stdout, FORMAT_TEXT, false) < 0)
+            code = EXIT_OUTPUT;
+        fflush(stdout);
+    } else {
+        plain_show(s, stdout);
+    }
+    if (o->output && write_output(s, o) < 0)
+        code = EXIT_OUTPUT;
+    if (o->stats)
+        print_stats(s);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+    char err[512];
+    switch (cli_parse(argc, argv, &o, err, sizeof err)) {
+    case CLI_HELP:
+        fputs(cli_usage(), stdout);
+        return EXIT_OK;
+    case CLI_VERSION:
+        printf("pertop %s\n", PACKAGE_VERSION);
+        return EXIT_OK;
+    case CLI_ERROR:
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    case CLI_RUN:
+        break;
+    }
+    int orc = o.output ? check_output_dir(o.output) : 0;
+    if (orc < 0) {
+        fprintf(stderr, "pertop: cannot write %s: %s — choose a writable folder\n", o.output,
+                strerror(-orc));
+        return EXIT_OUTPUT;
+    }
+    int sfd = setup_signals();
+    if (sfd < 0) {
+        fprintf(stderr, "pertop: cannot set up signal handling: %s\n", strerror(errno));
+        return EXIT_FAILURE_INTERNAL;
+    }
+    struct session *s;
+    int code;
+    if (session_start(&s, &o, err, sizeof err, &code) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return code;
+    }
+    run_loop(s, &o, sfd);
+    code = finish(s, &o);
+    session_free(s);
+    close(sfd);
+    return code;
+}

@@ -1,0 +1,692 @@
+/*
+ * session.c - wiring of one profiling session (see session.h).
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addrspace.h"
+#include "capqueue.h"
+#include "intern.h"
+#include "model.h"
+#include "modules.h"
+#include "procfs.h"
+#include "ptsampler.h"
+#include "resolve.h"
+#include "snapshot.h"
+#include "symbolize.h"
+#include "unwind.h"
+
+#define INTERN_CAPACITY (1u << 20)
+#define QUEUE_BYTES     (2u << 20)   /* stack buffers in flight */
+#define REFRESH_MIN_NS  200000000ull /* re-read maps at most 5 times a second */
+#define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
+
+enum run_state { RUN_WAIT, RUN_GO, RUN_ABORT };
+
+struct session {
+    struct cli_opts opts;
+    pid_t pid;
+    pid_t child; /* launched command, 0 when attached by --pid */
+    char cmdline[1024];
+
+    struct capqueue *q;
+    struct modreg *reg;
+    struct addrspace *as;
+    struct unwinder *uw;
+    struct interner *in;
+    struct model *model;
+    struct symbolizer *sym;
+    struct native_resolver *res;
+    frame_id overflow_frame, truncated_frame, unknown_frame;
+    pthread_mutex_t lock; /* model and interner */
+
+    pthread_t sampler_th, proc_th;
+    bool sampler_started, proc_started, stopped;
+    atomic_bool stop;
+    atomic_bool exited;
+    atomic_uint exec_gen;
+
+    /* attach hand-off between the sampler thread and session_start */
+    pthread_mutex_t sync;
+    pthread_cond_t cond;
+    int attach_done; /* 0 pending, 1 done */
+    int attach_rc;
+    char attach_err[512];
+    enum run_state run;
+
+    /* statistics, written by their threads under sync */
+    struct ptsampler_stats pstats;
+    uint64_t processed, truncated;
+    uint64_t sampler_cpu_ns, processing_cpu_ns;
+    int exit_status;
+    char exit_msg[160];
+    uint64_t t0_ns, t_end_ns;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: jitter only, not security. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 2685821657736338717ull;
+}
+
+/* ------------------------------------------------------------ sampler */
+
+static void describe_exit(struct session *s, int status)
+{
+    s->exit_status = status;
+    if (WIFEXITED(status))
+        snprintf(s->exit_msg, sizeof s->exit_msg, "process %d exited with status %d", (int)s->pid,
+                 WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(s->exit_msg, sizeof s->exit_msg, "process %d was killed by signal %d (%s)",
+                 (int)s->pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(s->exit_msg, sizeof s->exit_msg, "process %d exited", (int)s->pid);
+}
+
+static void publish_stats(struct session *s, struct ptsampler *ps)
+{
+    pthread_mutex_lock(&s->sync);
+    ptsampler_get_stats(ps, &s->pstats);
+    pthread_mutex_unlock(&s->sync);
+}
+
+/* Handles events until deadline, in slices so a stop request is seen soon.
+ * Returns false when the target is gone. */
+static bool wait_until(struct session *s, struct ptsampler *ps, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t t = now_ns();
+        if (t >= deadline || atomic_load(&s->stop))
+            return true;
+        uint64_t slice = deadline - t < WAIT_SLICE_NS ? deadline : t + WAIT_SLICE_NS;
+        enum ptsampler_state st = ptsampler_wait(ps, slice);
+        if (st == PTS_EXITED)
+            return false;
+        if (st == PTS_EXECED) {
+            atomic_fetch_add(&s->exec_gen, 1);
+            ptsampler_ack_exec(ps);
+        }
+    }
+}
+
+/* Before sampling starts (launch mode: until the command has exec'd), keep
+ * handling events so the target is never held up. */
+static bool wait_for_go(struct session *s, struct ptsampler *ps)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->sync);
+        enum run_state r = s->run;
+        pthread_mutex_unlock(&s->sync);
+        if (r == RUN_GO)
+            return true;
+        if (r == RUN_ABORT || atomic_load(&s->stop))
+            return false;
+        if (!wait_until(s, ps, now_ns() + 2000000ull)) {
+            atomic_store(&s->exited, true);
+            return false;
+        }
+    }
+}
+
+static void sample_loop(struct session *s, struct ptsampler *ps)
+{
+    uint64_t period = 1000000000ull / s->opts.rate_hz;
+    uint64_t rnd = now_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
+    uint64_t next = now_ns();
+    while (!atomic_load(&s->stop)) {
+        ptsampler_sample(ps, s->q);
+        /* +-10% jitter keeps the clock out of lockstep with the target */
+        uint64_t jitter = period / 5 ? next_random(&rnd) % (period / 5) : 0;
+        next += period - period / 10 + jitter;
+        uint64_t t = now_ns();
+        if (next < t)
+            next = t; /* fell behind: do not burst to catch up */
+        if (!wait_until(s, ps, next)) {
+            atomic_store(&s->exited, true);
+            break;
+        }
+        publish_stats(s, ps);
+    }
+}
+
+static void *sampler_main(void *arg)
+{
+    struct session *s = arg;
+    struct ptsampler_config cfg = {
+        .pid = s->pid, .stack_size = s->opts.stack_size, .idle = s->opts.idle};
+    struct ptsampler *ps = NULL;
+    char err[512] = "";
+    int rc = ptsampler_attach(&ps, &cfg, err, sizeof err);
+
+    pthread_mutex_lock(&s->sync);
+    s->attach_rc = rc;
+    snprintf(s->attach_err, sizeof s->attach_err, "%s", err);
+    s->attach_done = 1;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->sync);
+    if (rc < 0) {
+        capqueue_close(s->q);
+        return NULL;
+    }
+    if (wait_for_go(s, ps)) {
+        s->t0_ns = now_ns();
+        sample_loop(s, ps);
+    }
+    publish_stats(s, ps);
+    pthread_mutex_lock(&s->sync);
+    if (atomic_load(&s->exited))
+        describe_exit(s, ptsampler_exit_status(ps));
+    s->t_end_ns = now_ns();
+    s->sampler_cpu_ns = thread_cpu_ns();
+    pthread_mutex_unlock(&s->sync);
+    ptsampler_detach(ps);
+    capqueue_close(s->q);
+    return NULL;
+}
+
+/* --------------------------------------------------------- processing */
+
+struct proc_ctx {
+    struct unwind_result ur;
+    uint32_t mods[UNWIND_DEPTH_MAX + 1];
+    uint64_t vaddrs[UNWIND_DEPTH_MAX + 1];
+    frame_id frames[UNWIND_DEPTH_MAX + 1];
+    uint64_t last_refresh_ns;
+    unsigned seen_exec_gen;
+};
+
+static const struct as_region *find_region(struct session *s, struct proc_ctx *p, uint64_t addr)
+{
+    const struct as_region *r = as_find(s->as, addr);
+    if (r)
+        return r;
+    uint64_t t = now_ns();
+    if (t - p->last_refresh_ns < REFRESH_MIN_NS)
+        return NULL;
+    p->last_refresh_ns = t; /* a miss: maybe a dlopen since the last read */
+    if (as_refresh(s->as) < 0)
+        return NULL;
+    return as_find(s->as, addr);
+}
+
+/* Turns the unwound pcs into (module, vaddr) pairs; MODULE_NONE = unknown. */
+static size_t locate_frames(struct session *s, struct proc_ctx *p)
+{
+    size_t n = p->ur.n;
+    for (size_t i = 0; i < n; i++) {
+        /* return addresses point after the call: look up the call itself */
+        uint64_t addr = i == 0 ? p->ur.pcs[i] : p->ur.pcs[i] - 1;
+        const struct as_region *r = find_region(s, p, addr);
+        if (r && r->img) {
+            p->mods[i] = r->img->module_id;
+            p->vaddrs[i] = addr - r->bias;
+        } else {
+            p->mods[i] = MODULE_NONE;
+            p->vaddrs[i] = addr;
+        }
+    }
+    return n;
+}
+
+static void add_sample(struct session *s, struct proc_ctx *p, const struct capture *c, size_t n,
+                       bool truncated)
+{
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < n; i++)
+        p->frames[i] = p->mods[i] == MODULE_NONE
+                           ? s->unknown_frame
+                           : intern_frame(s->in, FRAME_NATIVE, p->mods[i], p->vaddrs[i]);
+    if (truncated)
+        p->frames[n++] = s->truncated_frame;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p->frames[i] != FRAME_NONE)
+            p->frames[kept++] = p->frames[i];
+    frame_id tf = intern_frame(s->in, FRAME_THREAD, 0, (uint64_t)c->tid);
+    uint32_t kind = c->state == 'R' ? SAMPLE_ONCPU : SAMPLE_WAITING;
+    if (truncated)
+        kind |= SAMPLE_TRUNCATED;
+    model_add(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind, c->time_ns,
+              s->overflow_frame);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void process_one(struct session *s, struct proc_ctx *p, struct capture *c)
+{
+    unsigned gen = atomic_load(&s->exec_gen);
+    if (gen != p->seen_exec_gen) {
+        p->seen_exec_gen = gen; /* exec: a new program, new maps */
+        as_refresh(s->as);
+        p->last_refresh_ns = now_ns();
+    }
+    unwind_capture(s->uw, c, &p->ur);
+    size_t n = locate_frames(s, p);
+    bool truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
+    struct capture meta = *c; /* the slot goes back before the lock is taken */
+    meta.stack = NULL;
+    capqueue_release(s->q);
+    add_sample(s, p, &meta, n, truncated);
+    pthread_mutex_lock(&s->sync);
+    s->processed++;
+    s->truncated += truncated;
+    pthread_mutex_unlock(&s->sync);
+}
+
+static void *processing_main(void *arg)
+{
+    struct session *s = arg;
+    struct proc_ctx *p = calloc(1, sizeof *p);
+    if (!p) {
+        atomic_store(&s->stop, true);
+        return NULL;
+    }
+    p->seen_exec_gen = atomic_load(&s->exec_gen);
+    for (;;) {
+        struct capture *c = capqueue_take(s->q, 100);
+        if (c)
+            process_one(s, p, c);
+        else if (capqueue_closed(s->q))
+            break;
+    }
+    pthread_mutex_lock(&s->sync);
+    s->processing_cpu_ns = thread_cpu_ns();
+    pthread_mutex_unlock(&s->sync);
+    free(p);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- launch */
+
+/* The child waits for "go" on a pipe, so the sampler can seize it before it
+ * runs a single instruction of the command; exec failures come back on a
+ * close-on-exec pipe. */
+static int launch(struct session *s, int *go_fd, int *err_fd, char *err, size_t errsz)
+{
+    int go[2], ep[2];
+    if (pipe2(go, O_CLOEXEC) < 0)
+        goto fail;
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        close(go[0]);
+        close(go[1]);
+        goto fail;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(go[0]), close(go[1]), close(ep[0]), close(ep[1]);
+        goto fail;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGCHLD, SIG_DFL);
+        close(go[1]);
+        close(ep[0]);
+        char b;
+        if (read(go[0], &b, 1) != 1)
+            _exit(127); /* pertop went away before starting us */
+        execvp(s->opts.command[0], s->opts.command);
+        int e = errno;
+        if (write(ep[1], &e, sizeof e) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(go[0]);
+    close(ep[1]);
+    s->child = s->pid = pid;
+    *go_fd = go[1];
+    *err_fd = ep[0];
+    return 0;
+fail:
+    snprintf(err, errsz, "pertop: cannot start '%s': %s", s->opts.command[0], strerror(errno));
+    return -errno;
+}
+
+/* Lets the child exec; returns 0, or the exec errno. */
+static int release_child(int go_fd, int err_fd)
+{
+    int e = 0;
+    if (write(go_fd, "g", 1) != 1)
+        e = errno;
+    close(go_fd);
+    ssize_t n;
+    do
+        n = read(err_fd, &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(err_fd);
+    return n == (ssize_t)sizeof e ? e : 0;
+}
+
+static void reap_child(struct session *s, bool terminate)
+{
+    if (!s->child)
+        return;
+    int status;
+    pid_t r = waitpid(s->child, &status, WNOHANG);
+    if (r == 0 && terminate) {
+        kill(s->child, SIGTERM);
+        for (int i = 0; i < 300 && r == 0; i++) {
+            usleep(10000);
+            r = waitpid(s->child, &status, WNOHANG);
+        }
+    }
+    if (r == s->child && !s->exit_msg[0])
+        describe_exit(s, status);
+    s->child = 0;
+}
+
+static void join_command(struct session *s)
+{
+    size_t used = 0;
+    for (char **a = s->opts.command; *a && used + 1 < sizeof s->cmdline; a++) {
+        int n = snprintf(s->cmdline + used, sizeof s->cmdline - used, "%s%s", used ? " " : "", *a);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (used >= sizeof s->cmdline)
+        used = sizeof s->cmdline - 1;
+    s->cmdline[used] = '\0';
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int alloc_parts(struct session *s, char *err, size_t errsz)
+{
+    struct model_limits lim;
+    model_limits_default(&lim);
+    size_t slots = QUEUE_BYTES / s->opts.stack_size;
+    s->q = capqueue_new(slots < 16 ? 16 : slots, s->opts.stack_size);
+    s->reg = modreg_new();
+    s->in = intern_new(INTERN_CAPACITY);
+    s->model = model_new(&lim);
+    if (!s->q || !s->reg || !s->in || !s->model) {
+        snprintf(err, errsz, "pertop: out of memory while setting up");
+        return -ENOMEM;
+    }
+    s->overflow_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_OVERFLOW, 0);
+    s->truncated_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_TRUNCATED, 0);
+    s->unknown_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_UNKNOWN_ADDR, 0);
+    return 0;
+}
+
+static int wait_attached(struct session *s, char *err, size_t errsz)
+{
+    pthread_mutex_lock(&s->sync);
+    while (!s->attach_done)
+        pthread_cond_wait(&s->cond, &s->sync);
+    int rc = s->attach_rc;
+    if (rc < 0)
+        snprintf(err, errsz, "%s", s->attach_err);
+    pthread_mutex_unlock(&s->sync);
+    return rc;
+}
+
+static void set_run(struct session *s, enum run_state r)
+{
+    pthread_mutex_lock(&s->sync);
+    s->run = r;
+    pthread_mutex_unlock(&s->sync);
+}
+
+static int attach_exit_code(int rc)
+{
+    switch (-rc) {
+    case PTS_ENOPROC:
+    case PTS_EKTHREAD:
+    case PTS_EZOMBIE:
+    case ESRCH:
+        return EXIT_NO_TARGET;
+    case PTS_EPERM:
+    case PTS_ETRACED:
+    case EPERM:
+        return EXIT_NO_PERMISSION;
+    default:
+        return EXIT_FAILURE_INTERNAL;
+    }
+}
+
+/* Symbolizer, address space and unwinder, then the processing thread.
+ * Needs the target's pid (known only after a launch). */
+static int start_processing(struct session *s, char *err, size_t errsz)
+{
+    char root[64];
+    snprintf(root, sizeof root, "/proc/%d/root", (int)s->pid);
+    s->sym = sym_new(root);
+    s->res = s->sym ? resolver_native_new(s->in, s->reg, s->sym) : NULL;
+    if (!s->res) {
+        snprintf(err, errsz, "pertop: out of memory while setting up the symbolizer");
+        return -1;
+    }
+    s->as = as_new(s->pid, s->reg, err, errsz);
+    if (!s->as)
+        return -1;
+    s->uw = unwind_new(s->as, s->opts.max_depth, err, errsz);
+    if (!s->uw)
+        return -1;
+    if (pthread_create(&s->proc_th, NULL, processing_main, s) != 0) {
+        snprintf(err, errsz, "pertop: cannot start the processing thread: %s", strerror(errno));
+        return -1;
+    }
+    s->proc_started = true;
+    return 0;
+}
+
+static int start_threads(struct session *s, char *err, size_t errsz, int *exit_code)
+{
+    int go_fd = -1, err_fd = -1;
+    if (s->opts.command && launch(s, &go_fd, &err_fd, err, errsz) < 0) {
+        *exit_code = EXIT_LAUNCH;
+        return -1;
+    }
+    if (pthread_create(&s->sampler_th, NULL, sampler_main, s) != 0) {
+        snprintf(err, errsz, "pertop: cannot start the sampler thread: %s", strerror(errno));
+        if (go_fd >= 0)
+            close(go_fd), close(err_fd);
+        return -1;
+    }
+    s->sampler_started = true;
+    int rc = wait_attached(s, err, errsz);
+    if (rc < 0) {
+        *exit_code = attach_exit_code(rc);
+        if (go_fd >= 0)
+            close(go_fd), close(err_fd); /* the child reads EOF and exits */
+        return -1;
+    }
+    if (go_fd >= 0) {
+        int e = release_child(go_fd, err_fd);
+        if (e) {
+            snprintf(err, errsz, "pertop: cannot run '%s': %s — check the command name and PATH",
+                     s->opts.command[0], strerror(e));
+            *exit_code = EXIT_LAUNCH;
+            return -1;
+        }
+    }
+    if (start_processing(s, err, errsz) < 0)
+        return -1;
+    set_run(s, RUN_GO);
+    return 0;
+}
+
+int session_start(struct session **out, const struct cli_opts *o, char *err, size_t errsz,
+                  int *exit_code)
+{
+    *out = NULL;
+    *exit_code = EXIT_FAILURE_INTERNAL;
+    struct session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errsz, "pertop: out of memory");
+        return -ENOMEM;
+    }
+    s->opts = *o;
+    s->pid = o->pid;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->sync, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (o->command)
+        join_command(s);
+    else if (procfs_cmdline(s->pid, s->cmdline, sizeof s->cmdline) < 0)
+        s->cmdline[0] = '\0';
+    int rc = -1;
+    if (alloc_parts(s, err, errsz) == 0)
+        rc = start_threads(s, err, errsz, exit_code);
+    if (rc < 0) {
+        set_run(s, RUN_ABORT);
+        session_stop(s);
+        session_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ------------------------------------------------------------ running */
+
+bool session_target_exited(struct session *s)
+{
+    return atomic_load(&s->exited);
+}
+
+double session_elapsed(struct session *s)
+{
+    pthread_mutex_lock(&s->sync);
+    uint64_t t0 = s->t0_ns, t1 = s->t_end_ns ? s->t_end_ns : now_ns();
+    pthread_mutex_unlock(&s->sync);
+    return t0 && t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0;
+}
+
+pid_t session_pid(const struct session *s)
+{
+    return s->pid;
+}
+
+const char *session_exit_message(struct session *s)
+{
+    return s->exit_msg;
+}
+
+void session_stop(struct session *s)
+{
+    if (s->stopped)
+        return;
+    s->stopped = true;
+    atomic_store(&s->stop, true);
+    set_run(s, RUN_ABORT);
+    if (s->sampler_started)
+        pthread_join(s->sampler_th, NULL); /* detaches before returning */
+    else if (s->q)
+        capqueue_close(s->q);
+    if (s->proc_started)
+        pthread_join(s->proc_th, NULL);
+    reap_child(s, !atomic_load(&s->exited));
+}
+
+void session_get_stats(struct session *s, struct session_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->elapsed_s = session_elapsed(s);
+    pthread_mutex_lock(&s->sync);
+    out->rounds = s->pstats.rounds;
+    out->samples = s->pstats.samples;
+    out->lost = s->pstats.lost;
+    out->failed = s->pstats.failed;
+    out->stop_ns_total = s->pstats.stop_ns_total;
+    out->stop_ns_max = s->pstats.stop_ns_max;
+    out->threads_now = s->pstats.threads;
+    out->threads_seen = s->pstats.threads_seen;
+    out->processed = s->processed;
+    out->truncated = s->truncated;
+    out->sampler_cpu_ns = s->sampler_cpu_ns;
+    out->processing_cpu_ns = s->processing_cpu_ns;
+    pthread_mutex_unlock(&s->sync);
+}
+
+static void fill_header(struct session *s, struct snapshot_header *h)
+{
+    struct session_stats st;
+    session_get_stats(s, &st);
+    memset(h, 0, sizeof *h);
+    h->pid = s->pid;
+    h->cmdline = s->cmdline;
+    h->duration_s = st.elapsed_s;
+    h->samples = st.processed;
+    h->lost = st.lost;
+    h->rate_asked = s->opts.rate_hz;
+    h->rate_achieved = st.elapsed_s > 0 ? (double)st.rounds / st.elapsed_s : 0.0;
+    h->threads = st.threads_seen;
+    h->idle = s->opts.idle;
+    h->exited = atomic_load(&s->exited);
+    h->exit_status = s->exit_status;
+    h->truncated = st.truncated;
+}
+
+int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads)
+{
+    struct snapshot_header h;
+    fill_header(s, &h);
+    pthread_mutex_lock(&s->lock);
+    uint32_t upto = intern_count(s->in);
+    pthread_mutex_unlock(&s->lock);
+    /* symbolize outside the lock: the processing thread keeps going */
+    resolver_native_prepare(s->res, upto);
+
+    struct resolver r = resolver_native_iface(s->res);
+    struct view_opts vo = {.window = MODEL_CUMULATIVE, .now_ns = now_ns(), .sort = SORT_SELF};
+    struct snapshot_opts so;
+    snapshot_opts_default(&so);
+    so.max_rows = s->opts.rows;
+    pthread_mutex_lock(&s->lock);
+    int rc = fmt == FORMAT_FOLDED ? snapshot_write_folded(f, s->model, &r, &vo, threads)
+                                  : snapshot_write_text(f, &h, s->model, &r, &vo, &so);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void session_free(struct session *s)
+{
+    if (!s)
+        return;
+    session_stop(s);
+    resolver_native_free(s->res);
+    sym_free(s->sym);
+    unwind_free(s->uw);
+    as_free(s->as);
+    model_free(s->model);
+    intern_free(s->in);
+    modreg_free(s->reg);
+    capqueue_free(s->q);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->sync);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+}

@@ -1,0 +1,60 @@
+/*
+ * session.h - one profiling session: the wiring of sampler, processing and
+ * model, with the threads DESIGN.md describes.
+ *
+ *   sampler thread    attaches, samples on a jittered clock, handles ptrace
+ *                     events, detaches; the only code that stops the target
+ *   processing thread unwinds captures, interns frames, adds to the model
+ *   caller's thread   displays (views under the model lock, symbolized
+ *                     outside it) and decides when to stop
+ *
+ * The caller blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP in every thread
+ * before session_start, so the threads it starts inherit that mask.
+ */
+#ifndef PERTOP_SESSION_H
+#define PERTOP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cli.h"
+
+struct session;
+
+struct session_stats {
+    uint64_t rounds, samples, lost, failed, processed, truncated;
+    uint64_t stop_ns_total, stop_ns_max;
+    uint64_t sampler_cpu_ns, processing_cpu_ns;
+    unsigned threads_now, threads_seen;
+    double elapsed_s;
+};
+
+/* Launches the command (when o->command) and attaches.  On failure returns a
+ * negative code, writes a user-facing message and sets *exit_code. */
+int session_start(struct session **out, const struct cli_opts *o, char *err, size_t errsz,
+                  int *exit_code);
+
+/* True once the target has exited (all threads gone). */
+bool session_target_exited(struct session *s);
+/* Seconds since sampling began. */
+double session_elapsed(struct session *s);
+
+/* Render the text snapshot (or the --format of o) of the current model. */
+int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads);
+
+/* Stop sampling: detach (target left running), drain and stop processing.
+ * Idempotent.  In launch mode a command still running is sent SIGTERM, as
+ * perf record does. */
+void session_stop(struct session *s);
+
+void session_get_stats(struct session *s, struct session_stats *out);
+/* One-line message about how the target ended ("process 42 exited with
+ * status 0"), or "" while it runs. */
+const char *session_exit_message(struct session *s);
+pid_t session_pid(const struct session *s);
+
+void session_free(struct session *s);
+
+#endif

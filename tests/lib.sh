@@ -1,0 +1,110 @@
+# Shared helpers for the integration tests (sourced).  Each test script
+# starts the fixtures it needs and kills them on exit.
+set -u
+PERTOP=${PERTOP:-./pertop}
+FIXTURE_DIR=${FIXTURE_DIR:-tests/fixtures}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pertop-test.XXXXXX")
+PIDS=""
+FAILS=0
+CHECKS=0
+
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start_fixture NAME ARGS... : starts it in the background, waits for its
+# "ready" line, sets FIX_PID.
+start_fixture() {
+    fifo="$TMP/ready.$$.$RANDOM"
+    mkfifo "$fifo"
+    "$@" >"$fifo" 2>&1 &
+    FIX_PID=$!
+    PIDS="$PIDS $FIX_PID"
+    if ! timeout 10 head -n1 "$fifo" | grep -q ready; then
+        echo "FAIL: fixture $1 did not start"
+        exit 1
+    fi
+    # keep draining its output so it never blocks on a full pipe
+    cat "$fifo" >/dev/null &
+}
+
+ok() {
+    CHECKS=$((CHECKS + 1))
+    echo "ok: $*"
+}
+
+fail() {
+    CHECKS=$((CHECKS + 1))
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $*"
+}
+
+check() {
+    desc=$1
+    shift
+    if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# proc_state PID -> one letter (R S D T t Z ...), empty when gone
+proc_state() {
+    sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' "/proc/$1/status" 2>/dev/null
+}
+
+tracer_of() {
+    sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null
+}
+
+# running_free PID: alive, not stopped, not traced
+running_free() {
+    st=$(proc_state "$1")
+    [ -n "$st" ] && [ "$st" != "t" ] && [ "$st" != "T" ] && [ "$(tracer_of "$1")" = "0" ]
+}
+
+# cpu_ticks PID: utime+stime
+cpu_ticks() {
+    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# still_burning PID: it keeps consuming CPU
+still_burning() {
+    a=$(cpu_ticks "$1")
+    sleep 0.5
+    b=$(cpu_ticks "$1")
+    [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ]
+}
+
+finish() {
+    echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+    exit $?
+}
+
+# Folded-profile queries.  A line is "f1;f2;...;fn COUNT" (frames may hold
+# spaces, the count follows the last one).
+# folded_self_pct FILE FUNC: % of samples whose innermost frame is FUNC
+folded_self_pct() {
+    awk -v fn="$2" '{ n = $NF; s = substr($0, 1, length($0) - length($NF) - 1);
+        k = split(s, f, ";"); tot += n; if (f[k] == fn) hit += n }
+        END { printf "%.1f", tot ? 100 * hit / tot : 0 }' "$1"
+}
+# folded_with_pct FILE FUNC: % of samples with FUNC anywhere on the stack
+folded_with_pct() {
+    awk -v fn="$2" '{ n = $NF; s = substr($0, 1, length($0) - length($NF) - 1);
+        k = split(s, f, ";"); tot += n; for (i = 1; i <= k; i++) if (f[i] == fn) { hit += n; break } }
+        END { printf "%.1f", tot ? 100 * hit / tot : 0 }' "$1"
+}
+# folded_total FILE: samples in the file
+folded_total() {
+    awk '{ tot += $NF } END { print tot + 0 }' "$1"
+}
+# within A B TOL: |A - B| <= TOL (decimals)
+within() {
+    awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'
+}
+# at_least A B: A >= B (decimals)
+at_least() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'
+}

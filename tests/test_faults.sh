@@ -1,0 +1,56 @@
+#!/bin/sh
+# Faults: pertop killed -9 while attached, stopped by signals, and launch
+# mode's Ctrl-C.  The target must always be left running and untraced.
+. "$(dirname "$0")/lib.sh"
+
+start_fixture "$FIXTURE_DIR/cpu_mix" --threads 2
+P=$FIX_PID
+
+# kill -9 at random moments, at a high rate so some kills land mid-stop
+i=0
+while [ $i -lt 8 ]; do
+    "$PERTOP" --pid "$P" --rate 999 --batch >/dev/null 2>&1 &
+    T=$!
+    sleep "0.$((3 + i))"
+    kill -9 "$T"
+    wait "$T" 2>/dev/null
+    sleep 0.05
+    check "kill -9 #$i: target running, not stopped, not traced" running_free "$P"
+    i=$((i + 1))
+done
+check "target still burns CPU after the kills" still_burning "$P"
+for t in /proc/"$P"/task/*; do
+    tid=${t##*/}
+    st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' "$t/status")
+    check "thread $tid not stopped (state $st)" [ "$st" != t ] && [ "$st" != T ]
+done
+
+# SIGINT, SIGTERM, SIGHUP: detach cleanly, still print the snapshot
+for sig in INT TERM HUP; do
+    "$PERTOP" --pid "$P" --batch >"$TMP/sig.txt" 2>"$TMP/sig.err" &
+    T=$!
+    sleep 1
+    kill -s "$sig" "$T"
+    wait "$T"
+    rc=$?
+    check "SIG$sig: pertop exits 0 (got $rc)" [ "$rc" -eq 0 ]
+    check "SIG$sig: snapshot printed" grep -q "compute_inner" "$TMP/sig.txt"
+    check "SIG$sig: target running and untraced" running_free "$P"
+done
+kill -9 "$P"
+
+# launch mode: interrupting pertop stops the command too, as perf record does
+"$PERTOP" --batch -- "$FIXTURE_DIR/cpu_mix" >"$TMP/l.txt" 2>"$TMP/l.err" &
+T=$!
+sleep 1.5
+C=$(pgrep -P "$T" | head -n1)
+check "launched command runs as pertop's child ($C)" [ -n "$C" ]
+kill -INT "$T"
+wait "$T"
+rc=$?
+check "launch + SIGINT: pertop exits 0 (got $rc)" [ "$rc" -eq 0 ]
+sleep 0.2
+check "launch + SIGINT: command stopped too" [ ! -e "/proc/$C" ]
+check "launch + SIGINT: snapshot printed" grep -q "compute_inner" "$TMP/l.txt"
+
+finish

@@ -1,0 +1,60 @@
+#!/bin/sh
+# The designed CPU mix of tests/fixtures/cpu_mix comes out of pertop within
+# 5 points, with full stacks, inlined frames, named threads and launch mode.
+. "$(dirname "$0")/lib.sh"
+
+start_fixture "$FIXTURE_DIR/cpu_mix"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 5 --rate 199 --batch --output "$TMP/mix.folded" \
+    --format folded >"$TMP/mix.txt" 2>"$TMP/mix.err"
+check "batch run exits 0" [ $? -eq 0 ]
+check "folded output written" [ -s "$TMP/mix.folded" ]
+total=$(folded_total "$TMP/mix.folded")
+check "enough samples ($total)" [ "${total:-0}" -ge 500 ]
+
+for pair in compute_inner:30 parse_input:25 compute_middle:20 mix_bits:15 compute_outer:10; do
+    fn=${pair%%:*}
+    want=${pair#*:}
+    got=$(folded_self_pct "$TMP/mix.folded" "$fn")
+    check "self of $fn is $got%, designed $want% (±5)" within "$got" "$want" 5
+done
+
+main_pct=$(folded_with_pct "$TMP/mix.folded" main)
+check "stacks reaching main: $main_pct% (>= 98%)" at_least "$main_pct" 98
+check "compute_inner under main;run_cycle;compute_outer;compute_middle" \
+    grep -q "main;run_cycle;compute_outer;compute_middle;compute_inner " "$TMP/mix.folded"
+check "inlined mix_bits is its own frame under checksum_block" \
+    grep -q "run_cycle;checksum_block;mix_bits " "$TMP/mix.folded"
+
+# the text snapshot
+check "snapshot header names the pid" grep -q "pid $P" "$TMP/mix.txt"
+check "snapshot has the hot table" grep -q "compute_inner.*cpu_mix.c:[0-9]" "$TMP/mix.txt"
+check "snapshot shows the inline function with file:line" grep -q "mix_bits.*cpu_mix.c:[0-9]" "$TMP/mix.txt"
+check "snapshot has hottest stacks" grep -qi "hottest stacks" "$TMP/mix.txt"
+first=$(grep -m1 -E '^ *[0-9.]+% ' "$TMP/mix.txt")
+check "hottest function first: $first" sh -c "echo '$first' | grep -q compute_inner"
+check "target still running after detach" running_free "$P"
+check "target keeps burning CPU" still_burning "$P"
+kill -9 "$P"
+
+# named threads, thread as the root frame
+start_fixture "$FIXTURE_DIR/cpu_mix" --threads 2
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/thr.folded" -f folded --threads >/dev/null 2>&1
+check "threads run exits 0" [ $? -eq 0 ]
+check "thread mixworker-1 is a root frame" grep -qE "^mixworker-1-[0-9]+;" "$TMP/thr.folded"
+check "thread mixworker-2 is a root frame" grep -qE "^mixworker-2-[0-9]+;" "$TMP/thr.folded"
+check "main thread is a root frame" grep -qE "^cpu_mix-$P;" "$TMP/thr.folded"
+check "worker stacks start in a thread entry" grep -qE "^mixworker-1-[0-9]+;.*(clone|start_thread).*;worker;run_cycle" "$TMP/thr.folded"
+kill -9 "$P"
+
+# launch mode: profile until the command exits
+"$PERTOP" --batch -o "$TMP/launch.folded" -f folded -- "$FIXTURE_DIR/cpu_mix" --seconds 2 \
+    >"$TMP/launch.txt" 2>"$TMP/launch.err"
+check "launch mode exits 0" [ $? -eq 0 ]
+check "launch mode says the command exited" grep -q "exited with status 0" "$TMP/launch.err"
+check "launch mode profile has compute_inner" grep -q "compute_inner" "$TMP/launch.folded"
+launch_total=$(folded_total "$TMP/launch.folded")
+check "launch mode sampled ~2 s ($launch_total samples)" [ "${launch_total:-0}" -ge 100 ]
+
+finish

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Demangled C++ names, and a stripped binary still named from .dynsym.
+. "$(dirname "$0")/lib.sh"
+
+start_fixture "$FIXTURE_DIR/cxx_mix"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cxx.folded" -f folded >"$TMP/cxx.txt" 2>&1
+check "C++ run exits 0" [ $? -eq 0 ]
+check "demangled method shapes::Grid<double>::relax(int)" \
+    grep -qF "shapes::Grid<double>::relax(int)" "$TMP/cxx.folded"
+check "demangled template shapes::accumulate<int>(int)" \
+    grep -qF "accumulate<int>(int)" "$TMP/cxx.folded"
+check "no mangled names left" sh -c "! grep -q '_ZN6shapes' '$TMP/cxx.folded'"
+check "C++ stacks reach main" grep -qF "main;shapes::Grid<double>::relax(int)" "$TMP/cxx.folded"
+check "text snapshot shows the C++ source file" grep -q "cxx_mix.cc:[0-9]" "$TMP/cxx.txt"
+kill -9 "$P"
+
+start_fixture "$FIXTURE_DIR/cpu_mix_stripped"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/strip.folded" -f folded >"$TMP/strip.txt" 2>&1
+check "stripped run exits 0" [ $? -eq 0 ]
+check "stripped binary: compute_inner named from .dynsym" grep -q ";compute_inner " "$TMP/strip.folded"
+check "stripped binary: stacks still reach main" grep -q "main;run_cycle" "$TMP/strip.folded"
+kill -9 "$P"
+
+finish
