@@ -7,6 +7,11 @@
  * or an address outside every module.  Python frames (code object, line)
  * will use kind FRAME_PYTHON.  Ids are dense from 0 and never reused;
  * capacity is fixed at creation so memory stays bounded.
+ *
+ * One writer (the processing thread) calls intern_frame.  Keys never move,
+ * so another thread may call intern_key and intern_count concurrently for
+ * ids below intern_count() (the count is published after the key).
+ * Memory: 24 to 32 bytes per unit of capacity, committed as ids are used.
  */
 #ifndef PERTOP_INTERN_H
 #define PERTOP_INTERN_H
@@ -38,10 +43,12 @@ struct frame_key {
 
 struct interner;
 
+/* NULL with errno EINVAL (capacity 0 or above 1<<30) or ENOMEM. */
 struct interner *intern_new(uint32_t capacity);
 void intern_free(struct interner *in);
 /* Returns the id for key, adding it if new; FRAME_NONE when full. */
 frame_id intern_frame(struct interner *in, uint32_t kind, uint32_t a, uint64_t b);
+/* NULL when id is not (yet) interned. */
 const struct frame_key *intern_key(const struct interner *in, frame_id id);
 uint32_t intern_count(const struct interner *in);
 uint32_t intern_capacity(const struct interner *in);
