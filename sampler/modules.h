@@ -14,15 +14,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MODREG_MAX 8192
+#define MODREG_MAX  8192
 #define MODULE_NONE UINT32_MAX
 
 struct module {
     uint32_t id;
     uint64_t dev, inode;
-    const char *name;      /* path as the target sees it, or "[vdso]" */
-    const char *short_name;/* basename of name */
-    const char *open_path; /* path pertop opens: /proc/PID/root/..., or map_files */
+    const char *name;       /* path as the target sees it, or "[vdso]" */
+    const char *short_name; /* basename of name */
+    const char *open_path;  /* path pertop opens: /proc/PID/root/..., or map_files */
 };
 
 struct modreg;
@@ -33,6 +33,8 @@ void modreg_free(struct modreg *r);
  * the registry is full or memory ran out. */
 uint32_t modreg_intern(struct modreg *r, uint64_t dev, uint64_t inode, const char *name,
                        const char *open_path);
+/* The id of a module already registered, or MODULE_NONE; never adds. */
+uint32_t modreg_find(struct modreg *r, uint64_t dev, uint64_t inode, const char *name);
 const struct module *modreg_get(const struct modreg *r, uint32_t id);
 uint32_t modreg_count(const struct modreg *r);
 
