@@ -17,6 +17,14 @@
  *
  * Strings returned are interned and live as long as the symbolizer.  Not
  * thread-safe: one thread (the one building views) calls it.
+ *
+ * Bounds: at most SYM_MAX_MODULES libdwfl sessions are open at once (least
+ * recently used closed first), at most SYM_CACHE_ENTRIES resolved addresses
+ * are kept, and interned strings stop growing at SYM_INTERN_MAX_BYTES (later
+ * new strings come back as "?").  Files are untrusted: a missing, unreadable
+ * or corrupt file gives "module+0xOFFSET" frames.  Separate debug files are
+ * accepted only when their build-id matches the module's (when it has one);
+ * nothing is fetched over the network.
  */
 #ifndef PERTOP_SYMBOLIZE_H
 #define PERTOP_SYMBOLIZE_H
@@ -25,7 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYM_MAX_INLINE 16
+#define SYM_MAX_INLINE       16
+#define SYM_MAX_MODULES      64
+#define SYM_CACHE_ENTRIES    (16u * 1024u)
+#define SYM_INTERN_MAX_BYTES (64u * 1024u * 1024u)
 
 struct sym_frame {
     const char *func;      /* demangled name; interned (compare pointers) */
@@ -33,9 +44,9 @@ struct sym_frame {
     int line;              /* line in file, 0 when unknown */
     const char *decl_file; /* where the function is defined, or NULL */
     int decl_line;
-    bool inlined;          /* an inlined instance inside the next frame */
-    bool from_symtab;      /* name from ELF symbols, no DWARF */
-    bool unknown;          /* no symbol at all: func is "module+0xOFFSET" */
+    bool inlined;     /* an inlined instance inside the next frame */
+    bool from_symtab; /* name from ELF symbols, no DWARF */
+    bool unknown;     /* no symbol at all: func is "module+0xOFFSET" (the vaddr) */
 };
 
 struct sym_result {
@@ -51,9 +62,18 @@ void sym_free(struct symbolizer *s);
 
 /* Resolve vaddr in the module with id module_id whose file pertop opens at
  * open_path (name is the target's path, used in messages and fallbacks).
- * Always succeeds: unresolvable addresses give one "module+0xOFFSET" frame. */
-const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id,
-                                     const char *name, const char *open_path, uint64_t vaddr);
+ * Always succeeds: unresolvable addresses give one "module+0xOFFSET" frame.
+ * The result is valid until the next sym_resolve or sym_free; copy it to
+ * keep it.  A module id must always name the same file. */
+const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id, const char *name,
+                                     const char *open_path, uint64_t vaddr);
+
+/* Look for separate debug files under dir too (by build-id as
+ * dir/.build-id/xx/rest.debug, and by .gnu_debuglink as dir/<module's
+ * directory>/<link>), before the standard directories.  For tests and for
+ * a --debug-dir option.  Affects modules opened afterwards.  Returns 0,
+ * -ENOMEM, or -ENOSPC when too many directories were added. */
+int sym_add_debug_dir(struct symbolizer *s, const char *dir);
 
 /* Intern an arbitrary string in the symbolizer's string table. */
 const char *sym_intern(struct symbolizer *s, const char *str);

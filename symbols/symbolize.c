@@ -1,0 +1,837 @@
+/*
+ * symbolize.c - (module, ELF vaddr) -> frames; see symbolize.h.
+ *
+ * Parts, in file order: the string interner, the result cache, the search
+ * for separate debug files, opening a module (one libdwfl session each),
+ * and resolving one address (DWARF scopes for inline chains and names, the
+ * module's sorted symbol table when there is no DWARF, "module+0x..." when
+ * there is nothing).
+ *
+ * Each module gets its own Dwfl with only that module, reported so that
+ * Dwfl addresses are the module's ELF vaddrs: no two modules can overlap,
+ * and a module's cached data does not depend on where the target mapped it.
+ */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "demangle.h"
+#include "symtab.h"
+
+#define MAX_DEBUG_DIRS 8
+#define CACHE_WAYS     4
+#define CACHE_SETS     (SYM_CACHE_ENTRIES / CACHE_WAYS)
+#define INTERN_BLOCK   (64u * 1024u)
+
+/* ------------------------------------------------------------ interner */
+
+struct str_block {
+    struct str_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct interner {
+    const char **slots; /* open addressing, power-of-two size */
+    size_t nslots, count;
+    size_t bytes; /* total stored, for SYM_INTERN_MAX_BYTES */
+    struct str_block *blocks;
+};
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    /* FNV-1a: short strings, no need for anything stronger. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int interner_grow(struct interner *in)
+{
+    size_t n = in->nslots ? in->nslots * 2 : 1024;
+    const char **slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < in->nslots; i++) {
+        const char *str = in->slots[i];
+        if (!str)
+            continue;
+        size_t j = hash_bytes(str, strlen(str)) & (n - 1);
+        while (slots[j])
+            j = (j + 1) & (n - 1);
+        slots[j] = str;
+    }
+    free(in->slots);
+    in->slots = slots;
+    in->nslots = n;
+    return 0;
+}
+
+static const char *interner_store(struct interner *in, const char *str, size_t len)
+{
+    struct str_block *b = in->blocks;
+    if (!b || b->cap - b->used < len + 1) {
+        size_t cap = len + 1 > INTERN_BLOCK ? len + 1 : INTERN_BLOCK;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = in->blocks;
+        in->blocks = b;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, str, len);
+    p[len] = '\0';
+    b->used += len + 1;
+    in->bytes += len + 1;
+    return p;
+}
+
+/* The interned copy of str, or "?" when memory or the byte budget ran out:
+ * callers always get a usable string. */
+static const char *interner_get(struct interner *in, const char *str)
+{
+    size_t len = strlen(str);
+    if ((in->count + 1) * 2 > in->nslots && interner_grow(in) < 0)
+        return "?";
+    size_t j = hash_bytes(str, len) & (in->nslots - 1);
+    while (in->slots[j]) {
+        if (strcmp(in->slots[j], str) == 0)
+            return in->slots[j];
+        j = (j + 1) & (in->nslots - 1);
+    }
+    if (in->bytes + len + 1 > SYM_INTERN_MAX_BYTES)
+        return "?";
+    const char *p = interner_store(in, str, len);
+    if (!p)
+        return "?";
+    in->slots[j] = p;
+    in->count++;
+    return p;
+}
+
+static void interner_free(struct interner *in)
+{
+    struct str_block *b = in->blocks;
+    while (b) {
+        struct str_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(in->slots);
+}
+
+/* ------------------------------------------------------- result cache */
+
+/* Set-associative: a key hashes to one set of CACHE_WAYS entries and
+ * evicts the least recently used of them.  O(1), bounded, no deletion
+ * bookkeeping; a few conflict misses are the price. */
+struct cache_entry {
+    uint64_t vaddr;
+    uint32_t module_id;
+    uint32_t n; /* 0 = empty */
+    uint64_t stamp;
+    struct sym_frame *frames;
+};
+
+static uint64_t cache_hash(uint32_t module_id, uint64_t vaddr)
+{
+    uint64_t x = vaddr ^ ((uint64_t)module_id << 40) ^ module_id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static struct cache_entry *cache_set(struct cache_entry *cache, uint32_t module_id, uint64_t vaddr)
+{
+    return &cache[(cache_hash(module_id, vaddr) % CACHE_SETS) * CACHE_WAYS];
+}
+
+/* ------------------------------------------------------------ modules */
+
+struct symbolizer;
+
+struct sym_module {
+    struct symbolizer *owner;
+    uint32_t module_id;
+    bool used;
+    uint64_t stamp;
+    const char *short_name;  /* interned basename, for "module+0x..." */
+    const char *target_name; /* interned target path, for debuglink dirs */
+    Dwfl *dwfl;              /* NULL when the file could not be used */
+    Dwfl_Module *mod;
+    Dwarf_Addr bias; /* Dwfl address = ELF vaddr + bias (0 as reported) */
+    bool has_dwarf;
+    struct symtab *syms;
+};
+
+struct symbolizer {
+    char *root; /* "" for none */
+    char *debug_dirs[MAX_DEBUG_DIRS];
+    unsigned ndebug_dirs, nextra_dirs;
+    struct interner strs;
+    struct cache_entry *cache;
+    struct sym_module mods[SYM_MAX_MODULES];
+    uint64_t clock; /* LRU stamps */
+    struct sym_stats stats;
+    struct sym_result out;
+};
+
+static const char *intern(struct symbolizer *s, const char *str)
+{
+    return str ? interner_get(&s->strs, str) : NULL;
+}
+
+const char *sym_intern(struct symbolizer *s, const char *str)
+{
+    return intern(s, str);
+}
+
+static void module_close(struct sym_module *m)
+{
+    if (m->dwfl)
+        dwfl_end(m->dwfl);
+    symtab_free(m->syms);
+    *m = (struct sym_module){0};
+}
+
+struct symbolizer *sym_new(const char *root)
+{
+    struct symbolizer *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->root = strdup(root ? root : "");
+    s->cache = calloc((size_t)CACHE_SETS * CACHE_WAYS, sizeof(*s->cache));
+    if (!s->root || !s->cache)
+        goto fail;
+    /* The target's own debug files first: the host's may belong to other
+     * builds of the same paths (build-ids are checked either way). */
+    if (s->root[0]) {
+        if (asprintf(&s->debug_dirs[s->ndebug_dirs], "%s/usr/lib/debug", s->root) < 0)
+            goto fail;
+        s->ndebug_dirs++;
+    }
+    s->debug_dirs[s->ndebug_dirs] = strdup("/usr/lib/debug");
+    if (!s->debug_dirs[s->ndebug_dirs])
+        goto fail;
+    s->ndebug_dirs++;
+    return s;
+fail:
+    sym_free(s);
+    return NULL;
+}
+
+void sym_free(struct symbolizer *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; i < SYM_MAX_MODULES; i++)
+        module_close(&s->mods[i]);
+    if (s->cache)
+        for (size_t i = 0; i < (size_t)CACHE_SETS * CACHE_WAYS; i++)
+            free(s->cache[i].frames);
+    free(s->cache);
+    for (unsigned i = 0; i < s->ndebug_dirs; i++)
+        free(s->debug_dirs[i]);
+    interner_free(&s->strs);
+    free(s->root);
+    free(s);
+}
+
+int sym_add_debug_dir(struct symbolizer *s, const char *dir)
+{
+    if (s->ndebug_dirs >= MAX_DEBUG_DIRS)
+        return -ENOSPC;
+    char *copy = strdup(dir);
+    if (!copy)
+        return -ENOMEM;
+    /* Added directories go before the standard ones, in the order added. */
+    unsigned at = s->nextra_dirs++;
+    memmove(&s->debug_dirs[at + 1], &s->debug_dirs[at],
+            (s->ndebug_dirs - at) * sizeof(s->debug_dirs[0]));
+    s->debug_dirs[at] = copy;
+    s->ndebug_dirs++;
+    return 0;
+}
+
+void sym_get_stats(const struct symbolizer *s, struct sym_stats *out)
+{
+    *out = s->stats;
+    out->modules = out->modules_with_dwarf = 0;
+    for (unsigned i = 0; i < SYM_MAX_MODULES; i++) {
+        if (!s->mods[i].used || !s->mods[i].dwfl)
+            continue;
+        out->modules++;
+        out->modules_with_dwarf += s->mods[i].has_dwarf;
+    }
+}
+
+/* ------------------------------------------------ separate debug files */
+
+/* Open path if it is a regular ELF file; with a build-id, only when the
+ * file carries the same one (a stale or foreign debug file would give
+ * wrong lines).  Returns an fd or -1. */
+static int open_debug_candidate(const char *path, const void *id, int idlen)
+{
+    /* O_NONBLOCK: a FIFO planted at a debug path must not hang us. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto reject;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (!elf)
+        goto reject;
+    bool ok = elf_kind(elf) == ELF_K_ELF;
+    if (ok && idlen > 0) {
+        const void *fid = NULL;
+        ssize_t flen = dwelf_elf_gnu_build_id(elf, &fid);
+        ok = flen == idlen && memcmp(fid, id, (size_t)idlen) == 0;
+    }
+    elf_end(elf);
+    if (ok)
+        return fd;
+reject:
+    close(fd);
+    return -1;
+}
+
+/* Try one candidate path; on success hand libdwfl the fd and a copy of the
+ * name (it frees it). */
+static int try_debug_path(const char *path, const void *id, int idlen, char **name_out)
+{
+    int fd = open_debug_candidate(path, id, idlen);
+    if (fd < 0)
+        return -1;
+    char *copy = strdup(path);
+    if (!copy) {
+        close(fd);
+        return -1;
+    }
+    free(*name_out);
+    *name_out = copy;
+    return fd;
+}
+
+static int find_by_build_id(const struct symbolizer *s, const unsigned char *id, int idlen,
+                            char **name_out)
+{
+    if (idlen < 2 || idlen > 64)
+        return -1;
+    char hex[2 * 64 + 1];
+    for (int i = 0; i < idlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    char path[PATH_MAX];
+    for (unsigned i = 0; i < s->ndebug_dirs; i++) {
+        int n = snprintf(path, sizeof path, "%s/.build-id/%.2s/%s.debug", s->debug_dirs[i], hex,
+                         hex + 2);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        int fd = try_debug_path(path, id, idlen, name_out);
+        if (fd >= 0)
+            return fd;
+    }
+    return -1;
+}
+
+/* Directory part of path ("" for none), into buf. */
+static const char *dir_of(const char *path, char *buf, size_t bufsz)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    if (len >= bufsz)
+        len = 0;
+    memcpy(buf, path, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* .gnu_debuglink: next to the file, in its .debug subdirectory, and under
+ * each debug directory at the module's path in the target (not the path
+ * pertop opened, which carries the /proc/PID/root prefix). */
+static int find_by_debuglink(const struct symbolizer *s, const struct sym_module *m,
+                             const char *file_name, const char *link, const void *id, int idlen,
+                             char **name_out)
+{
+    /* The link is untrusted: a plain file name, nothing that walks dirs. */
+    if (!link[0] || strchr(link, '/') || !strcmp(link, ".") || !strcmp(link, ".."))
+        return -1;
+    char filedir[PATH_MAX], targetdir[PATH_MAX], path[PATH_MAX];
+    dir_of(file_name, filedir, sizeof filedir);
+    dir_of(m->target_name, targetdir, sizeof targetdir);
+    for (unsigned i = 0; i < 2 + s->ndebug_dirs; i++) {
+        int n;
+        if (i == 0)
+            n = snprintf(path, sizeof path, "%s/%s", filedir, link);
+        else if (i == 1)
+            n = snprintf(path, sizeof path, "%s/.debug/%s", filedir, link);
+        else
+            n = snprintf(path, sizeof path, "%s%s/%s", s->debug_dirs[i - 2], targetdir, link);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        /* Never the module's own file again. */
+        if (file_name && !strcmp(path, file_name))
+            continue;
+        int fd = try_debug_path(path, id, idlen, name_out);
+        if (fd >= 0)
+            return fd;
+    }
+    return -1;
+}
+
+/* .gnu_debugaltlink (dwz): libdwfl asks for it through the same callback
+ * with the link's path as debuglink and crc 0.  An absolute path is one in
+ * the target's file system; a relative one is relative to the debug file.
+ * The alt file has a build-id of its own, which libdw checks. */
+static int find_altlink(const struct symbolizer *s, const char *file_name, const char *link,
+                        char **name_out)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    int n;
+    if (link[0] == '/')
+        n = snprintf(path, sizeof path, "%s%s", s->root, link);
+    else
+        n = snprintf(path, sizeof path, "%s/%s", dir_of(file_name, dir, sizeof dir), link);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -1;
+    return try_debug_path(path, NULL, 0, name_out);
+}
+
+/* Our find_debuginfo callback.  dwfl_standard_find_debuginfo is not used:
+ * it resolves .gnu_debuglink against the path pertop opened (under
+ * /proc/PID/root), so /usr/lib/debug/<dir>/<link> would be looked up at the
+ * wrong place, and it may query debuginfod servers over the network. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+                          const char *file_name, const char *debuglink, GElf_Word crc,
+                          char **debuginfo_file_name)
+{
+    (void)modname;
+    (void)base;
+    const struct sym_module *m = *userdata;
+    if (!m)
+        return -1;
+    const struct symbolizer *s = m->owner;
+    if (debuglink && strchr(debuglink, '/') && crc == 0)
+        return find_altlink(s, file_name, debuglink, debuginfo_file_name);
+    const unsigned char *id = NULL;
+    GElf_Addr id_vaddr;
+    int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+    if (idlen < 0)
+        idlen = 0;
+    int fd = find_by_build_id(s, id, idlen, debuginfo_file_name);
+    if (fd < 0 && debuglink)
+        fd = find_by_debuglink(s, m, file_name, debuglink, id, idlen, debuginfo_file_name);
+    return fd;
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = NULL,
+};
+
+/* ------------------------------------------------------ opening modules */
+
+static const char *basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Open the module's file ourselves: a regular file that starts like ELF.
+ * libdwfl would happily decompress a gzip or xz file it is handed, which an
+ * untrusted target must not be able to make us do. */
+static int open_module_file(const char *open_path)
+{
+    int fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    unsigned char magic[4];
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
+        memcmp(magic, ELFMAG, SELFMAG) != 0) {
+        close(fd);
+        return -ENOEXEC;
+    }
+    return fd;
+}
+
+static bool in_exec_section(Elf *elf, GElf_Word shndx)
+{
+    if (!elf || shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
+        return false;
+    GElf_Shdr shdr;
+    Elf_Scn *scn = elf_getscn(elf, shndx);
+    return scn && gelf_getshdr(scn, &shdr) && (shdr.sh_flags & SHF_EXECINSTR);
+}
+
+static enum symtab_bind bind_of(unsigned char info)
+{
+    switch (GELF_ST_BIND(info)) {
+    case STB_GLOBAL:
+        return SYMTAB_GLOBAL;
+    case STB_WEAK:
+        return SYMTAB_WEAK;
+    default:
+        return SYMTAB_LOCAL;
+    }
+}
+
+/* The module's function symbols (libdwfl picks .symtab, from the debug
+ * file if needed, else .dynsym), demangled, in a sorted table. */
+static int build_symtab(struct sym_module *m)
+{
+    m->syms = symtab_new();
+    if (!m->syms)
+        return -ENOMEM;
+    int n = dwfl_module_getsymtab(m->mod);
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        Elf *elf = NULL;
+        const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, NULL);
+        if (!name || !name[0])
+            continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        /* NOTYPE covers assembler labels used as functions; only those in
+         * code count, or _end and friends would swallow the gaps. */
+        if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+            continue;
+        if (!in_exec_section(elf, shndx))
+            continue;
+        char *dm = demangle(name);
+        int err = symtab_add_bind(m->syms, addr - m->bias, sym.st_size, dm ? dm : name,
+                                  bind_of(sym.st_info));
+        free(dm);
+        if (err < 0)
+            break; /* out of memory: keep what we have */
+    }
+    symtab_finish(m->syms);
+    return 0;
+}
+
+static int module_open(struct sym_module *m, const char *open_path)
+{
+    int fd = open_module_file(open_path);
+    if (fd < 0)
+        return fd;
+    m->dwfl = dwfl_begin(&dwfl_callbacks);
+    if (!m->dwfl) {
+        close(fd);
+        return -ENOMEM;
+    }
+    /* Base 0 with add_p_vaddr: the module sits at its own ELF vaddrs, also
+     * for an ET_DYN whose first PT_LOAD is not at 0.  On success libdwfl
+     * owns fd. */
+    dwfl_report_begin(m->dwfl);
+    m->mod = dwfl_report_elf(m->dwfl, m->target_name, open_path, fd, 0, true);
+    if (!m->mod) {
+        close(fd);
+        goto fail;
+    }
+    if (dwfl_report_end(m->dwfl, NULL, NULL) != 0)
+        goto fail;
+    /* The debuginfo callback reaches the symbolizer through this. */
+    void **userdata = NULL;
+    dwfl_module_info(m->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (userdata)
+        *userdata = m;
+    if (!dwfl_module_getelf(m->mod, &m->bias))
+        goto fail;
+    Dwarf_Addr dwbias;
+    m->has_dwarf = dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
+    return build_symtab(m);
+fail:
+    dwfl_end(m->dwfl);
+    m->dwfl = NULL;
+    m->mod = NULL;
+    return -ENOEXEC;
+}
+
+static struct sym_module *module_get(struct symbolizer *s, uint32_t module_id, const char *name,
+                                     const char *open_path)
+{
+    struct sym_module *victim = &s->mods[0];
+    for (unsigned i = 0; i < SYM_MAX_MODULES; i++) {
+        struct sym_module *m = &s->mods[i];
+        if (m->used && m->module_id == module_id) {
+            m->stamp = ++s->clock;
+            return m;
+        }
+        if (!m->used || (victim->used && m->stamp < victim->stamp))
+            victim = m;
+    }
+    module_close(victim);
+    struct sym_module *m = victim;
+    m->used = true;
+    m->owner = s;
+    m->module_id = module_id;
+    m->stamp = ++s->clock;
+    const char *label = name && name[0] ? name : open_path ? open_path : "?";
+    m->target_name = intern(s, label);
+    m->short_name = intern(s, basename_of(label));
+    /* A module that cannot be opened stays in the table without a session,
+     * so that its other addresses do not retry the open. */
+    if (open_path && module_open(m, open_path) < 0) {
+        symtab_free(m->syms);
+        m->syms = NULL;
+    }
+    return m;
+}
+
+/* ---------------------------------------------------- resolving an address */
+
+static int clamp_line(Dwarf_Word v)
+{
+    return v > INT_MAX ? 0 : (int)v;
+}
+
+/* Source paths in DWARF are often relative to the compilation directory;
+ * views want a path they can open. */
+static const char *intern_path(struct symbolizer *s, Dwarf_Die *cu, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] != '/' && cu) {
+        Dwarf_Attribute attr;
+        const char *comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+        char buf[PATH_MAX];
+        if (comp_dir && comp_dir[0] == '/') {
+            int n = snprintf(buf, sizeof buf, "%s/%s", comp_dir, path);
+            if (n > 0 && (size_t)n < sizeof buf)
+                return intern(s, buf);
+        }
+    }
+    return intern(s, path);
+}
+
+/* A function DIE's name: the demangled linkage name when there is one
+ * (fully qualified, with template arguments and parameters), else
+ * DW_AT_name, following abstract origins and specifications. */
+static const char *die_func_name(struct symbolizer *s, Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    if (!linkage)
+        linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+    if (linkage) {
+        char *dm = demangle(linkage);
+        if (dm) {
+            const char *r = intern(s, dm);
+            free(dm);
+            return r;
+        }
+    }
+    const char *name = dwarf_diename(die);
+    if (name)
+        return intern(s, name);
+    return linkage ? intern(s, linkage) : NULL;
+}
+
+static bool die_udata(Dwarf_Die *die, unsigned at, Dwarf_Word *val)
+{
+    Dwarf_Attribute attr;
+    return dwarf_formudata(dwarf_attr(die, at, &attr), val) == 0;
+}
+
+/* Call site of an inlined instance: the line in the function it was
+ * inlined into. */
+static void call_site(struct symbolizer *s, Dwarf_Die *inl, const char **file, int *line)
+{
+    Dwarf_Word v;
+    Dwarf_Die cu;
+    Dwarf_Files *files;
+    size_t nfiles;
+    *file = NULL;
+    *line = die_udata(inl, DW_AT_call_line, &v) ? clamp_line(v) : 0;
+    if (!die_udata(inl, DW_AT_call_file, &v) || !dwarf_diecu(inl, &cu, NULL, NULL) ||
+        dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 || v >= nfiles)
+        return;
+    *file = intern_path(s, &cu, dwarf_filesrc(files, v, NULL, NULL));
+}
+
+static void decl_of(struct symbolizer *s, Dwarf_Die *die, struct sym_frame *f)
+{
+    Dwarf_Die cu;
+    int line = 0;
+    const char *file = dwarf_decl_file(die);
+    if (file && dwarf_diecu(die, &cu, NULL, NULL))
+        f->decl_file = intern_path(s, &cu, file);
+    else
+        f->decl_file = intern(s, file);
+    if (dwarf_decl_line(die, &line) == 0 && line > 0)
+        f->decl_line = line;
+}
+
+static bool is_function_tag(int tag)
+{
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_entry_point;
+}
+
+/* file:line of the address itself, from the line table. */
+static void pc_line(struct symbolizer *s, struct sym_module *m, Dwarf_Addr addr, const char **file,
+                    int *line)
+{
+    *file = NULL;
+    *line = 0;
+    Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
+    if (!l)
+        return;
+    int lineno = 0;
+    const char *src = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL);
+    if (!src)
+        return;
+    *file = intern_path(s, dwfl_linecu(l), src);
+    *line = lineno > 0 ? lineno : 0;
+}
+
+/* The chain of function scopes at addr, innermost first.  dwarf_getscopes
+ * finds the innermost scope, but above an inlined instance it continues in
+ * the abstract tree; dwarf_getscopes_die on that innermost DIE gives its
+ * real parents, the functions it was inlined into (as eu-addr2line -i). */
+static int dwarf_frames(struct symbolizer *s, struct sym_module *m, Dwarf_Addr addr,
+                        struct sym_result *r)
+{
+    Dwarf_Addr cubias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &cubias);
+    if (!cudie)
+        return 0;
+    Dwarf_Die *scopes = NULL, *chain = NULL;
+    int nscopes = dwarf_getscopes(cudie, addr - cubias, &scopes);
+    int nchain = nscopes > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+    free(scopes);
+
+    Dwarf_Die *prev_inline = NULL;
+    for (int i = 0; i < nchain && r->n < SYM_MAX_INLINE; i++) {
+        Dwarf_Die *die = &chain[i];
+        int tag = dwarf_tag(die);
+        if (!is_function_tag(tag))
+            continue;
+        bool inlined = tag == DW_TAG_inlined_subroutine;
+        /* Too deep: keep the innermost ones and the real function last. */
+        if (inlined && r->n == SYM_MAX_INLINE - 1) {
+            prev_inline = die;
+            continue;
+        }
+        struct sym_frame *f = &r->f[r->n];
+        *f = (struct sym_frame){.inlined = inlined};
+        f->func = die_func_name(s, die);
+        if (!f->func)
+            f->func = intern(s, "??");
+        if (r->n == 0)
+            pc_line(s, m, addr, &f->file, &f->line);
+        else if (prev_inline)
+            call_site(s, prev_inline, &f->file, &f->line);
+        decl_of(s, die, f);
+        r->n++;
+        if (!inlined)
+            break;
+        prev_inline = die;
+    }
+    free(chain);
+    return (int)r->n;
+}
+
+static void unknown_frame(struct symbolizer *s, const struct sym_module *m, uint64_t vaddr,
+                          struct sym_frame *f)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s+0x%" PRIx64, m->short_name ? m->short_name : "?", vaddr);
+    *f = (struct sym_frame){.func = intern(s, buf), .unknown = true};
+}
+
+static void resolve_uncached(struct symbolizer *s, struct sym_module *m, uint64_t vaddr,
+                             struct sym_result *r)
+{
+    r->n = 0;
+    if (m->dwfl) {
+        Dwarf_Addr addr = vaddr + m->bias;
+        if (m->has_dwarf)
+            dwarf_frames(s, m, addr, r);
+        /* The outermost DWARF frame should be a real function; if the chain
+         * stopped at an inlined one (odd DWARF), or there was none, the
+         * symbol table names the function. */
+        bool need_outer = r->n == 0 || r->f[r->n - 1].inlined;
+        const struct symtab_entry *e = need_outer ? symtab_lookup(m->syms, vaddr) : NULL;
+        if (e && r->n < SYM_MAX_INLINE) {
+            struct sym_frame *f = &r->f[r->n];
+            *f = (struct sym_frame){.func = intern(s, e->name), .from_symtab = true};
+            if (r->n == 0 && m->has_dwarf)
+                pc_line(s, m, addr, &f->file, &f->line);
+            r->n++;
+        }
+    }
+    if (r->n == 0) {
+        unknown_frame(s, m, vaddr, &r->f[0]);
+        r->n = 1;
+    }
+}
+
+static void cache_store(struct symbolizer *s, uint32_t module_id, uint64_t vaddr,
+                        const struct sym_result *r)
+{
+    struct cache_entry *set = cache_set(s->cache, module_id, vaddr);
+    struct cache_entry *victim = &set[0];
+    for (unsigned w = 0; w < CACHE_WAYS; w++) {
+        if (set[w].n == 0) {
+            victim = &set[w];
+            break;
+        }
+        if (set[w].stamp < victim->stamp)
+            victim = &set[w];
+    }
+    struct sym_frame *frames = malloc(r->n * sizeof(*frames));
+    if (!frames)
+        return; /* not cached; the answer is still right */
+    memcpy(frames, r->f, r->n * sizeof(*frames));
+    free(victim->frames);
+    *victim = (struct cache_entry){
+        .vaddr = vaddr,
+        .module_id = module_id,
+        .n = r->n,
+        .stamp = ++s->clock,
+        .frames = frames,
+    };
+}
+
+const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id, const char *name,
+                                     const char *open_path, uint64_t vaddr)
+{
+    s->stats.lookups++;
+    struct cache_entry *set = cache_set(s->cache, module_id, vaddr);
+    for (unsigned w = 0; w < CACHE_WAYS; w++) {
+        struct cache_entry *c = &set[w];
+        if (c->n && c->vaddr == vaddr && c->module_id == module_id) {
+            c->stamp = ++s->clock;
+            s->stats.cache_hits++;
+            s->out.n = c->n;
+            memcpy(s->out.f, c->frames, c->n * sizeof(c->frames[0]));
+            return &s->out;
+        }
+    }
+    struct sym_module *m = module_get(s, module_id, name, open_path);
+    resolve_uncached(s, m, vaddr, &s->out);
+    cache_store(s, module_id, vaddr, &s->out);
+    return &s->out;
+}
