@@ -251,8 +251,8 @@ int maps_read(pid_t pid, struct maps *out, char *err, size_t errsz)
         snprintf(err, errsz, "cannot open %s: %s", path, strerror(-e));
         return e;
     }
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     int rc = read_all(fd, &buf, &len);
     close(fd);
     if (rc < 0) {
