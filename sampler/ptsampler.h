@@ -29,11 +29,11 @@
 
 /* Error codes beyond errno, returned negated by ptsampler_attach. */
 enum ptsampler_error {
-    PTS_ENOPROC = 1000,  /* no such process */
-    PTS_EKTHREAD,        /* kernel thread: nothing to profile */
-    PTS_EZOMBIE,         /* zombie or dead */
-    PTS_EPERM,           /* permission (message says what to do) */
-    PTS_ETRACED,         /* already traced by another tracer (message names it) */
+    PTS_ENOPROC = 1000, /* no such process */
+    PTS_EKTHREAD,       /* kernel thread: nothing to profile */
+    PTS_EZOMBIE,        /* zombie or dead */
+    PTS_EPERM,          /* permission (message says what to do) */
+    PTS_ETRACED,        /* already traced by another tracer (message names it) */
     PTS_EOTHER
 };
 
@@ -50,6 +50,8 @@ struct ptsampler_stats {
     uint64_t failed;        /* stop/read failures (thread vanished...) */
     uint64_t stop_ns_total; /* sum of time threads spent stopped */
     uint64_t stop_ns_max;
+    uint64_t hold_ns_total; /* part of stop_ns after the stop was seen: our own cost */
+    uint64_t hold_ns_max;   /* (the rest is the kernel's and the scheduler's) */
     uint64_t rounds;        /* calls to ptsampler_sample */
     uint32_t threads;       /* threads currently attached */
     uint32_t threads_seen;  /* threads ever attached */
