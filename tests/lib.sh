@@ -18,7 +18,8 @@ trap cleanup EXIT
 # start_fixture NAME ARGS... : starts it in the background, waits for its
 # "ready" line, sets FIX_PID.
 start_fixture() {
-    fifo="$TMP/ready.$$.$RANDOM"
+    FIXN=$((${FIXN:-0} + 1))
+    fifo="$TMP/ready.$FIXN"
     mkfifo "$fifo"
     "$@" >"$fifo" 2>&1 &
     FIX_PID=$!

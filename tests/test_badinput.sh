@@ -92,7 +92,7 @@ E=$FIX_PID
 rc=$?
 check "target exiting mid-run -> exit 0 (got $rc)" [ "$rc" -eq 0 ]
 check "says the process exited: $(cat "$TMP/exit.err")" grep -q "process $E exited" "$TMP/exit.err"
-check "snapshot still printed" grep -q "pid $E" "$TMP/exit.txt"
+check "snapshot still printed" grep -qE "pid: +$E" "$TMP/exit.txt"
 check "folded output still written" [ -s "$TMP/exit.folded" ]
 check "idle mode saw the waiting thread" grep -qE "wait_for_pipe|read" "$TMP/exit.folded"
 

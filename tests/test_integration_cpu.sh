@@ -27,7 +27,7 @@ check "inlined mix_bits is its own frame under checksum_block" \
     grep -q "run_cycle;checksum_block;mix_bits " "$TMP/mix.folded"
 
 # the text snapshot
-check "snapshot header names the pid" grep -q "pid $P" "$TMP/mix.txt"
+check "snapshot header names the pid" grep -qE "pid: +$P" "$TMP/mix.txt"
 check "snapshot has the hot table" grep -q "compute_inner.*cpu_mix.c:[0-9]" "$TMP/mix.txt"
 check "snapshot shows the inline function with file:line" grep -q "mix_bits.*cpu_mix.c:[0-9]" "$TMP/mix.txt"
 check "snapshot has hottest stacks" grep -qi "hottest stacks" "$TMP/mix.txt"
