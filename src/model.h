@@ -9,6 +9,16 @@
  * gives counts over the last few seconds.  Node count is capped: when the
  * tree is full, a new stack is attached at its deepest existing prefix under
  * a SPECIAL_OVERFLOW frame, so samples are never lost, only detail.
+ * Ordinary frames may use max_nodes - max(1, max_nodes / 16) nodes; the rest
+ * is kept for thread nodes and overflow nodes.  When even that reserve is
+ * gone, a sample goes to the nearest ancestor's existing overflow node, or
+ * to its deepest prefix.
+ *
+ * Memory (default limits, worst case): 24 MiB of nodes (24 bytes each),
+ * 24 MiB of child hash (12-byte slots, at most 3/4 full, power of two),
+ * 1 MiB recent ring, 0.2 MiB thread table: about 50 MiB.  Arrays grow by
+ * doubling, so a small profile uses little; model_add allocates nothing once
+ * the arrays have grown.
  *
  * Not thread-safe; the session serialises access with one lock.
  */
@@ -22,17 +32,17 @@
 
 #include "intern.h"
 
-#define MODEL_ROOT 0u
+#define MODEL_ROOT    0u
 #define MODEL_NO_NODE UINT32_MAX
 
 /* Sample kinds (weights may be split by kind later). */
 enum { SAMPLE_ONCPU = 1u << 0, SAMPLE_WAITING = 1u << 1, SAMPLE_TRUNCATED = 1u << 2 };
 
 struct model_limits {
-    uint32_t max_nodes;       /* call tree nodes (default 1<<20) */
-    uint32_t recent_capacity; /* samples kept for the recent window (default 1<<16) */
-    uint64_t recent_window_ns;/* default 5 s */
-    uint32_t max_threads;     /* thread table entries (default 4096) */
+    uint32_t max_nodes;        /* call tree nodes (default 1<<20) */
+    uint32_t recent_capacity;  /* samples kept for the recent window (default 1<<16) */
+    uint64_t recent_window_ns; /* default 5 s */
+    uint32_t max_threads;      /* thread table entries (default 4096) */
 };
 
 struct model_node {
@@ -46,22 +56,25 @@ struct model_node {
 struct model_thread {
     pid_t tid;
     char name[16];
-    char state;         /* last state seen */
-    uint64_t samples;   /* cumulative */
-    uint64_t last_ns;   /* time of last sample */
-    uint32_t node;      /* its node under the root */
+    char state;       /* last state seen */
+    uint64_t samples; /* cumulative */
+    uint64_t last_ns; /* time of last sample */
+    uint32_t node;    /* its node under the root */
     bool exited;
 };
 
 struct model;
 
 void model_limits_default(struct model_limits *l);
+/* l NULL = defaults.  NULL with errno EINVAL (max_nodes < 2) or ENOMEM. */
 struct model *model_new(const struct model_limits *l);
 void model_free(struct model *m);
 
 /* Add one sample: thread_frame is the interned FRAME_THREAD of tid; frames
- * are leaf first (frames[0] is where the thread was).  Returns the leaf node
- * index, or MODEL_NO_NODE on allocation failure. */
+ * are leaf first (frames[0] is where the thread was); FRAME_NONE entries are
+ * skipped.  overflow_frame is the interned SPECIAL_OVERFLOW frame.  Returns
+ * the node the sample was counted at.  Never drops the sample: when the tree
+ * is full or memory runs out it lands on an overflow node or a prefix. */
 uint32_t model_add(struct model *m, pid_t tid, const char *name, char state, frame_id thread_frame,
                    const frame_id *frames, size_t n, uint32_t kind, uint64_t time_ns,
                    frame_id overflow_frame);
