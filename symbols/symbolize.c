@@ -32,7 +32,7 @@
 #include "symtab.h"
 
 #define MAX_DEBUG_DIRS 8
-#define CACHE_WAYS     4
+#define CACHE_WAYS     8
 #define CACHE_SETS     (SYM_CACHE_ENTRIES / CACHE_WAYS)
 #define INTERN_BLOCK   (64u * 1024u)
 
@@ -167,6 +167,20 @@ static struct cache_entry *cache_set(struct cache_entry *cache, uint32_t module_
 
 struct symbolizer;
 
+/* The functions of one compilation unit by address.  dwarf_getscopes walks
+ * the whole CU for every address, which costs milliseconds in a large C++
+ * unit; with this index only the one function's subtree is walked. */
+struct fn_range {
+    Dwarf_Addr lo, hi;
+    Dwarf_Die die;
+};
+
+struct cu_index {
+    Dwarf_Off cu_off;
+    size_t n;
+    struct fn_range *v; /* sorted by lo */
+};
+
 struct sym_module {
     struct symbolizer *owner;
     uint32_t module_id;
@@ -179,6 +193,8 @@ struct sym_module {
     Dwarf_Addr bias; /* Dwfl address = ELF vaddr + bias (0 as reported) */
     bool has_dwarf;
     struct symtab *syms;
+    struct cu_index **cus; /* sorted by CU offset, built lazily */
+    size_t ncus, capcus;
 };
 
 struct symbolizer {
@@ -205,6 +221,11 @@ const char *sym_intern(struct symbolizer *s, const char *str)
 
 static void module_close(struct sym_module *m)
 {
+    for (size_t i = 0; i < m->ncus; i++) {
+        free(m->cus[i]->v);
+        free(m->cus[i]);
+    }
+    free(m->cus);
     if (m->dwfl)
         dwfl_end(m->dwfl);
     symtab_free(m->syms);
@@ -706,10 +727,196 @@ static void pc_line(struct symbolizer *s, struct sym_module *m, Dwarf_Addr addr,
     *line = lineno > 0 ? lineno : 0;
 }
 
-/* The chain of function scopes at addr, innermost first.  dwarf_getscopes
- * finds the innermost scope, but above an inlined instance it continues in
- * the abstract tree; dwarf_getscopes_die on that innermost DIE gives its
- * real parents, the functions it was inlined into (as eu-addr2line -i). */
+/* ------------------------------------------ function index and scopes */
+
+/* Children of these may be functions (C++ out-of-line members, functions
+ * in namespaces); function bodies are not entered: nested functions are
+ * rare and fall back to dwarf_getscopes. */
+static bool holds_functions(int tag)
+{
+    return tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+           tag == DW_TAG_union_type || tag == DW_TAG_module;
+}
+
+struct fn_list {
+    struct fn_range *v;
+    size_t n, cap;
+    unsigned budget; /* DIEs left to visit: hostile DWARF must end */
+};
+
+static int fn_list_add(struct fn_list *l, Dwarf_Addr lo, Dwarf_Addr hi, const Dwarf_Die *die)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct fn_range *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct fn_range){.lo = lo, .hi = hi, .die = *die};
+    return 0;
+}
+
+static int collect_functions(Dwarf_Die *parent, struct fn_list *l, int depth)
+{
+    Dwarf_Die child;
+    if (depth > 32 || dwarf_child(parent, &child) != 0)
+        return 0;
+    do {
+        if (l->budget-- == 0)
+            return 0;
+        int tag = dwarf_tag(&child);
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
+            Dwarf_Addr base, lo, hi;
+            ptrdiff_t off = 0;
+            while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+                if (hi > lo && fn_list_add(l, lo, hi, &child) < 0)
+                    return -ENOMEM;
+        } else if (holds_functions(tag)) {
+            if (collect_functions(&child, l, depth + 1) < 0)
+                return -ENOMEM;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return 0;
+}
+
+static int cmp_fn_range(const void *pa, const void *pb)
+{
+    const struct fn_range *a = pa, *b = pb;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    return a->hi < b->hi ? -1 : a->hi > b->hi;
+}
+
+static struct cu_index *cu_index_build(Dwarf_Die *cudie)
+{
+    struct cu_index *ci = calloc(1, sizeof(*ci));
+    if (!ci)
+        return NULL;
+    struct fn_list l = {.budget = 1u << 22};
+    if (collect_functions(cudie, &l, 0) < 0) {
+        free(l.v);
+        free(ci);
+        return NULL;
+    }
+    qsort(l.v, l.n, sizeof(*l.v), cmp_fn_range);
+    ci->cu_off = dwarf_dieoffset(cudie);
+    ci->n = l.n;
+    ci->v = l.v;
+    return ci;
+}
+
+/* The module's index of the CU, built on first use; NULL without memory. */
+static struct cu_index *cu_index_get(struct sym_module *m, Dwarf_Die *cudie)
+{
+    Dwarf_Off off = dwarf_dieoffset(cudie);
+    size_t lo = 0, hi = m->ncus;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->cus[mid]->cu_off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < m->ncus && m->cus[lo]->cu_off == off)
+        return m->cus[lo];
+    if (m->ncus == m->capcus) {
+        size_t cap = m->capcus ? m->capcus * 2 : 16;
+        struct cu_index **v = realloc(m->cus, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        m->cus = v;
+        m->capcus = cap;
+    }
+    struct cu_index *ci = cu_index_build(cudie);
+    if (!ci)
+        return NULL;
+    memmove(&m->cus[lo + 1], &m->cus[lo], (m->ncus - lo) * sizeof(m->cus[0]));
+    m->cus[lo] = ci;
+    m->ncus++;
+    return ci;
+}
+
+static const struct fn_range *cu_index_find(const struct cu_index *ci, Dwarf_Addr pc)
+{
+    size_t lo = 0, hi = ci->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ci->v[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Ranges of different functions do not overlap in sane DWARF; look a
+     * little further back in case they do. */
+    for (size_t k = 0; k < 4 && k < lo; k++)
+        if (pc < ci->v[lo - 1 - k].hi)
+            return &ci->v[lo - 1 - k];
+    return NULL;
+}
+
+static bool is_scope_tag(int tag)
+{
+    return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block ||
+           tag == DW_TAG_try_block || tag == DW_TAG_catch_block || tag == DW_TAG_with_stmt ||
+           tag == DW_TAG_common_block;
+}
+
+#define MAX_SCOPE_DEPTH 64
+
+/* From the function's DIE down to the innermost scope holding pc.  Fills
+ * out[] innermost first; returns the count. */
+static int descend_scopes(const Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die *out)
+{
+    Dwarf_Die path[MAX_SCOPE_DEPTH];
+    int depth = 0;
+    unsigned budget = 1u << 20;
+    path[depth++] = *fn;
+    bool deeper = true;
+    while (deeper && depth < MAX_SCOPE_DEPTH) {
+        deeper = false;
+        Dwarf_Die child;
+        if (dwarf_child(&path[depth - 1], &child) != 0)
+            break;
+        do {
+            if (budget-- == 0)
+                break;
+            if (is_scope_tag(dwarf_tag(&child)) && dwarf_haspc(&child, pc) == 1) {
+                path[depth++] = child;
+                deeper = true;
+                break;
+            }
+        } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    for (int i = 0; i < depth; i++)
+        out[i] = path[depth - 1 - i];
+    return depth;
+}
+
+/* The chain of scopes at pc, innermost first, into a malloc'd array.
+ * Fast path through the CU's function index; otherwise as eu-addr2line -i
+ * does it: dwarf_getscopes finds the innermost scope (above an inlined
+ * instance it continues in the abstract tree), dwarf_getscopes_die on that
+ * DIE gives its real parents, the functions it was inlined into. */
+static int scope_chain(struct sym_module *m, Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **chain)
+{
+    struct cu_index *ci = cu_index_get(m, cudie);
+    const struct fn_range *fr = ci ? cu_index_find(ci, pc) : NULL;
+    if (fr) {
+        *chain = malloc(MAX_SCOPE_DEPTH * sizeof(**chain));
+        if (*chain)
+            return descend_scopes(&fr->die, pc, *chain);
+    }
+    Dwarf_Die *scopes = NULL;
+    int nscopes = dwarf_getscopes(cudie, pc, &scopes);
+    int n = nscopes > 0 ? dwarf_getscopes_die(&scopes[0], chain) : 0;
+    free(scopes);
+    return n;
+}
+
+/* Function frames at addr from DWARF, innermost first: each inlined
+ * instance is a frame, then the function it sits in. */
 static int dwarf_frames(struct symbolizer *s, struct sym_module *m, Dwarf_Addr addr,
                         struct sym_result *r)
 {
@@ -717,10 +924,8 @@ static int dwarf_frames(struct symbolizer *s, struct sym_module *m, Dwarf_Addr a
     Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &cubias);
     if (!cudie)
         return 0;
-    Dwarf_Die *scopes = NULL, *chain = NULL;
-    int nscopes = dwarf_getscopes(cudie, addr - cubias, &scopes);
-    int nchain = nscopes > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
-    free(scopes);
+    Dwarf_Die *chain = NULL;
+    int nchain = scope_chain(m, cudie, addr - cubias, &chain);
 
     Dwarf_Die *prev_inline = NULL;
     for (int i = 0; i < nchain && r->n < SYM_MAX_INLINE; i++) {

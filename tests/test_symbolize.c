@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "demangle.h"
 #include "symbolize.h"
 
 #ifndef FIXTURE_DIR
@@ -101,6 +102,39 @@ static bool elf_symbol(const char *path, const char *want, uint64_t *addr, uint6
     elf_end(elf);
     close(fd);
     return found;
+}
+
+/* Every sized function symbol of .symtab, to cb. */
+static int for_each_function(const char *path,
+                             void (*cb)(const char *name, uint64_t addr, uint64_t size, void *arg),
+                             void *arg)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    Elf_Scn *scn = NULL;
+    int count = 0;
+    while (elf && (scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+        for (size_t i = 0; data && i < n; i++) {
+            GElf_Sym sym;
+            const char *name;
+            if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+                !sym.st_value || !sym.st_size || !(name = elf_strptr(elf, sh.sh_link, sym.st_name)))
+                continue;
+            cb(name, sym.st_value, sym.st_size, arg);
+            count++;
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return count;
 }
 
 /* First line of the file containing needle (1-based), or 0. */
@@ -324,6 +358,56 @@ static void test_cxx_names(void **state)
         assert_false(r->f[0].from_symtab);
     }
     sym_free(s);
+}
+
+/* Every byte of every function: the outermost frame names the function
+ * its symbol says (less GCC's clone suffixes), whether the name comes from
+ * DWARF (through the per-CU function index) or from the symbol table. */
+struct sweep {
+    struct symbolizer *s;
+    const char *path;
+    unsigned checked;
+};
+
+static void sweep_function(const char *name, uint64_t addr, uint64_t size, void *arg)
+{
+    struct sweep *w = arg;
+    char want[512];
+    char *dm = demangle(name);
+    snprintf(want, sizeof want, "%s", dm ? dm : name);
+    free(dm);
+    char *cut = strstr(want, " [clone");
+    if (cut)
+        *cut = '\0';
+    else if (!strchr(want, '(') && (cut = strchr(want, '.')))
+        *cut = '\0';
+    for (uint64_t a = addr; a < addr + size; a++) {
+        const struct sym_result *r = sym_resolve(w->s, 1, w->path, w->path, a);
+        const struct sym_frame *outer = &r->f[r->n - 1];
+        if (strcmp(outer->func, want) != 0)
+            fail_msg("%s+0x%" PRIx64 ": outermost frame %s, symbol says %s", w->path, a,
+                     outer->func, want);
+        assert_false(outer->inlined);
+        assert_false(outer->unknown);
+        for (unsigned i = 0; i + 1 < r->n; i++)
+            assert_true(r->f[i].inlined);
+        w->checked++;
+    }
+}
+
+static void test_every_address(void **state)
+{
+    (void)state;
+    const char *paths[] = {CPU_MIX, CXX_MIX};
+    for (size_t i = 0; i < 2; i++) {
+        need_file(paths[i]);
+        struct sweep w = {.s = sym_new(""), .path = paths[i]};
+        assert_non_null(w.s);
+        assert_true(for_each_function(paths[i], sweep_function, &w) >= 4);
+        print_message("  %s: %u addresses agree\n", paths[i], w.checked);
+        assert_true(w.checked > 300);
+        sym_free(w.s);
+    }
 }
 
 static void test_stripped_dynsym(void **state)
@@ -692,12 +776,12 @@ static void test_lookup_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_function_line), cmocka_unit_test(test_inline_chain),
-        cmocka_unit_test(test_cxx_names),     cmocka_unit_test(test_stripped_dynsym),
-        cmocka_unit_test(test_unknown),       cmocka_unit_test(test_corrupt_files),
-        cmocka_unit_test(test_debuglink),     cmocka_unit_test(test_build_id_dir),
-        cmocka_unit_test(test_bounded),       cmocka_unit_test(test_intern),
-        cmocka_unit_test(test_lookup_cost),
+        cmocka_unit_test(test_function_line),   cmocka_unit_test(test_inline_chain),
+        cmocka_unit_test(test_cxx_names),       cmocka_unit_test(test_every_address),
+        cmocka_unit_test(test_stripped_dynsym), cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_corrupt_files),   cmocka_unit_test(test_debuglink),
+        cmocka_unit_test(test_build_id_dir),    cmocka_unit_test(test_bounded),
+        cmocka_unit_test(test_intern),          cmocka_unit_test(test_lookup_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
