@@ -31,6 +31,7 @@ struct elf_image {
     uint64_t debug_frame_off, debug_frame_size; /* file offset: not loaded */
     uint64_t text_vaddr_lo, text_vaddr_hi;      /* span of executable PT_LOADs */
     void *priv;                                 /* unwinder's per-image cache */
+    void (*priv_free)(void *priv);              /* how as_free releases priv */
 };
 
 /* One executable mapping resolved to its module. */

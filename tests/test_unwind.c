@@ -1,0 +1,734 @@
+/*
+ * test_unwind.c - addrspace + unwind on real processes.
+ *
+ * The tests take their own captures with ptrace (seize, interrupt, GETREGS,
+ * process_vm_readv of the stack, continue), like the sampler does, and check
+ * the unwound return addresses against symbol ranges read from the binaries'
+ * .symtab with libelf:
+ *   - a forked child of this test spinning in chain_c <- chain_b <- chain_a
+ *     (same addresses as ours: it is a fork) must unwind through cmocka to
+ *     main, __libc_start_call_main (libc) and _start;
+ *   - the cpu_mix fixture (-O2 -fomit-frame-pointer) must reach its main and
+ *     _start, and its worker thread the clone3/clone thread entry;
+ *   - a stack copy cut short keeps its first frames and is marked truncated;
+ *   - cpu_mix built without unwind tables (.debug_frame only) unwinds too;
+ *   - the cost of one unwind of a ~25-frame stack is measured and printed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addrspace.h"
+#include "capture.h"
+#include "modules.h"
+#include "unwind.h"
+
+#ifndef FIXTURE_DIR
+#define FIXTURE_DIR "/tmp"
+#endif
+#ifndef SRC_DIR
+#define SRC_DIR "."
+#endif
+
+#define ROUNDS 50
+
+/* ------------------------------------------------------------ the chain */
+
+static volatile uint64_t spin_sink;
+static volatile int spin_stop; /* never set: keeps chain_c from being noreturn */
+
+/* Frame pointers off whatever the build's CFLAGS: unwinding must use CFI. */
+#define CHAIN_FN __attribute__((noinline, optimize("omit-frame-pointer")))
+
+CHAIN_FN static void chain_c(void)
+{
+    while (!spin_stop)
+        spin_sink = spin_sink * 6364136223846793005ull + 1;
+}
+
+CHAIN_FN static void chain_b(void)
+{
+    chain_c();
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+CHAIN_FN static void chain_a(void)
+{
+    chain_b();
+    __asm__ volatile("" ::: "memory");
+}
+
+CHAIN_FN static int recurse(int n)
+{
+    if (n <= 0)
+        chain_c();
+    else
+        recurse(n - 1);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+struct range {
+    uint64_t lo, hi; /* ELF vaddrs */
+};
+
+/* Range of function name in path's .symtab; false when absent. */
+static bool sym_range(const char *path, const char *name, struct range *r)
+{
+    bool found = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    Elf_Scn *scn = NULL;
+    while (e && !found && (scn = elf_nextscn(e, scn))) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+            continue;
+        Elf_Data *d = elf_getdata(scn, NULL);
+        for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+            GElf_Sym s;
+            const char *nm;
+            if (!gelf_getsym(d, (int)i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC)
+                continue;
+            nm = elf_strptr(e, sh.sh_link, s.st_name);
+            if (nm && !strcmp(nm, name)) {
+                r->lo = s.st_value;
+                r->hi = s.st_value + (s.st_size ? s.st_size : 1);
+                found = true;
+                break;
+            }
+        }
+    }
+    if (e)
+        elf_end(e);
+    close(fd);
+    return found;
+}
+
+static bool has_section(const char *path, const char *name)
+{
+    bool found = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    size_t shstrndx;
+    Elf_Scn *scn = NULL;
+    if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+        while (!found && (scn = elf_nextscn(e, scn))) {
+            GElf_Shdr sh;
+            const char *nm = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+            found = nm && !strcmp(nm, name);
+        }
+    }
+    if (e)
+        elf_end(e);
+    close(fd);
+    return found;
+}
+
+/* Whether .eh_frame (the only CFI libdw's dwarf_getcfi_elf reads) has an FDE
+ * covering vaddr. */
+static bool eh_frame_covers(const char *path, uint64_t vaddr)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    Dwarf_CFI *cfi = e ? dwarf_getcfi_elf(e) : NULL;
+    Dwarf_Frame *frame = NULL;
+    bool covered = cfi && dwarf_cfi_addrframe(cfi, vaddr, &frame) == 0;
+    free(frame);
+    if (cfi)
+        dwarf_cfi_end(cfi);
+    if (e)
+        elf_end(e);
+    close(fd);
+    return covered;
+}
+
+/* Waits for tid's ptrace stop; signal-delivery stops are passed on. */
+static int wait_interrupt_stop(pid_t tid)
+{
+    for (;;) {
+        int st;
+        if (waitpid(tid, &st, __WALL) < 0)
+            return -errno;
+        if (!WIFSTOPPED(st))
+            return -ESRCH;
+        if ((st >> 16) == PTRACE_EVENT_STOP)
+            return 0;
+        ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)WSTOPSIG(st));
+    }
+}
+
+/* The sampler's capture, in miniature: stop, registers, one stack read, go. */
+static int capture_thread(pid_t pid, pid_t tid, struct capture *c, size_t want)
+{
+    memset(&c->regs, 0, sizeof c->regs);
+    c->tid = tid;
+    c->flags = 0;
+    if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+        return -errno;
+    int rc = wait_interrupt_stop(tid);
+    if (rc < 0)
+        return rc;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &c->regs) < 0)
+        rc = -errno;
+    if (rc == 0) {
+        struct iovec local = {c->stack, want < c->stack_cap ? want : c->stack_cap};
+        struct iovec remote = {(void *)(uintptr_t)c->regs.rsp, local.iov_len};
+        ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        c->stack_addr = c->regs.rsp;
+        c->stack_len = n > 0 ? (uint32_t)n : 0;
+        if (c->stack_len < local.iov_len)
+            c->flags |= CAPTURE_STACK_SHORT;
+    }
+    ptrace(PTRACE_CONT, tid, 0, 0);
+    return rc;
+}
+
+static struct capture *capture_new(void)
+{
+    struct capture *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->stack_cap = CAPTURE_STACK_DEFAULT;
+    c->stack = malloc(c->stack_cap);
+    assert_non_null(c->stack);
+    return c;
+}
+
+static void capture_free(struct capture *c)
+{
+    free(c->stack);
+    free(c);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static pid_t fork_running(void (*fn)(int), int arg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fn(arg);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* Traced threads other than the leader are reaped by their tracer (us)
+ * before the leader can be: wait for everything until the leader goes. */
+static void kill_child(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    for (;;) {
+        pid_t w = waitpid(-1, NULL, __WALL);
+        if (w == pid || w < 0)
+            break;
+    }
+}
+
+/* Everything a test needs to look at one target. */
+struct session {
+    pid_t pid;
+    struct modreg *reg;
+    struct addrspace *as;
+    struct unwinder *u;
+};
+
+static void session_open(struct session *s, pid_t pid)
+{
+    char err[256] = "";
+    s->pid = pid;
+    s->reg = modreg_new();
+    assert_non_null(s->reg);
+    s->as = as_new(pid, s->reg, err, sizeof err);
+    if (!s->as)
+        fail_msg("as_new: %s", err);
+    s->u = unwind_new(s->as, 0, err, sizeof err);
+    if (!s->u)
+        fail_msg("unwind_new: %s", err);
+}
+
+static void session_close(struct session *s)
+{
+    unwind_free(s->u);
+    as_free(s->as);
+    modreg_free(s->reg);
+}
+
+/* ELF vaddr of the call site (pc - 1 for return addresses) and its module. */
+static bool frame_vaddr(struct session *s, const struct unwind_result *r, size_t i, uint64_t *vaddr,
+                        const struct module **mod)
+{
+    uint64_t pc = i == 0 ? r->pcs[0] : r->pcs[i] - 1;
+    const struct as_region *reg = as_find(s->as, pc);
+    if (!reg)
+        return false;
+    *vaddr = pc - reg->bias;
+    *mod = modreg_get(s->reg, reg->img->module_id);
+    return *mod != NULL;
+}
+
+/* Index of the first frame inside fn of the module named module_path (or of
+ * any module whose short name starts with module_path when it has no '/'),
+ * searching from frame `from`; -1 when absent. */
+static int find_frame(struct session *s, const struct unwind_result *r, size_t from,
+                      const char *module_path, const struct range *fn)
+{
+    for (size_t i = from; i < r->n; i++) {
+        uint64_t v;
+        const struct module *m;
+        if (!frame_vaddr(s, r, i, &v, &m))
+            continue;
+        bool same = strchr(module_path, '/')
+                        ? !strcmp(m->name, module_path)
+                        : !strncmp(m->short_name, module_path, strlen(module_path));
+        if (same && (!fn || (v >= fn->lo && v < fn->hi)))
+            return (int)i;
+    }
+    return -1;
+}
+
+static void print_stack(struct session *s, const struct unwind_result *r)
+{
+    fprintf(stderr, "  %zu frames, flags %#x\n", r->n, r->flags);
+    for (size_t i = 0; i < r->n; i++) {
+        uint64_t v = 0;
+        const struct module *m = NULL;
+        frame_vaddr(s, r, i, &v, &m);
+        fprintf(stderr, "   #%-2zu %#llx %s+%#llx\n", i, (unsigned long long)r->pcs[i],
+                m ? m->short_name : "?", (unsigned long long)v);
+    }
+}
+
+/* ------------------------------------------------------------ own chain */
+
+static char self_path[4096];
+
+static struct range self_fn(const char *name)
+{
+    struct range r = {0, 0};
+    if (!sym_range(self_path, name, &r))
+        fail_msg("%s not in the .symtab of %s (stripped test binary?)", name, self_path);
+    return r;
+}
+
+static void run_chain(int arg)
+{
+    (void)arg;
+    chain_a();
+}
+
+static void run_recursion(int depth)
+{
+    recurse(depth);
+}
+
+static int setup_self(void **state)
+{
+    ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (n <= 0)
+        return -1;
+    self_path[n] = '\0';
+    return 0;
+}
+
+/* A full unwind of the chain child: c, b, a on top, then main, libc's
+ * __libc_start_call_main right under it, and _start last. */
+static bool chain_complete(struct session *s, const struct unwind_result *r, bool verbose)
+{
+    struct range c = self_fn("chain_c"), b = self_fn("chain_b"), a = self_fn("chain_a");
+    struct range mainr = self_fn("main"), start = self_fn("_start");
+    bool ok = r->flags == 0 && r->n >= 6 && find_frame(s, r, 0, self_path, &c) == 0 &&
+              find_frame(s, r, 1, self_path, &b) == 1 && find_frame(s, r, 2, self_path, &a) == 2;
+    int im = ok ? find_frame(s, r, 3, self_path, &mainr) : -1;
+    ok = ok && im > 0 && find_frame(s, r, (size_t)im + 1, "libc.so", NULL) == im + 1 &&
+         find_frame(s, r, r->n - 1, self_path, &start) == (int)r->n - 1;
+    if (!ok && verbose)
+        print_stack(s, r);
+    return ok;
+}
+
+static void test_addrspace_self_child(void **state)
+{
+    pid_t pid = fork_running(run_chain, 0);
+    struct session s;
+    sleep_ms(20);
+    session_open(&s, pid);
+
+    /* Bias: target address - ELF vaddr, checked against the symbol table. */
+    struct range c = self_fn("chain_c");
+    const struct as_region *reg = as_find(s.as, (uint64_t)(uintptr_t)chain_c);
+    assert_non_null(reg);
+    assert_int_equal(reg->bias, (uint64_t)(uintptr_t)chain_c - c.lo);
+    assert_string_equal(modreg_get(s.reg, reg->img->module_id)->name, self_path);
+    assert_true(reg->img->eh_frame_hdr_size > 0);
+    assert_true(reg->img->eh_frame_size > 0);
+
+    /* File bytes at a target address are the text the child runs (ours). */
+    uint8_t buf[64];
+    assert_int_equal(as_read_file_bytes(s.as, (uint64_t)(uintptr_t)chain_c, buf, sizeof buf), 0);
+    assert_memory_equal(buf, (const void *)chain_c, sizeof buf);
+
+    /* libc: a shared library at another bias. */
+    reg = as_find(s.as, (uint64_t)(uintptr_t)memcpy);
+    assert_non_null(reg);
+    assert_int_equal(as_read_file_bytes(s.as, (uint64_t)(uintptr_t)getpid, buf, 16), 0);
+    assert_memory_equal(buf, (const void *)getpid, 16);
+
+    /* The vdso comes from our own image. */
+    uint64_t vdso = getauxval(AT_SYSINFO_EHDR);
+    if (vdso) {
+        const struct as_region *v = NULL;
+        for (uint64_t a = vdso; a < vdso + 0x4000 && !v; a += 0x100)
+            v = as_find(s.as, a);
+        assert_non_null(v);
+        assert_string_equal(modreg_get(s.reg, v->img->module_id)->name, "[vdso]");
+        assert_int_equal(as_read_file_bytes(s.as, v->start, buf, 16), 0);
+        assert_memory_equal(buf, (const void *)(uintptr_t)v->start, 16);
+    }
+
+    /* Not file-backed: the stack, the heap, nothing. */
+    int local;
+    assert_int_equal(as_read_file_bytes(s.as, (uint64_t)(uintptr_t)&local, buf, 8), -EFAULT);
+    assert_null(as_find(s.as, 0));
+    assert_null(as_find(s.as, (uint64_t)(uintptr_t)&local));
+
+    uint64_t before = as_refresh_count(s.as);
+    assert_int_equal(as_refresh(s.as), 0);
+    assert_int_equal(as_refresh_count(s.as), before + 1);
+    assert_non_null(as_find(s.as, (uint64_t)(uintptr_t)chain_c));
+
+    session_close(&s);
+    kill_child(pid);
+}
+
+static void test_unwind_chain(void **state)
+{
+    pid_t pid = fork_running(run_chain, 0);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    struct session s;
+    assert_non_null(r);
+    sleep_ms(20);
+    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
+    session_open(&s, pid);
+
+    int full = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_capture(s.u, cap, r);
+        full += chain_complete(&s, r, full == i); /* print the first failure */
+        sleep_ms(2);
+    }
+    fprintf(stderr, "  chain: %d/%d full unwinds\n", full, ROUNDS);
+    assert_true(full * 100 >= ROUNDS * 98);
+
+    /* (3) The same capture cut to 256 bytes: the top frames survive, the
+     * unwind is marked truncated and never claims to reach _start. */
+    assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+    struct unwind_result *whole = malloc(sizeof *whole);
+    assert_non_null(whole);
+    unwind_capture(s.u, cap, whole);
+    assert_true(chain_complete(&s, whole, true));
+    cap->stack_len = 256;
+    unwind_capture(s.u, cap, r);
+    assert_true(r->flags & UNWIND_TRUNCATED);
+    assert_true(r->n >= 3 && r->n < whole->n);
+    assert_memory_equal(r->pcs, whole->pcs, r->n * sizeof r->pcs[0]);
+
+    /* An empty copy still gives the interrupted pc. */
+    cap->stack_len = 0;
+    unwind_capture(s.u, cap, r);
+    assert_int_equal(r->pcs[0], cap->regs.rip);
+    assert_true(r->n >= 1);
+    assert_true(r->flags & UNWIND_TRUNCATED);
+
+    /* Depth cap. */
+    assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+    unwind_free(s.u);
+    char err[128];
+    s.u = unwind_new(s.as, 4, err, sizeof err);
+    unwind_capture(s.u, cap, r);
+    assert_int_equal(r->n, 4);
+    assert_true(r->flags & UNWIND_DEPTH_CAPPED);
+
+    free(whole);
+    free(r);
+    capture_free(cap);
+    session_close(&s);
+    kill_child(pid);
+}
+
+/* ------------------------------------------------------------ cpu_mix */
+
+struct fixture {
+    pid_t pid;
+    char path[4096];
+};
+
+static void fixture_start(struct fixture *f, const char *path, const char *threads)
+{
+    int fds[2];
+    snprintf(f->path, sizeof f->path, "%s", path);
+    assert_int_equal(pipe(fds), 0);
+    f->pid = fork();
+    assert_true(f->pid >= 0);
+    if (f->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl(path, path, "--threads", threads, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[64] = "";
+    ssize_t n = read(fds[0], line, sizeof line - 1);
+    close(fds[0]);
+    assert_true(n > 0 && !strncmp(line, "ready", 5));
+    sleep_ms(50); /* let the worker threads start */
+}
+
+static pid_t fixture_thread(const struct fixture *f)
+{
+    char dir[64];
+    pid_t tid = 0;
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)f->pid);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (atoi(de->d_name) > 0 && atoi(de->d_name) != f->pid)
+            tid = atoi(de->d_name);
+    if (d)
+        closedir(d);
+    return tid;
+}
+
+/* Main-thread samples of a cpu_mix build must reach its main and _start. */
+static int main_thread_rounds(struct fixture *f, struct session *s, int rounds)
+{
+    struct range mainr, start;
+    if (!sym_range(f->path, "main", &mainr) || !sym_range(f->path, "_start", &start))
+        fail_msg("%s has no .symtab", f->path);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    int full = 0;
+    assert_int_equal(ptrace(PTRACE_SEIZE, f->pid, 0, 0), 0);
+    for (int i = 0; i < rounds; i++) {
+        assert_int_equal(capture_thread(f->pid, f->pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_capture(s->u, cap, r);
+        int im = find_frame(s, r, 1, f->path, &mainr);
+        bool ok = r->flags == 0 && im > 0 &&
+                  find_frame(s, r, (size_t)im + 1, "libc.so", NULL) == im + 1 &&
+                  find_frame(s, r, r->n - 1, f->path, &start) == (int)r->n - 1;
+        if (!ok && full == i)
+            print_stack(s, r);
+        full += ok;
+        sleep_ms(2);
+    }
+    free(r);
+    capture_free(cap);
+    return full;
+}
+
+/* The bytes after the call into a thread's start routine in glibc's clone and
+ * clone3: mov %rax,%rdi; mov $SYS_exit,%eax; syscall. */
+static const uint8_t clone_tail[] = {0x48, 0x89, 0xc7, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05};
+
+static int worker_thread_rounds(struct fixture *f, struct session *s, int rounds)
+{
+    struct range worker;
+    if (!sym_range(f->path, "worker", &worker))
+        fail_msg("%s has no worker in .symtab", f->path);
+    pid_t tid = fixture_thread(f);
+    assert_true(tid > 0);
+    assert_int_equal(ptrace(PTRACE_SEIZE, tid, 0, 0), 0);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    int full = 0;
+    for (int i = 0; i < rounds; i++) {
+        assert_int_equal(capture_thread(f->pid, tid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_capture(s->u, cap, r);
+        uint8_t tail[sizeof clone_tail];
+        bool ok = r->flags == 0 && r->n >= 3 && find_frame(s, r, 1, f->path, &worker) > 0 &&
+                  find_frame(s, r, r->n - 1, "libc.so", NULL) == (int)r->n - 1 &&
+                  as_read_file_bytes(s->as, r->pcs[r->n - 1], tail, sizeof tail) == 0 &&
+                  !memcmp(tail, clone_tail, sizeof tail);
+        if (!ok && full == i)
+            print_stack(s, r);
+        full += ok;
+        sleep_ms(2);
+    }
+    free(r);
+    capture_free(cap);
+    return full;
+}
+
+static void test_unwind_cpu_mix(void **state)
+{
+    struct fixture f;
+    const char *path = FIXTURE_DIR "/cpu_mix";
+    if (access(path, X_OK)) {
+        fprintf(stderr, "  %s missing: build it -O2 -g -fomit-frame-pointer\n", path);
+        skip();
+    }
+    fixture_start(&f, path, "1");
+    struct session s;
+    session_open(&s, f.pid);
+    int m = main_thread_rounds(&f, &s, ROUNDS);
+    int w = worker_thread_rounds(&f, &s, ROUNDS);
+    fprintf(stderr, "  cpu_mix: main %d/%d, worker %d/%d full unwinds\n", m, ROUNDS, w, ROUNDS);
+    assert_true(m * 100 >= ROUNDS * 98);
+    assert_true(w * 100 >= ROUNDS * 98);
+    session_close(&s);
+    kill_child(f.pid);
+}
+
+/* ------------------------------------------------------------ .debug_frame */
+
+/* The fixture built without unwind tables: FIXTURE_DIR's if the build made
+ * one, else built here from the fixture source with the system compiler. */
+static bool debug_frame_binary(char *out, size_t outsz, char *tmpdir, size_t tmpsz)
+{
+    snprintf(out, outsz, "%s/cpu_mix_debug_frame", FIXTURE_DIR);
+    tmpdir[0] = '\0';
+    if (access(out, X_OK) == 0)
+        return true;
+    snprintf(tmpdir, tmpsz, "/tmp/pertop-unwind-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return false;
+    snprintf(out, outsz, "%s/cpu_mix_debug_frame", tmpdir);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cc -O2 -g -fomit-frame-pointer -fno-asynchronous-unwind-tables "
+             "-fno-unwind-tables -pthread -o '%s' '%s/tests/fixtures/cpu_mix.c' 2>/dev/null",
+             out, SRC_DIR);
+    return system(cmd) == 0 && access(out, X_OK) == 0;
+}
+
+static void test_unwind_debug_frame(void **state)
+{
+    char path[4096], tmpdir[64];
+    if (!debug_frame_binary(path, sizeof path, tmpdir, sizeof tmpdir)) {
+        fprintf(stderr, "  no cpu_mix_debug_frame and no compiler to build it\n");
+        skip();
+    }
+    /* Preconditions: the fixture's own code has only .debug_frame. */
+    struct range run_cycle;
+    assert_true(sym_range(path, "run_cycle", &run_cycle));
+    assert_true(has_section(path, ".debug_frame"));
+    assert_false(eh_frame_covers(path, run_cycle.lo));
+
+    struct fixture f;
+    fixture_start(&f, path, "0");
+    struct session s;
+    session_open(&s, f.pid);
+    int m = main_thread_rounds(&f, &s, ROUNDS);
+    fprintf(stderr, "  cpu_mix_debug_frame: main %d/%d full unwinds\n", m, ROUNDS);
+    assert_true(m * 100 >= ROUNDS * 98);
+    session_close(&s);
+    kill_child(f.pid);
+    if (tmpdir[0]) {
+        unlink(path);
+        rmdir(tmpdir);
+    }
+}
+
+/* ------------------------------------------------------------ cost */
+
+static void test_unwind_cost(void **state)
+{
+    pid_t pid = fork_running(run_recursion, 18);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    struct session s;
+    sleep_ms(20);
+    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
+    session_open(&s, pid);
+
+    /* Distinct captures, each unwound once: what the sampler does. */
+    uint64_t t_first = 0, t_all = 0;
+    size_t frames = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        uint64_t t0 = now_ns();
+        unwind_capture(s.u, cap, r);
+        uint64_t dt = now_ns() - t0;
+        if (i == 0)
+            t_first = dt;
+        else
+            t_all += dt;
+        frames = r->n;
+        assert_int_equal(r->flags, 0);
+    }
+    /* One capture unwound many times: the warm steady state. */
+    const int reps = 20000;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < reps; i++)
+        unwind_capture(s.u, cap, r);
+    double warm_us = (double)(now_ns() - t0) / reps / 1000.0;
+    double each_us = (double)t_all / (ROUNDS - 1) / 1000.0;
+    fprintf(stderr,
+            "  unwind cost, %zu frames: first (cold) %.1f us, per capture %.2f us, "
+            "warm %.2f us (%.3f us/frame)\n",
+            frames, (double)t_first / 1000.0, each_us, warm_us, warm_us / (double)frames);
+    assert_true(frames >= 20);
+    assert_true(each_us < 200.0);
+    assert_true(warm_us < 200.0);
+
+    free(r);
+    capture_free(cap);
+    session_close(&s);
+    kill_child(pid);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_addrspace_self_child), cmocka_unit_test(test_unwind_chain),
+        cmocka_unit_test(test_unwind_cpu_mix),       cmocka_unit_test(test_unwind_debug_frame),
+        cmocka_unit_test(test_unwind_cost),
+    };
+    return cmocka_run_group_tests(tests, setup_self, NULL);
+}
