@@ -234,6 +234,10 @@ static void module_close(struct sym_module *m)
 
 struct symbolizer *sym_new(const char *root)
 {
+    /* libelf refuses to work before this; dwfl_begin does it too, but the
+     * debug file search opens ELF files on its own. */
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return NULL;
     struct symbolizer *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -417,13 +421,57 @@ static int find_by_debuglink(const struct symbolizer *s, const struct sym_module
     return -1;
 }
 
+/* The build-id a .gnu_debugaltlink section asks for: the section holds the
+ * alt file's name, a NUL, then the id.  Returns its length, or 0. */
+static int altlink_build_id(const char *file_name, unsigned char *id, size_t idsz)
+{
+    int fd = file_name ? open(file_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+    if (fd < 0)
+        return 0;
+    int len = 0;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t shstrndx;
+    if (elf && elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn))) {
+            GElf_Shdr sh;
+            const char *name;
+            if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+                strcmp(name, ".gnu_debugaltlink") != 0)
+                continue;
+            Elf_Data *d = elf_getdata(scn, NULL);
+            const char *p = d ? d->d_buf : NULL;
+            const char *nul = p ? memchr(p, '\0', d->d_size) : NULL;
+            if (nul) {
+                size_t n = d->d_size - (size_t)(nul + 1 - p);
+                if (n > 0 && n <= idsz) {
+                    memcpy(id, nul + 1, n);
+                    len = (int)n;
+                }
+            }
+            break;
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return len;
+}
+
 /* .gnu_debugaltlink (dwz): libdwfl asks for it through the same callback
- * with the link's path as debuglink and crc 0.  An absolute path is one in
- * the target's file system; a relative one is relative to the debug file.
- * The alt file has a build-id of its own, which libdw checks. */
+ * with the link's path as debuglink, crc 0, and the file holding the link
+ * as file_name.  By the alt file's build-id first (Debian links .dwz files
+ * there too), then at the path: an absolute one is in the target's file
+ * system, a relative one is relative to the file holding the link. */
 static int find_altlink(const struct symbolizer *s, const char *file_name, const char *link,
                         char **name_out)
 {
+    unsigned char id[64];
+    int idlen = altlink_build_id(file_name, id, sizeof id);
+    if (idlen == 0)
+        return -1; /* nothing to check a candidate against */
+    int fd = find_by_build_id(s, id, idlen, name_out);
+    if (fd >= 0)
+        return fd;
     char path[PATH_MAX], dir[PATH_MAX];
     int n;
     if (link[0] == '/')
@@ -432,7 +480,7 @@ static int find_altlink(const struct symbolizer *s, const char *file_name, const
         n = snprintf(path, sizeof path, "%s/%s", dir_of(file_name, dir, sizeof dir), link);
     if (n < 0 || (size_t)n >= sizeof path)
         return -1;
-    return try_debug_path(path, NULL, 0, name_out);
+    return try_debug_path(path, id, idlen, name_out);
 }
 
 /* Our find_debuginfo callback.  dwfl_standard_find_debuginfo is not used:
@@ -764,8 +812,9 @@ static int collect_functions(Dwarf_Die *parent, struct fn_list *l, int depth)
     if (depth > 32 || dwarf_child(parent, &child) != 0)
         return 0;
     do {
-        if (l->budget-- == 0)
+        if (l->budget == 0)
             return 0;
+        l->budget--;
         int tag = dwarf_tag(&child);
         if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
             Dwarf_Addr base, lo, hi;
@@ -880,8 +929,9 @@ static int descend_scopes(const Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die *out)
         if (dwarf_child(&path[depth - 1], &child) != 0)
             break;
         do {
-            if (budget-- == 0)
+            if (budget == 0)
                 break;
+            budget--;
             if (is_scope_tag(dwarf_tag(&child)) && dwarf_haspc(&child, pc) == 1) {
                 path[depth++] = child;
                 deeper = true;
