@@ -10,7 +10,16 @@
  * The real resolver (resolver_native_*) goes through the module registry and
  * the symbolizer and caches every chain by frame id.  resolver_prepare must be
  * called (outside the model lock) for every frame id a view will ask about,
- * so the view's walk under the lock does not symbolize.
+ * so the view's walk under the lock does not symbolize; a chain asked for
+ * before it was prepared is resolved on the spot.  Function ids are interned
+ * by (name, module, definition file).  Thread frames resolve to "[thread]"
+ * (views skip that level), specials to "[truncated]", "[unknown]" and
+ * "[call tree full]" (module "", no file).
+ *
+ * Memory: a frame_chain (16 bytes) per interned id plus 24 bytes per chain
+ * frame (most chains have one or two) and ~48 bytes per distinct function;
+ * bounded by the interner's capacity, at most capacity * (16 + CHAIN_MAX *
+ * 64) bytes in the absurd case where every pc is 16 distinct inlines deep.
  */
 #ifndef PERTOP_RESOLVE_H
 #define PERTOP_RESOLVE_H
@@ -35,11 +44,15 @@ struct chain_frame {
     uint8_t inlined;
 };
 
+/* f points into the resolver's storage: a fixed array of CHAIN_MAX frames
+ * per cached frame id would cost ~400 bytes each, most chains have 1-2. */
 struct frame_chain {
-    unsigned n; /* >= 1 */
-    struct chain_frame f[CHAIN_MAX];
+    unsigned n; /* 1..CHAIN_MAX */
+    const struct chain_frame *f;
 };
 
+/* chain() and func() never return NULL (unknown ids give an "[unknown]"
+ * chain); the pointers stay valid as long as the resolver. */
 struct resolver {
     const struct frame_chain *(*chain)(void *ctx, frame_id id);
     const struct func_info *(*func)(void *ctx, uint32_t func_id);
