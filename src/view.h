@@ -26,7 +26,8 @@ struct view_opts {
     pid_t tid;          /* 0 = all threads */
     const char *filter; /* substring of function names, NULL = none */
     enum view_sort sort;
-    bool ascending;
+    bool ascending; /* primary key ascending; ties always: more self, more total,
+                       name, module, function id */
 };
 
 struct hot_row {
@@ -41,13 +42,14 @@ struct hot_table {
     uint64_t samples; /* samples in the selection */
 };
 
+/* Returns 0 or -ENOMEM; an unknown o->tid gives an empty table. */
 int view_hot(const struct model *m, const struct resolver *r, const struct view_opts *o,
              struct hot_table *out);
 void hot_table_free(struct hot_table *t);
 
 /* A distinct stack (function-level frames, root first) and its count. */
 struct stack_row {
-    pid_t tid;          /* 0 when merged over threads */
+    pid_t tid; /* 0 when merged over threads */
     uint64_t count;
     size_t n;
     struct chain_frame *frames; /* root first, points into the table's storage */
@@ -61,7 +63,10 @@ struct stack_table {
 };
 
 /* Distinct stacks by count, descending.  per_thread keeps threads apart
- * (for --threads); otherwise identical stacks of different threads merge. */
+ * (for --threads); otherwise identical stacks of different threads merge.
+ * Stacks are identical when their function ids are; the file:line shown
+ * are those of the heaviest call-tree path merged in.  Samples with no
+ * frames give a row with n == 0.  o->filter and o->sort are not used. */
 int view_stacks(const struct model *m, const struct resolver *r, const struct view_opts *o,
                 bool per_thread, struct stack_table *out);
 void stack_table_free(struct stack_table *t);
