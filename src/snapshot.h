@@ -7,6 +7,13 @@
  * per distinct stack, root first, frames joined by ';', a space, the count
  * (flamegraph.pl, speedscope, Pyroscope); with threads, "name-tid" is the
  * root frame.  Writers take a FILE* and do nothing else.
+ *
+ * Text: the table's SAMPLES column is self samples; function names are cut
+ * with "..." to fit opts.width but keep at least 32 columns; stack lines are
+ * never cut.  Folded: a frame is its function name only, ';' and newlines
+ * in names become ':' and ' '; samples with no frames are left out unless
+ * threads is set (then they are a line with only the thread frame).  Both
+ * writers return 0, -ENOMEM, or -EIO when the stream failed.
  */
 #ifndef PERTOP_SNAPSHOT_H
 #define PERTOP_SNAPSHOT_H
