@@ -849,7 +849,8 @@ static struct cu_index *cu_index_build(Dwarf_Die *cudie)
         free(ci);
         return NULL;
     }
-    qsort(l.v, l.n, sizeof(*l.v), cmp_fn_range);
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof(*l.v), cmp_fn_range);
     ci->cu_off = dwarf_dieoffset(cudie);
     ci->n = l.n;
     ci->v = l.v;
