@@ -7,6 +7,9 @@
  * samples in the window are skipped, so a recent view of a big tree costs
  * little more than the part that is hot now.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strcasestr, qsort_r */
+#endif
 #include "view.h"
 
 #include <errno.h>
