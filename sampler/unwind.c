@@ -85,8 +85,11 @@ struct unwinder {
     unw_addr_space_t uas;
     unsigned max_depth;
     uint64_t refresh_seen;
-    const struct capture *cur;            /* the capture being unwound */
-    unsigned misses;                      /* find_proc_info failures in the current step */
+    const struct capture *cur; /* the capture being unwound */
+    unsigned misses;           /* find_proc_info failures in the current step */
+    bool fast;                 /* try the memoised-rule path first */
+    struct unwind_stats stats;
+    struct rule *rules;                   /* RULE_SLOTS, by hash of ip */
     struct img_unwind *synth[MODREG_MAX]; /* by module id, for SYNTH reads */
 };
 
@@ -685,6 +688,517 @@ static unw_accessors_t accessors = {
     .get_proc_name = get_proc_name,
 };
 
+/* ------------------------------------------------------------ fast path */
+
+/*
+ * Debian's libunwind blocks signals (two sigprocmask system calls) around
+ * every access to its register-state cache and its memory pool, that is on
+ * every unw_step, cached or not: ~1 us each on a VM, several per frame.  So
+ * the common frame is stepped here, from rules memoised per instruction
+ * address: CFA = register + offset, return address and callee-saved
+ * registers at CFA + offset, undefined, or unchanged.  The FDEs are found
+ * the same way as for libunwind (.eh_frame_hdr, converted .debug_frame).
+ * Anything else (expressions, signal frames, register-to-register rules,
+ * no unwind info) sends the whole sample to libunwind, which stays the
+ * reference: tests compare both paths on the same captures.
+ */
+
+#define RULE_SLOTS 8192 /* memoised addresses; power of two */
+#define RULE_NREG  7    /* rbx, rbp, r12, r13, r14, r15, return address */
+#define DW_NREG    17   /* DWARF x86_64 registers 0..16 (16 = return address) */
+#define DW_RSP     7
+#define DW_RA      16
+#define CFI_MAX    4096 /* longest CIE or FDE read for rules */
+#define CFI_STACK  8    /* DW_CFA_remember_state depth */
+
+enum { RULE_SAME = 0, RULE_UNDEF, RULE_OFFSET };
+enum { RULE_EMPTY = 0, RULE_OK, RULE_SLOW };
+
+/* Rules to unwind one frame whose pc (or return address - 1) is ip. */
+struct rule {
+    uint64_t ip;
+    uint8_t state; /* RULE_EMPTY, RULE_OK, RULE_SLOW */
+    uint8_t cfa_reg;
+    uint8_t kind[RULE_NREG];
+    int32_t cfa_off;
+    int32_t off[RULE_NREG];
+};
+
+/* DWARF register number -> rule slot, or -1 for registers without rules. */
+static int rule_slot(uint64_t dw)
+{
+    switch (dw) {
+    case 3:
+        return 0;
+    case 6:
+        return 1;
+    case 12:
+        return 2;
+    case 13:
+        return 3;
+    case 14:
+        return 4;
+    case 15:
+        return 5;
+    case DW_RA:
+        return 6;
+    default:
+        return -1;
+    }
+}
+
+static const uint8_t slot_reg[RULE_NREG] = {3, 6, 12, 13, 14, 15, DW_RA};
+
+/* One row of the CFI table while the program runs. */
+struct cfi_row {
+    uint64_t cfa_reg;
+    int64_t cfa_off;
+    uint8_t kind[RULE_NREG];
+    int64_t off[RULE_NREG];
+};
+
+struct cie_info {
+    uint64_t code_align;
+    int64_t data_align;
+    uint8_t fde_enc;
+    bool has_z;
+    const uint8_t *insns, *insns_end;
+};
+
+static int64_t rd_sleb(struct rd *r)
+{
+    int64_t v = 0;
+    unsigned shift = 0;
+    while (r->ok && r->p < r->end && shift < 64) {
+        uint8_t b = *r->p++;
+        v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40))
+                v |= (int64_t)(~0ull << shift);
+            return v;
+        }
+    }
+    r->ok = false;
+    return 0;
+}
+
+/* Bytes at a target or synthetic address, from files or converted tables. */
+static bool table_read(struct unwinder *u, uint64_t addr, void *buf, size_t len)
+{
+    if (addr >= SYNTH_BASE && addr < SYNTH_LIMIT) {
+        uint64_t rel = addr - SYNTH_BASE, off = rel % SYNTH_SPAN;
+        struct img_unwind *iu = u->synth[rel / SYNTH_SPAN];
+        if (!iu || !iu->dbg.ok || off > iu->dbg.len || len > iu->dbg.len - off)
+            return false;
+        memcpy(buf, iu->dbg.buf + off, len);
+        return true;
+    }
+    return as_read_file_bytes(u->as, addr, buf, len) == 0;
+}
+
+/* Binary search of a table of (start, fde) int32 pairs: the FDE address of
+ * the last entry whose start <= rel. */
+static bool table_search(struct unwinder *u, uint64_t table, uint64_t n, int64_t rel,
+                         uint64_t fde_base, uint64_t *fde)
+{
+    uint64_t lo = 0, hi = n;
+    int32_t e[2];
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (!table_read(u, table + mid * 8, e, 8))
+            return false;
+        if (rel < e[0])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (hi == 0 || !table_read(u, table + (hi - 1) * 8, e, 8))
+        return false;
+    *fde = fde_base + (uint64_t)(int64_t)e[1];
+    return true;
+}
+
+/* A CIE or FDE at addr copied into buf (at most CFI_MAX bytes). */
+static bool entry_read(struct unwinder *u, uint64_t addr, uint8_t *buf, struct rd *body)
+{
+    uint32_t len;
+    if (!table_read(u, addr, &len, 4) || len == 0 || len > CFI_MAX - 4)
+        return false; /* 64-bit entries (0xffffffff) are left to libunwind */
+    if (!table_read(u, addr, buf, 4 + (size_t)len))
+        return false;
+    body->p = buf + 4;
+    body->end = buf + 4 + len;
+    body->ok = true;
+    return true;
+}
+
+static bool read_encoded(struct rd *r, uint8_t enc, uint64_t field_addr, bool apply, uint64_t *out)
+{
+    unsigned size = encoded_size(enc);
+    if (enc == PE_OMIT || (enc & 0x80) || !size)
+        return false;
+    uint64_t v = rd_uint(r, size);
+    if ((enc & 0x08) && size < 8 && (v >> (8 * size - 1)) & 1) /* signed forms */
+        v |= ~0ull << (8 * size);
+    if (!apply || (enc & 0x70) == 0)
+        *out = v;
+    else if ((enc & 0x70) == 0x10) /* pcrel */
+        *out = field_addr + v;
+    else
+        return false;
+    return r->ok;
+}
+
+/* CIE of .eh_frame form (also what .debug_frame was converted to). */
+static bool parse_cie(struct rd *r, struct cie_info *ci)
+{
+    if (rd_uint(r, 4) != 0)
+        return false;
+    uint8_t version = (uint8_t)rd_uint(r, 1);
+    const uint8_t *aug = r->p;
+    const uint8_t *nul = r->ok ? memchr(r->p, '\0', (size_t)(r->end - r->p)) : NULL;
+    if (!nul || (version != 1 && version != 3))
+        return false;
+    r->p = nul + 1;
+    ci->code_align = rd_uleb(r);
+    ci->data_align = rd_sleb(r);
+    uint64_t ra = version == 1 ? rd_uint(r, 1) : rd_uleb(r);
+    ci->fde_enc = PE_ABSPTR;
+    ci->has_z = aug[0] == 'z';
+    if (ra != DW_RA || (aug[0] && !ci->has_z))
+        return false;
+    if (ci->has_z) {
+        uint64_t alen = rd_uleb(r);
+        if (!r->ok || alen > (uint64_t)(r->end - r->p))
+            return false;
+        struct rd a = {r->p, r->p + alen, true};
+        for (const uint8_t *l = aug + 1; *l; l++) {
+            uint8_t enc = (uint8_t)rd_uint(&a, 1);
+            if (*l == 'R') {
+                ci->fde_enc = enc;
+            } else if (*l == 'P') {
+                uint64_t ignored;
+                if (!read_encoded(&a, enc & 0x7f, 0, false, &ignored))
+                    return false;
+            } else if (*l != 'L') {
+                return false; /* 'S' (signal frame) and unknown letters */
+            }
+        }
+        r->p += alen;
+    }
+    ci->insns = r->p;
+    ci->insns_end = r->end;
+    return r->ok;
+}
+
+static bool row_set(struct cfi_row *row, uint64_t reg, uint8_t kind, int64_t off)
+{
+    int s = rule_slot(reg);
+    if (s < 0)
+        return false; /* rules for other registers: libunwind's business */
+    row->kind[s] = kind;
+    row->off[s] = off;
+    return true;
+}
+
+static bool row_restore(struct cfi_row *row, uint64_t reg, const struct cfi_row *init)
+{
+    int s = rule_slot(reg);
+    if (s < 0)
+        return false;
+    row->kind[s] = init->kind[s];
+    row->off[s] = init->off[s];
+    return true;
+}
+
+/*
+ * Runs a CFA program until the row that covers target.  Returns false for
+ * anything the fast path does not model.  loc is the address of the row.
+ */
+static bool run_cfi(struct rd *r, const struct cie_info *ci, uint64_t *loc, uint64_t target,
+                    struct cfi_row *row, const struct cfi_row *init)
+{
+    struct cfi_row stack[CFI_STACK];
+    unsigned depth = 0;
+    while (r->ok && r->p < r->end) {
+        uint8_t op = (uint8_t)rd_uint(r, 1);
+        uint64_t reg, delta = 0;
+        bool advance = false;
+        switch (op & 0xc0) {
+        case 0x40:
+            delta = op & 0x3f;
+            advance = true;
+            break;
+        case 0x80:
+            if (!row_set(row, op & 0x3f, RULE_OFFSET, (int64_t)rd_uleb(r) * ci->data_align))
+                return false;
+            continue;
+        case 0xc0:
+            if (!row_restore(row, op & 0x3f, init))
+                return false;
+            continue;
+        }
+        if (!advance) {
+            switch (op) {
+            case 0x00: /* nop */
+                break;
+            case 0x02:
+                delta = rd_uint(r, 1);
+                advance = true;
+                break;
+            case 0x03:
+                delta = rd_uint(r, 2);
+                advance = true;
+                break;
+            case 0x04:
+                delta = rd_uint(r, 4);
+                advance = true;
+                break;
+            case 0x05: /* offset_extended */
+                reg = rd_uleb(r);
+                if (!row_set(row, reg, RULE_OFFSET, (int64_t)rd_uleb(r) * ci->data_align))
+                    return false;
+                break;
+            case 0x06:
+                if (!row_restore(row, rd_uleb(r), init))
+                    return false;
+                break;
+            case 0x07:
+                if (!row_set(row, rd_uleb(r), RULE_UNDEF, 0))
+                    return false;
+                break;
+            case 0x08:
+                if (!row_set(row, rd_uleb(r), RULE_SAME, 0))
+                    return false;
+                break;
+            case 0x0a: /* remember_state */
+                if (depth == CFI_STACK)
+                    return false;
+                stack[depth++] = *row;
+                break;
+            case 0x0b: /* restore_state */
+                if (depth == 0)
+                    return false;
+                *row = stack[--depth];
+                break;
+            case 0x0c: /* def_cfa */
+                row->cfa_reg = rd_uleb(r);
+                row->cfa_off = (int64_t)rd_uleb(r);
+                break;
+            case 0x0d:
+                row->cfa_reg = rd_uleb(r);
+                break;
+            case 0x0e:
+                row->cfa_off = (int64_t)rd_uleb(r);
+                break;
+            case 0x11: /* offset_extended_sf */
+                reg = rd_uleb(r);
+                if (!row_set(row, reg, RULE_OFFSET, rd_sleb(r) * ci->data_align))
+                    return false;
+                break;
+            case 0x12: /* def_cfa_sf */
+                row->cfa_reg = rd_uleb(r);
+                row->cfa_off = rd_sleb(r) * ci->data_align;
+                break;
+            case 0x13:
+                row->cfa_off = rd_sleb(r) * ci->data_align;
+                break;
+            case 0x2e: /* GNU_args_size: only matters for landing pads */
+                rd_uleb(r);
+                break;
+            case 0x2f: /* GNU_negative_offset_extended */
+                reg = rd_uleb(r);
+                if (!row_set(row, reg, RULE_OFFSET, -(int64_t)rd_uleb(r) * ci->data_align))
+                    return false;
+                break;
+            default: /* set_loc, register, expressions, val_*: not modelled */
+                return false;
+            }
+        }
+        if (advance) {
+            *loc += delta * ci->code_align;
+            if (*loc > target)
+                return r->ok;
+        }
+    }
+    return r->ok;
+}
+
+enum { FDE_OK, FDE_UNSUPPORTED, FDE_NOT_COVERING };
+
+/* Fills ru with the row of the FDE at fde_addr covering ip: FDE_OK,
+ * FDE_NOT_COVERING (ip is past this FDE: a table's nearest entry below), or
+ * FDE_UNSUPPORTED. */
+static int rule_from_fde(struct unwinder *u, uint64_t fde_addr, uint64_t ip, struct rule *ru)
+{
+    uint8_t fbuf[CFI_MAX], cbuf[CFI_MAX];
+    struct rd f, c;
+    if (!entry_read(u, fde_addr, fbuf, &f))
+        return FDE_UNSUPPORTED;
+    uint32_t cie_ptr = (uint32_t)rd_uint(&f, 4);
+    if (!cie_ptr || !entry_read(u, fde_addr + 4 - cie_ptr, cbuf, &c))
+        return FDE_UNSUPPORTED;
+    struct cie_info ci;
+    uint64_t start, range;
+    if (!parse_cie(&c, &ci) || !read_encoded(&f, ci.fde_enc, fde_addr + 8, true, &start) ||
+        !read_encoded(&f, ci.fde_enc & 0x0f, 0, false, &range))
+        return FDE_UNSUPPORTED;
+    if (ip < start || ip - start >= range)
+        return FDE_NOT_COVERING;
+    if (ci.has_z) {
+        uint64_t alen = rd_uleb(&f);
+        if (!f.ok || alen > (uint64_t)(f.end - f.p))
+            return FDE_UNSUPPORTED;
+        f.p += alen;
+    }
+    struct cfi_row row, init;
+    memset(&row, 0, sizeof row); /* RULE_SAME everywhere */
+    struct rd ci_r = {ci.insns, ci.insns_end, true};
+    uint64_t loc = start;
+    if (!run_cfi(&ci_r, &ci, &loc, UINT64_MAX, &row, &row) || loc != start)
+        return FDE_UNSUPPORTED;
+    init = row;
+    if (!run_cfi(&f, &ci, &loc, ip, &row, &init))
+        return FDE_UNSUPPORTED;
+    int ra = rule_slot(DW_RA);
+    if (row.cfa_reg >= DW_NREG || row.cfa_off < INT32_MIN || row.cfa_off > INT32_MAX ||
+        row.kind[ra] == RULE_SAME)
+        return FDE_UNSUPPORTED;
+    ru->cfa_reg = (uint8_t)row.cfa_reg;
+    ru->cfa_off = (int32_t)row.cfa_off;
+    for (int s = 0; s < RULE_NREG; s++) {
+        if (row.off[s] < INT32_MIN || row.off[s] > INT32_MAX)
+            return FDE_UNSUPPORTED;
+        ru->kind[s] = row.kind[s];
+        ru->off[s] = (int32_t)row.off[s];
+    }
+    return FDE_OK;
+}
+
+/*
+ * Rules for ip from .eh_frame_hdr, else from the converted .debug_frame: a
+ * binary built without unwind tables still has .eh_frame_hdr for its crt
+ * code, whose nearest entry below ip then does not cover ip.
+ */
+static bool rule_lookup(struct unwinder *u, const struct as_region *reg, struct img_unwind *iu,
+                        uint64_t ip, struct rule *ru)
+{
+    const struct elf_image *img = reg->img;
+    uint64_t fde;
+    if (!iu->hdr.parsed)
+        hdr_parse(&iu->hdr, u->as, reg);
+    if (iu->hdr.ok) {
+        uint64_t hdr = reg->bias + img->eh_frame_hdr_vaddr;
+        if (table_search(u, hdr + iu->hdr.table_off, iu->hdr.fde_count, (int64_t)(ip - hdr), hdr,
+                         &fde)) {
+            int r = rule_from_fde(u, fde, ip, ru);
+            if (r != FDE_NOT_COVERING)
+                return r == FDE_OK;
+        }
+    }
+    if (!img->debug_frame_size || img->text_vaddr_hi <= img->text_vaddr_lo)
+        return false;
+    if (!iu->dbg.built || iu->dbg.bias != reg->bias)
+        dbg_build(&iu->dbg, img, reg->bias);
+    uint64_t lo = reg->bias + img->text_vaddr_lo, hi = reg->bias + img->text_vaddr_hi;
+    if (!iu->dbg.ok || ip < lo || ip >= hi)
+        return false;
+    u->synth[img->module_id] = iu;
+    uint64_t base = SYNTH_BASE + (uint64_t)img->module_id * SYNTH_SPAN;
+    return table_search(u, base + iu->dbg.eh_len, iu->dbg.nent, (int64_t)(ip - lo), base, &fde) &&
+           rule_from_fde(u, fde, ip, ru) == FDE_OK;
+}
+
+static struct rule *rule_get(struct unwinder *u, uint64_t ip)
+{
+    uint64_t h = ip * 0x9e3779b97f4a7c15ull;
+    struct rule *ru = &u->rules[(h >> 40) & (RULE_SLOTS - 1)];
+    if (ru->state != RULE_EMPTY && ru->ip == ip)
+        return ru;
+    memset(ru, 0, sizeof *ru);
+    ru->ip = ip;
+    ru->state = RULE_SLOW;
+    const struct as_region *reg = as_find(u->as, ip);
+    struct img_unwind *iu = reg && reg->img->data ? img_unwind_get(reg->img) : NULL;
+    if (iu && rule_lookup(u, reg, iu, ip, ru))
+        ru->state = RULE_OK;
+    return ru;
+}
+
+static bool stack_word(const struct capture *c, uint64_t addr, uint64_t *val)
+{
+    uint64_t off = addr - c->stack_addr;
+    if (addr < c->stack_addr || off >= c->stack_len || c->stack_len - off < 8)
+        return false;
+    memcpy(val, c->stack + off, 8);
+    return true;
+}
+
+enum { FAST_NEXT, FAST_END, FAST_TRUNC, FAST_SLOW };
+
+/* One frame with rule ru: regs/known become the caller's. */
+static int fast_step(const struct capture *c, const struct rule *ru, uint64_t *regs,
+                     uint32_t *known)
+{
+    if (!(*known & (1u << ru->cfa_reg)))
+        return FAST_SLOW;
+    uint64_t cfa = regs[ru->cfa_reg] + (uint64_t)(int64_t)ru->cfa_off, ra;
+    int s = rule_slot(DW_RA);
+    if (ru->kind[s] == RULE_UNDEF)
+        return FAST_END; /* _start, clone: the outermost frame */
+    if (!stack_word(c, cfa + (uint64_t)(int64_t)ru->off[s], &ra))
+        return FAST_TRUNC;
+    for (s = 0; s < RULE_NREG - 1; s++) {
+        uint8_t r = slot_reg[s];
+        if (ru->kind[s] == RULE_UNDEF)
+            *known &= ~(1u << r);
+        else if (ru->kind[s] == RULE_OFFSET &&
+                 !stack_word(c, cfa + (uint64_t)(int64_t)ru->off[s], &regs[r]))
+            *known &= ~(1u << r); /* saved beyond the copy: unknown, not fatal */
+        else if (ru->kind[s] == RULE_OFFSET)
+            *known |= 1u << r;
+    }
+    regs[DW_RSP] = cfa;
+    regs[DW_RA] = ra;
+    return ra ? FAST_NEXT : FAST_END;
+}
+
+static void regs_from_capture(const struct user_regs_struct *r, uint64_t *regs)
+{
+    const uint64_t v[DW_NREG] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi,
+                                 r->rbp, r->rsp, r->r8,  r->r9,  r->r10, r->r11,
+                                 r->r12, r->r13, r->r14, r->r15, r->rip};
+    memcpy(regs, v, sizeof v);
+}
+
+/* Returns false when the sample needs libunwind. */
+static bool fast_unwind(struct unwinder *u, const struct capture *c, struct unwind_result *out)
+{
+    uint64_t regs[DW_NREG];
+    uint32_t known = (1u << DW_NREG) - 1;
+    regs_from_capture(&c->regs, regs);
+    for (;;) {
+        uint64_t ip = regs[DW_RA], sp = regs[DW_RSP];
+        /* A return address points after the call: look up the call. */
+        const struct rule *ru = rule_get(u, out->n == 1 ? ip : ip - 1);
+        if (ru->state != RULE_OK)
+            return false;
+        int r = fast_step(c, ru, regs, &known);
+        if (r == FAST_SLOW)
+            return false;
+        if (r == FAST_TRUNC || (r == FAST_NEXT && regs[DW_RA] == ip && regs[DW_RSP] == sp))
+            out->flags |= UNWIND_TRUNCATED;
+        if (r != FAST_NEXT || (out->flags & UNWIND_TRUNCATED))
+            return true;
+        if (out->n >= u->max_depth) {
+            out->flags |= UNWIND_DEPTH_CAPPED;
+            return true;
+        }
+        out->pcs[out->n++] = regs[DW_RA];
+    }
+}
+
 /* ------------------------------------------------------------ public */
 
 struct unwinder *unwind_new(struct addrspace *as, unsigned max_depth, char *err, size_t errsz)
@@ -695,12 +1209,20 @@ struct unwinder *unwind_new(struct addrspace *as, unsigned max_depth, char *err,
         return NULL;
     }
     u->as = as;
+    u->fast = true;
+    u->rules = calloc(RULE_SLOTS, sizeof *u->rules);
+    if (!u->rules) {
+        snprintf(err, errsz, "out of memory");
+        free(u);
+        return NULL;
+    }
     u->max_depth = max_depth == 0                 ? UNWIND_DEPTH_DEFAULT
                    : max_depth > UNWIND_DEPTH_MAX ? UNWIND_DEPTH_MAX
                                                   : max_depth;
     u->uas = unw_create_addr_space(&accessors, 0);
     if (!u->uas) {
         snprintf(err, errsz, "libunwind: cannot create an address space");
+        free(u->rules);
         free(u);
         return NULL;
     }
@@ -716,6 +1238,7 @@ void unwind_free(struct unwinder *u)
     if (!u)
         return;
     unw_destroy_addr_space(u->uas);
+    free(u->rules);
     free(u);
 }
 
@@ -751,8 +1274,17 @@ void unwind_capture(struct unwinder *u, const struct capture *c, struct unwind_r
     uint64_t rc = as_refresh_count(u->as);
     if (rc != u->refresh_seen) {
         unw_flush_cache(u->uas, 0, 0);
+        memset(u->rules, 0, RULE_SLOTS * sizeof *u->rules);
         u->refresh_seen = rc;
     }
+    u->stats.samples++;
+    if (u->fast) {
+        if (fast_unwind(u, c, out))
+            return;
+        u->stats.slow++;
+    }
+    out->n = 1;
+    out->flags = 0;
     u->cur = c;
     unw_cursor_t cur;
     if (unw_init_remote(&cur, u->uas, u) < 0) {
@@ -773,4 +1305,14 @@ void unwind_capture(struct unwinder *u, const struct capture *c, struct unwind_r
         out->pcs[out->n++] = ip;
     }
     u->cur = NULL;
+}
+
+void unwind_get_stats(const struct unwinder *u, struct unwind_stats *out)
+{
+    *out = u->stats;
+}
+
+void unwind_set_fast_path(struct unwinder *u, bool on)
+{
+    u->fast = on;
 }

@@ -274,6 +274,7 @@ struct session {
     struct modreg *reg;
     struct addrspace *as;
     struct unwinder *u;
+    struct unwind_result *ref; /* libunwind's answer, to compare against */
 };
 
 static void session_open(struct session *s, pid_t pid)
@@ -288,10 +289,13 @@ static void session_open(struct session *s, pid_t pid)
     s->u = unwind_new(s->as, 0, err, sizeof err);
     if (!s->u)
         fail_msg("unwind_new: %s", err);
+    s->ref = malloc(sizeof *s->ref);
+    assert_non_null(s->ref);
 }
 
 static void session_close(struct session *s)
 {
+    free(s->ref);
     unwind_free(s->u);
     as_free(s->as);
     modreg_free(s->reg);
@@ -340,6 +344,33 @@ static void print_stack(struct session *s, const struct unwind_result *r)
         fprintf(stderr, "   #%-2zu %#llx %s+%#llx\n", i, (unsigned long long)r->pcs[i],
                 m ? m->short_name : "?", (unsigned long long)v);
     }
+}
+
+/* Unwinds the capture as pertop does (fast path first) and again with
+ * libunwind alone: the two must agree exactly. */
+static void unwind_checked(struct session *s, const struct capture *cap, struct unwind_result *r)
+{
+    unwind_capture(s->u, cap, r);
+    unwind_set_fast_path(s->u, false);
+    unwind_capture(s->u, cap, s->ref);
+    unwind_set_fast_path(s->u, true);
+    bool same = r->n == s->ref->n && r->flags == s->ref->flags &&
+                !memcmp(r->pcs, s->ref->pcs, r->n * sizeof r->pcs[0]);
+    if (!same) {
+        fprintf(stderr, "  fast path:\n");
+        print_stack(s, r);
+        fprintf(stderr, "  libunwind:\n");
+        print_stack(s, s->ref);
+    }
+    assert_true(same);
+}
+
+/* Samples unwound by libunwind since `before`. */
+static uint64_t slow_since(struct session *s, const struct unwind_stats *before)
+{
+    struct unwind_stats now;
+    unwind_get_stats(s->u, &now);
+    return now.slow - before->slow;
 }
 
 /* ------------------------------------------------------------ own chain */
@@ -456,9 +487,13 @@ static void test_unwind_chain(void **state)
     session_open(&s, pid);
 
     int full = 0;
+    struct unwind_stats st;
     for (int i = 0; i < ROUNDS; i++) {
         assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_get_stats(s.u, &st);
         unwind_capture(s.u, cap, r);
+        assert_int_equal(slow_since(&s, &st), 0); /* plain frames: the fast path */
+        unwind_checked(&s, cap, r);
         full += chain_complete(&s, r, full == i); /* print the first failure */
         sleep_ms(2);
     }
@@ -470,17 +505,17 @@ static void test_unwind_chain(void **state)
     assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
     struct unwind_result *whole = malloc(sizeof *whole);
     assert_non_null(whole);
-    unwind_capture(s.u, cap, whole);
+    unwind_checked(&s, cap, whole);
     assert_true(chain_complete(&s, whole, true));
     cap->stack_len = 256;
-    unwind_capture(s.u, cap, r);
+    unwind_checked(&s, cap, r);
     assert_true(r->flags & UNWIND_TRUNCATED);
     assert_true(r->n >= 3 && r->n < whole->n);
     assert_memory_equal(r->pcs, whole->pcs, r->n * sizeof r->pcs[0]);
 
     /* An empty copy still gives the interrupted pc. */
     cap->stack_len = 0;
-    unwind_capture(s.u, cap, r);
+    unwind_checked(&s, cap, r);
     assert_int_equal(r->pcs[0], cap->regs.rip);
     assert_true(r->n >= 1);
     assert_true(r->flags & UNWIND_TRUNCATED);
@@ -490,7 +525,7 @@ static void test_unwind_chain(void **state)
     unwind_free(s.u);
     char err[128];
     s.u = unwind_new(s.as, 4, err, sizeof err);
-    unwind_capture(s.u, cap, r);
+    unwind_checked(&s, cap, r);
     assert_int_equal(r->n, 4);
     assert_true(r->flags & UNWIND_DEPTH_CAPPED);
 
@@ -557,7 +592,7 @@ static int main_thread_rounds(struct fixture *f, struct session *s, int rounds)
     assert_int_equal(ptrace(PTRACE_SEIZE, f->pid, 0, 0), 0);
     for (int i = 0; i < rounds; i++) {
         assert_int_equal(capture_thread(f->pid, f->pid, cap, CAPTURE_STACK_DEFAULT), 0);
-        unwind_capture(s->u, cap, r);
+        unwind_checked(s, cap, r);
         int im = find_frame(s, r, 1, f->path, &mainr);
         bool ok = r->flags == 0 && im > 0 &&
                   find_frame(s, r, (size_t)im + 1, "libc.so", NULL) == im + 1 &&
@@ -589,7 +624,7 @@ static int worker_thread_rounds(struct fixture *f, struct session *s, int rounds
     int full = 0;
     for (int i = 0; i < rounds; i++) {
         assert_int_equal(capture_thread(f->pid, tid, cap, CAPTURE_STACK_DEFAULT), 0);
-        unwind_capture(s->u, cap, r);
+        unwind_checked(s, cap, r);
         uint8_t tail[sizeof clone_tail];
         bool ok = r->flags == 0 && r->n >= 3 && find_frame(s, r, 1, f->path, &worker) > 0 &&
                   find_frame(s, r, r->n - 1, "libc.so", NULL) == (int)r->n - 1 &&
@@ -663,16 +698,89 @@ static void test_unwind_debug_frame(void **state)
     struct fixture f;
     fixture_start(&f, path, "0");
     struct session s;
+    struct unwind_stats st0;
     session_open(&s, f.pid);
+    unwind_get_stats(s.u, &st0);
     int m = main_thread_rounds(&f, &s, ROUNDS);
-    fprintf(stderr, "  cpu_mix_debug_frame: main %d/%d full unwinds\n", m, ROUNDS);
+    uint64_t slow = slow_since(&s, &st0);
+    fprintf(stderr, "  cpu_mix_debug_frame: main %d/%d full unwinds, %d by libunwind alone\n", m,
+            ROUNDS, (int)slow);
     assert_true(m * 100 >= ROUNDS * 98);
+    /* Both paths read the converted .debug_frame (unwind_checked compares
+     * them); the fast one must not have given up on it. */
+    assert_true(slow <= ROUNDS * 2 / 100);
     session_close(&s);
     kill_child(f.pid);
     if (tmpdir[0]) {
         unlink(path);
         rmdir(tmpdir);
     }
+}
+
+/* ------------------------------------------------------------ signal frames */
+
+CHAIN_FN static void on_usr1(int sig)
+{
+    (void)sig;
+    chain_b(); /* spins in chain_c on top of the signal frame, forever */
+    __asm__ volatile("" ::: "memory");
+}
+
+static void run_chain_with_handler(int arg)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    run_chain(arg);
+}
+
+/* A sample inside a signal handler unwinds through __restore_rt (glibc's
+ * signal trampoline, CFI with expressions: libunwind's part) back into the
+ * interrupted chain and on to _start. */
+static void test_unwind_signal_frame(void **state)
+{
+    pid_t pid = fork_running(run_chain_with_handler, 0);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    struct session s;
+    struct unwind_stats st0;
+    sleep_ms(20);
+    assert_int_equal(kill(pid, SIGUSR1), 0);
+    sleep_ms(20);
+    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
+    session_open(&s, pid);
+    unwind_get_stats(s.u, &st0);
+
+    struct range c = self_fn("chain_c"), b = self_fn("chain_b"), a = self_fn("chain_a");
+    struct range h = self_fn("on_usr1"), start = self_fn("_start"), mainr = self_fn("main");
+    int full = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_checked(&s, cap, r);
+        /* c, b, handler, __restore_rt (libc), then the interrupted code. */
+        bool ok =
+            r->flags == 0 && find_frame(&s, r, 0, self_path, &c) == 0 &&
+            find_frame(&s, r, 1, self_path, &b) == 1 && find_frame(&s, r, 2, self_path, &h) == 2 &&
+            find_frame(&s, r, 3, "libc.so", NULL) == 3 && find_frame(&s, r, 4, self_path, &a) > 4 &&
+            find_frame(&s, r, 5, self_path, &mainr) > 5 &&
+            find_frame(&s, r, r->n - 1, self_path, &start) == (int)r->n - 1;
+        if (!ok && full == i)
+            print_stack(&s, r);
+        full += ok;
+        sleep_ms(2);
+    }
+    fprintf(stderr, "  signal frame: %d/%d full unwinds, %d by libunwind\n", full, ROUNDS,
+            (int)slow_since(&s, &st0));
+    assert_true(full * 100 >= ROUNDS * 98);
+    /* Every one of them had to go through libunwind (the trampoline's CFI
+     * uses expressions): the fallback is what made them complete. */
+    assert_true(slow_since(&s, &st0) >= (uint64_t)ROUNDS);
+
+    free(r);
+    capture_free(cap);
+    session_close(&s);
+    kill_child(pid);
 }
 
 /* ------------------------------------------------------------ cost */
@@ -688,35 +796,43 @@ static void test_unwind_cost(void **state)
     session_open(&s, pid);
 
     /* Distinct captures, each unwound once: what the sampler does. */
-    uint64_t t_first = 0, t_all = 0;
-    size_t frames = 0;
+    struct capture *caps[ROUNDS];
     for (int i = 0; i < ROUNDS; i++) {
-        assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
-        uint64_t t0 = now_ns();
-        unwind_capture(s.u, cap, r);
-        uint64_t dt = now_ns() - t0;
-        if (i == 0)
-            t_first = dt;
-        else
-            t_all += dt;
-        frames = r->n;
-        assert_int_equal(r->flags, 0);
+        caps[i] = capture_new();
+        assert_int_equal(capture_thread(pid, pid, caps[i], CAPTURE_STACK_DEFAULT), 0);
+        sleep_ms(1);
     }
-    /* One capture unwound many times: the warm steady state. */
-    const int reps = 20000;
-    uint64_t t0 = now_ns();
-    for (int i = 0; i < reps; i++)
-        unwind_capture(s.u, cap, r);
-    double warm_us = (double)(now_ns() - t0) / reps / 1000.0;
-    double each_us = (double)t_all / (ROUNDS - 1) / 1000.0;
-    fprintf(stderr,
-            "  unwind cost, %zu frames: first (cold) %.1f us, per capture %.2f us, "
-            "warm %.2f us (%.3f us/frame)\n",
-            frames, (double)t_first / 1000.0, each_us, warm_us, warm_us / (double)frames);
-    assert_true(frames >= 20);
-    assert_true(each_us < 200.0);
-    assert_true(warm_us < 200.0);
-
+    for (int fast = 1; fast >= 0; fast--) {
+        unwind_set_fast_path(s.u, fast);
+        /* Pass 1 meets new addresses (rules derived, file pages faulted
+         * in); pass 2 over the same distinct captures is the steady state. */
+        double pass_us[2];
+        for (int pass = 0; pass < 2; pass++) {
+            uint64_t t0 = now_ns();
+            for (int i = 0; i < ROUNDS; i++) {
+                unwind_capture(s.u, caps[i], r);
+                assert_int_equal(r->flags, 0);
+            }
+            pass_us[pass] = (double)(now_ns() - t0) / ROUNDS / 1000.0;
+        }
+        const int reps = fast ? 20000 : 1000;
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < reps; i++)
+            unwind_capture(s.u, caps[i % ROUNDS], r);
+        double warm_us = (double)(now_ns() - t0) / reps / 1000.0;
+        fprintf(stderr,
+                "  unwind cost (%s), %zu frames: pass 1 %.2f us, pass 2 %.2f us, "
+                "%d more %.2f us/sample (%.3f us/frame)\n",
+                fast ? "pertop" : "libunwind alone", r->n, pass_us[0], pass_us[1], reps, warm_us,
+                warm_us / (double)r->n);
+        assert_true(r->n >= 20);
+        /* Only a generous bound: the 20 us budget is the benchmarks' to
+         * report.  libunwind alone makes system calls per step: no bound. */
+        if (fast)
+            assert_true(pass_us[1] < 200.0 && warm_us < 200.0);
+    }
+    for (int i = 0; i < ROUNDS; i++)
+        capture_free(caps[i]);
     free(r);
     capture_free(cap);
     session_close(&s);
@@ -728,7 +844,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addrspace_self_child), cmocka_unit_test(test_unwind_chain),
         cmocka_unit_test(test_unwind_cpu_mix),       cmocka_unit_test(test_unwind_debug_frame),
-        cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_unwind_signal_frame),  cmocka_unit_test(test_unwind_cost),
     };
     return cmocka_run_group_tests(tests, setup_self, NULL);
 }
