@@ -50,7 +50,8 @@ void as_free(struct addrspace *as);
  * the caller.  Returns 0 or -errno. */
 int as_refresh(struct addrspace *as);
 
-/* The executable region holding addr, or NULL. */
+/* The executable region holding addr, or NULL.  Valid until the next
+ * as_refresh; the elf_image it points to lives until as_free. */
 const struct as_region *as_find(struct addrspace *as, uint64_t addr);
 
 /* Copy len bytes at target address addr from the backing file of its module

@@ -59,7 +59,11 @@ static volatile uint64_t spin_sink;
 static volatile int spin_stop; /* never set: keeps chain_c from being noreturn */
 
 /* Frame pointers off whatever the build's CFLAGS: unwinding must use CFI. */
+#if defined(__clang__)
+#define CHAIN_FN __attribute__((noinline))
+#else
 #define CHAIN_FN __attribute__((noinline, optimize("omit-frame-pointer")))
+#endif
 
 CHAIN_FN static void chain_c(void)
 {
@@ -717,6 +721,119 @@ static void test_unwind_debug_frame(void **state)
     }
 }
 
+/* ------------------------------------------------------------ hostile files */
+
+struct span {
+    uint64_t off, len;
+};
+
+/* File spans of the named sections (0-length when absent), and the section
+ * header table: bytes the loader never reads, so the corrupted binary runs. */
+static void unwind_spans(const char *path, struct span *sp)
+{
+    static const char *names[] = {".eh_frame_hdr", ".eh_frame", ".debug_frame"};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    elf_version(EV_CURRENT);
+    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+    size_t shstrndx, shnum;
+    assert_non_null(e);
+    assert_int_equal(elf_getshdrstrndx(e, &shstrndx), 0);
+    assert_int_equal(elf_getshdrnum(e, &shnum), 0);
+    memset(sp, 0, 4 * sizeof *sp);
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(e, scn))) {
+        GElf_Shdr sh;
+        const char *nm = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+        for (int i = 0; nm && i < 3; i++)
+            if (!strcmp(nm, names[i]))
+                sp[i] = (struct span){sh.sh_offset, sh.sh_size};
+    }
+    GElf_Ehdr eh;
+    assert_non_null(gelf_getehdr(e, &eh));
+    sp[3] = (struct span){eh.e_shoff, (uint64_t)shnum * eh.e_shentsize};
+    elf_end(e);
+    close(fd);
+}
+
+static void copy_mutated(const char *from, const char *to, const struct span *sp, unsigned seed)
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    rewind(in);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, in), (size_t)size);
+    fclose(in);
+    srand(seed);
+    for (int k = 0; k < 6; k++) {
+        const struct span *s = &sp[rand() % 4];
+        if (!s->len)
+            continue;
+        uint64_t at = s->off + (uint64_t)rand() % s->len;
+        /* Mostly small changes that keep structure plausible, some 0xff. */
+        buf[at] = rand() % 3 ? (uint8_t)(buf[at] ^ (1u << (rand() % 8))) : 0xff;
+    }
+    FILE *out = fopen(to, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(buf, 1, (size_t)size, out), (size_t)size);
+    fclose(out);
+    chmod(to, 0755);
+    free(buf);
+}
+
+/* Corrupted unwind tables and section headers in the target's own binary:
+ * the unwinder must stay inside its bounds (run this under ASan), answer
+ * something for every sample, and never hang. */
+static void test_unwind_hostile_files(void **state)
+{
+    char good[4096], tmpdir[64], bad[4200];
+    if (!debug_frame_binary(good, sizeof good, tmpdir, sizeof tmpdir)) {
+        fprintf(stderr, "  no cpu_mix_debug_frame and no compiler to build it\n");
+        skip();
+    }
+    struct span sp[4];
+    unwind_spans(good, sp);
+    char dir[64] = "/tmp/pertop-hostile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(bad, sizeof bad, "%s/cpu_mix_bad", dir);
+    struct capture *cap = capture_new();
+    struct unwind_result *r = malloc(sizeof *r);
+    int complete = 0, total = 0;
+    for (unsigned seed = 1; seed <= 16; seed++) {
+        copy_mutated(good, bad, sp, seed);
+        struct fixture f;
+        fixture_start(&f, bad, "0");
+        struct session s;
+        session_open(&s, f.pid);
+        assert_int_equal(ptrace(PTRACE_SEIZE, f.pid, 0, 0), 0);
+        for (int i = 0; i < 6; i++, total++) {
+            assert_int_equal(capture_thread(f.pid, f.pid, cap, CAPTURE_STACK_DEFAULT), 0);
+            for (int fast = 1; fast >= 0; fast--) {
+                unwind_set_fast_path(s.u, fast);
+                unwind_capture(s.u, cap, r);
+                assert_true(r->n >= 1 && r->n <= UNWIND_DEPTH_DEFAULT);
+                assert_int_equal(r->pcs[0], cap->regs.rip);
+            }
+            complete += r->flags == 0;
+            sleep_ms(1);
+        }
+        session_close(&s);
+        kill_child(f.pid);
+        unlink(bad);
+    }
+    fprintf(stderr, "  hostile files: %d/%d samples still complete\n", complete, total);
+    rmdir(dir);
+    free(r);
+    capture_free(cap);
+    if (tmpdir[0]) {
+        unlink(good);
+        rmdir(tmpdir);
+    }
+}
+
 /* ------------------------------------------------------------ signal frames */
 
 CHAIN_FN static void on_usr1(int sig)
@@ -844,7 +961,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addrspace_self_child), cmocka_unit_test(test_unwind_chain),
         cmocka_unit_test(test_unwind_cpu_mix),       cmocka_unit_test(test_unwind_debug_frame),
-        cmocka_unit_test(test_unwind_signal_frame),  cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_unwind_hostile_files), cmocka_unit_test(test_unwind_signal_frame),
+        cmocka_unit_test(test_unwind_cost),
     };
     return cmocka_run_group_tests(tests, setup_self, NULL);
 }
