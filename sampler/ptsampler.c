@@ -1,13 +1,17 @@
 /*
  * ptsampler.c - the ptrace sampling engine.
  *
- * The state machine, per thread, rests on one kernel rule: after a
- * PTRACE_INTERRUPT (and for a thread born traced) exactly one
- * PTRACE_EVENT_STOP is owed, even when other stops (a signal, a clone event)
- * come first; only an EVENT_STOP settles it.  So each thread carries
- * stop_pending, set when such a stop is owed and cleared by any EVENT_STOP.
- * A thread with stop_pending is never interrupted again, and whatever stop
- * comes in is resumed the way that stop requires (handle_status).
+ * The state machine, per thread, rests on what PTRACE_INTERRUPT promises:
+ * at least one trap after the request.  Usually that is a
+ * PTRACE_EVENT_STOP, but the next trap of any kind (a signal-delivery-stop,
+ * a clone event) answers it too, and a trap that was already under way when
+ * the request came is followed by one more.  So a thread carries
+ * stop_pending from the INTERRUPT (or from its birth: a new thread's first
+ * trap is owed the same way) until its next report of any kind; any later
+ * EVENT_STOP that nobody waits for is simply continued, and two requests
+ * that meet merge into one trap, so a wrong guess costs a spare stop of a
+ * few microseconds and never a lost or held thread.  handle_status resumes
+ * each report the way that report requires.
  *
  * Waiting never blocks without a bound: every wait is waitpid(WNOHANG) plus
  * sigtimedwait(SIGCHLD) in slices of at most 1 ms, so a stolen SIGCHLD costs
@@ -49,7 +53,7 @@
 struct pts_thread {
     pid_t tid;
     int stat_fd;       /* /proc/PID/task/TID/stat, kept open; -1 if it could not be */
-    bool stop_pending; /* an EVENT_STOP is owed (our INTERRUPT or a new thread's first) */
+    bool stop_pending; /* a trap is owed: our INTERRUPT, or a new thread's first */
     uint64_t pending_since;
     bool group_stopped; /* parked in a group-stop with PTRACE_LISTEN */
     bool gone;          /* exited or no longer ours: compacted away */
@@ -199,7 +203,6 @@ static void on_exit_status(struct ptsampler *s, struct pts_thread *t, int status
 
 static void on_event_stop(struct ptsampler *s, struct pts_thread *t, int sig)
 {
-    t->stop_pending = false;
     if (is_group_stop_sig(sig)) {
         /* The user stopped the process: stay stopped, but keep watching for
          * SIGCONT (LISTEN), instead of running on as PTRACE_CONT would. */
@@ -224,12 +227,20 @@ static void release_untracked(struct ptsampler *s, pid_t tid)
     pt(PTRACE_DETACH, tid, 0, (unsigned long)sig);
 }
 
+static bool task_exists(struct ptsampler *s, pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)s->cfg.pid, (int)tid);
+    return access(path, F_OK) == 0;
+}
+
 /* A thread auto-attached by PTRACE_O_TRACECLONE.  Its first report is an
- * EVENT_STOP that may arrive before or after the parent's clone event. */
+ * EVENT_STOP that may arrive before or after the parent's clone event; it
+ * may even have run, exited and been reaped before that event is read. */
 static struct pts_thread *adopt_thread(struct ptsampler *s, pid_t tid)
 {
     struct pts_thread *t = find_thread(s, tid);
-    if (t)
+    if (t || !task_exists(s, tid))
         return t;
     t = add_thread(s, tid, true);
     if (!t)
@@ -247,27 +258,14 @@ static void on_clone(struct ptsampler *s, struct pts_thread *t)
 }
 
 /* execve in any thread: the kernel has killed (and we have reaped) every
- * other thread; the execing thread now carries the leader's tid, and its
- * owed EVENT_STOP, if any, comes with it. */
+ * other thread, and the execing thread now carries the leader's tid (the
+ * old leader's death is never reported). */
 static void on_exec(struct ptsampler *s, struct pts_thread *t)
 {
-    unsigned long former = 0;
-    pt(PTRACE_GETEVENTMSG, t->tid, 0, (unsigned long)&former);
     resume(s, PTRACE_CONT, t->tid, 0);
-    /* The old leader's owed stop died with it; the execing thread's, if we
-     * still know it, lives on.  Erring towards "none owed" is safe: a second
-     * INTERRUPT merges with an owed one into a single stop. */
-    bool owed = (unsigned long)t->tid == former && t->stop_pending;
-    for (uint32_t i = 0; i < s->nthreads; i++) {
-        struct pts_thread *u = &s->threads[i];
-        if (u == t || u->gone)
-            continue;
-        if ((unsigned long)u->tid == former)
-            owed = u->stop_pending;
-        drop_thread(s, u);
-    }
-    t->stop_pending = owed;
-    t->pending_since = mono_ns();
+    for (uint32_t i = 0; i < s->nthreads; i++)
+        if (&s->threads[i] != t)
+            drop_thread(s, &s->threads[i]);
     if (t->stat_fd >= 0)
         close(t->stat_fd);
     t->stat_fd = open_stat(s->cfg.pid, t->tid);
@@ -284,6 +282,7 @@ static void handle_status(struct ptsampler *s, struct pts_thread *t, int status)
     }
     if (!WIFSTOPPED(status))
         return;
+    t->stop_pending = false; /* any trap answers an INTERRUPT */
     switch (stop_event(status)) {
     case 0: /* signal-delivery-stop: re-inject the signal at once */
         resume(s, PTRACE_CONT, t->tid, WSTOPSIG(status));
@@ -455,10 +454,9 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
     return rc;
 }
 
-/* A thread that owes a stop is left alone until the stop comes, except
- * when it is overdue: then the stop is not coming (its task was replaced
- * by an exec, say) and interrupting again is harmless, as INTERRUPTs that
- * meet merge into a single EVENT_STOP. */
+/* A thread that owes a trap is left alone until it reports, unless the
+ * report is overdue (it sleeps uninterruptibly, or its task was replaced by
+ * an exec): asking again is harmless, as requests that meet merge. */
 static bool may_interrupt(const struct pts_thread *t)
 {
     if (t->gone || t->group_stopped)
@@ -474,7 +472,9 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
         t->stat_fd = open_stat(s->cfg.pid, t->tid);
     struct proc_stat ps;
     if (t->stat_fd < 0 || procfs_pread_stat(t->stat_fd, &ps) < 0) {
-        s->st.failed++; /* the thread is exiting: its exit report drops it */
+        s->st.failed++; /* exiting: its exit report will drop it ... */
+        if (!task_exists(s, t->tid))
+            drop_thread(s, t); /* ... or it is already gone without one (exec) */
         return;
     }
     if (!worth_sampling(s, ps.state)) {
@@ -552,19 +552,12 @@ void ptsampler_get_stats(const struct ptsampler *s, struct ptsampler_stats *out)
 
 /* ---------------------------------------------------------- detaching */
 
-/* Wait for the thread's next stop and detach there, handing on a pending
- * signal.  A group-stopped thread stays stopped: the kernel re-enters the
- * group-stop on detach.  Clone events found on the way add threads, which
- * the caller's loop then detaches too. */
-static void detach_thread(struct ptsampler *s, struct pts_thread *t, uint64_t deadline)
+/* Detach t at the report status holds, handing on a signal caught in
+ * flight.  A group-stopped thread stays stopped: the kernel puts it back
+ * into the group-stop.  A clone event adds the new thread, which the
+ * caller's pass then detaches too. */
+static void detach_at(struct ptsampler *s, struct pts_thread *t, int status)
 {
-    int status;
-    if (wait_thread(s, t->tid, deadline, &status) <= 0) {
-        /* Gone, or stuck (uninterruptible sleep): a stuck thread stays
-         * traced until this process exits, when the kernel releases it. */
-        drop_thread(s, t);
-        return;
-    }
     if (!WIFSTOPPED(status)) {
         on_exit_status(s, t, status);
         return;
@@ -581,25 +574,42 @@ static void detach_thread(struct ptsampler *s, struct pts_thread *t, uint64_t de
     drop_thread(s, t);
 }
 
-/* Detach from every thread.  PTRACE_DETACH needs a stopped tracee, so each
- * running thread is interrupted first (all at once, so the stops overlap);
- * a thread that already owes a stop is simply waited for. */
+/* Detach every thread that has stopped by now; returns how many are left.
+ * All threads are polled in turn rather than waited for one by one: one
+ * may be blocked (pthread_join, a lock) on another that sits in a stop. */
+static uint32_t detach_pass(struct ptsampler *s)
+{
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < s->nthreads; i++) { /* clones append: seen too */
+        struct pts_thread *t = &s->threads[i];
+        int status;
+        pid_t r = t->gone ? 0 : waitpid(t->tid, &status, __WALL | WNOHANG);
+        if (r == t->tid)
+            detach_at(s, t, status);
+        else if (r < 0 && errno == ECHILD)
+            drop_thread(s, t); /* not our tracee any more */
+        left += !t->gone;
+    }
+    return left;
+}
+
+/* PTRACE_DETACH needs a stopped tracee, so every thread is interrupted
+ * first, all at once so the stops overlap.  Threads that owe a stop are
+ * interrupted too (the requests merge), and so are LISTENing ones, which
+ * DETACH refuses until they re-trap. */
 static void release_all(struct ptsampler *s)
 {
     if (on_tracer_thread(s)) {
         drain_events(s); /* hand on pending signals through the normal path */
-        for (uint32_t i = 0; i < s->nthreads; i++) {
-            struct pts_thread *t = &s->threads[i];
-            /* LISTENing threads too: DETACH refuses them until re-trapped. */
-            bool need = !t->gone && (t->group_stopped || may_interrupt(t));
-            if (need && pt(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
-                t->stop_pending = true;
-        }
-        uint64_t deadline = mono_ns() + DETACH_TIMEOUT_NS;
         for (uint32_t i = 0; i < s->nthreads; i++)
             if (!s->threads[i].gone)
-                detach_thread(s, &s->threads[i], deadline);
+                pt(PTRACE_INTERRUPT, s->threads[i].tid, 0, 0);
+        uint64_t deadline = mono_ns() + DETACH_TIMEOUT_NS;
+        while (detach_pass(s) > 0 && mono_ns() < deadline)
+            sleep_for_sigchld(s, WAIT_SLICE_NS);
     }
+    /* Left: threads stuck in uninterruptible sleep.  They stay traced until
+     * this process exits, when the kernel releases them. */
     for (uint32_t i = 0; i < s->nthreads; i++)
         drop_thread(s, &s->threads[i]);
     s->nthreads = 0;

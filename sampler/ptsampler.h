@@ -67,12 +67,20 @@ struct ptsampler;
 int ptsampler_attach(struct ptsampler **out, const struct ptsampler_config *cfg, char *err,
                      size_t errsz);
 
-/* Sample every attached thread once into q. */
+/* Sample every attached thread once into q.  A thread that is not R (unless
+ * cfg.idle), is stopped, or finds q full is not stopped at all (counted in
+ * skipped_idle or lost).  A thread that has not stopped 10 ms after its
+ * INTERRUPT is given up for this round (failed). */
 void ptsampler_sample(struct ptsampler *s, struct capqueue *q);
 
 /* Handle ptrace events (new threads, exits, signals to re-inject, exec,
  * group-stops) until deadline_ns (CLOCK_MONOTONIC), or until the process
- * exits.  Returns the process state. */
+ * exits.  Returns the process state; PTS_EXECED is returned at once, and
+ * again, until ptsampler_ack_exec.  Sleeps in sigtimedwait on SIGCHLD,
+ * which the attaching thread keeps blocked from attach to detach: block
+ * SIGCHLD in the process's other threads too, or a SIGCHLD they take costs
+ * up to 1 ms of delay.  Only tracees of the target are reaped: other
+ * children of the process are left to their owners. */
 enum ptsampler_state ptsampler_wait(struct ptsampler *s, uint64_t deadline_ns);
 
 /* After PTS_EXECED: the caller refreshes its maps; the sampler continues. */
@@ -84,7 +92,9 @@ int ptsampler_exit_status(const struct ptsampler *s);
 void ptsampler_get_stats(const struct ptsampler *s, struct ptsampler_stats *out);
 
 /* Detach from every thread, leaving each running (or stopped only if the
- * user had stopped it).  Safe to call twice.  Frees s. */
+ * user had stopped it), with any signal caught in flight handed on.  Frees
+ * s, so call it once; NULL is ignored.  Also the way to give up a sampler
+ * whose target exited. */
 void ptsampler_detach(struct ptsampler *s);
 
 #endif

@@ -50,6 +50,8 @@ struct shm {
     _Atomic int usr1;
     _Atomic int exec_req; /* a worker execs this binary with --exec-target */
     _Atomic int exit_req; /* main exits with this status */
+    _Atomic int churn;    /* main keeps creating short-lived threads */
+    _Atomic uint64_t churned;
 };
 
 static struct shm *shm; /* the current target's; each target gets its own */
@@ -107,6 +109,24 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static void *short_life(void *arg)
+{
+    (void)arg;
+    volatile uint64_t x = 1;
+    for (int i = 0; i < 1000; i++)
+        x = x * 3 + 1;
+    return NULL;
+}
+
+static void churn_once(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, short_life, NULL) == 0) {
+        pthread_join(th, NULL);
+        atomic_fetch_add(&shm->churned, 1);
+    }
+}
+
 static void start_worker(int idx)
 {
     pthread_t th;
@@ -132,6 +152,8 @@ static __attribute__((noreturn)) void target_main(int extra)
         spin(&shm->progress[0]);
         if (next <= extra + atomic_load(&shm->spawn_req) && next < MAX_WORKERS)
             start_worker(next++);
+        if (atomic_load(&shm->churn))
+            churn_once();
         int code = atomic_load(&shm->exit_req);
         if (code)
             exit(code);
@@ -817,6 +839,69 @@ static void test_stopped_target_stays_stopped(void **state)
     kill_target(pid);
 }
 
+static void test_attach_to_stopped_target(void **state)
+{
+    (void)state;
+    pid_t pid = spawn_target(1);
+    kill(pid, SIGSTOP);
+    uint64_t end = mono_ns() + 2000 * MS;
+    while (!all_threads_in_state(pid, "T") && mono_ns() < end)
+        sleep_ms(1);
+    assert_true(all_threads_in_state(pid, "T"));
+    struct ptsampler *s = attach_ok(pid, false);
+    struct capqueue *q = capqueue_new(64, STACK_SIZE);
+    struct recs r = {0};
+    wait_events(s, 20);
+    assert_int_equal(run_rounds(s, q, 20, 100, &r, NULL, NULL), PTS_RUNNING);
+    assert_int_equal(r.n, 0);
+    assert_true(progress_frozen(2, 100));
+    detach(s);
+    sleep_ms(20);
+    assert_true(all_threads_in_state(pid, "T"));
+    assert_int_equal(procfs_tracer_pid(pid), 0);
+    assert_true(progress_frozen(2, 50));
+    kill(pid, SIGCONT);
+    sleep_ms(20);
+    assert_true(no_thread_stopped(pid));
+    assert_false(progress_frozen(2, 100));
+    capqueue_free(q);
+    kill_target(pid);
+}
+
+/* Threads born and dying all the time, during attach and sampling. */
+static void test_thread_churn(void **state)
+{
+    (void)state;
+    pid_t pid = spawn_target(1);
+    atomic_store(&shm->churn, 1);
+    while (atomic_load(&shm->churned) < 100)
+        sleep_ms(1);
+    struct capqueue *q = capqueue_new(256, STACK_SIZE);
+    for (int i = 0; i < 5; i++) {
+        struct ptsampler *s = attach_ok(pid, false);
+        uint64_t churned = atomic_load(&shm->churned);
+        struct recs r = {0};
+        assert_int_equal(run_rounds(s, q, 30, 200, &r, NULL, NULL), PTS_RUNNING);
+        struct ptsampler_stats st;
+        ptsampler_get_stats(s, &st);
+        assert_true(atomic_load(&shm->churned) > churned + 10); /* new threads were let run */
+        assert_true(st.threads_seen > 10);
+        assert_true(st.threads >= 2 && st.threads <= 3);
+        assert_true(count_tid(&r, atomic_load(&shm->tids[1])) > 0);
+        detach(s);
+        recs_free(&r);
+        sleep_ms(20);
+        assert_true(no_thread_stopped(pid));
+        assert_int_equal(procfs_tracer_pid(pid), 0);
+        assert_int_equal(procfs_tracer_pid(atomic_load(&shm->tids[1])), 0);
+        churned = atomic_load(&shm->churned);
+        sleep_ms(30);
+        assert_true(atomic_load(&shm->churned) > churned); /* still churning, untraced */
+    }
+    capqueue_free(q);
+    kill_target(pid);
+}
+
 /* A tracer process that samples at ~1 kHz until killed. */
 static __attribute__((noreturn)) void tracer_main(pid_t pid, int ready_fd)
 {
@@ -1043,6 +1128,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_error_permission, teardown),
         cmocka_unit_test_teardown(test_signals_reach_the_target, teardown),
         cmocka_unit_test_teardown(test_stopped_target_stays_stopped, teardown),
+        cmocka_unit_test_teardown(test_attach_to_stopped_target, teardown),
+        cmocka_unit_test_teardown(test_thread_churn, teardown),
         cmocka_unit_test_teardown(test_killed_tracer_leaves_target_running, teardown),
         cmocka_unit_test_teardown(test_foreign_children_are_not_reaped, teardown),
         cmocka_unit_test_teardown(test_exit_is_reported, teardown),
