@@ -351,9 +351,27 @@ static uint64_t entry_dev(const struct map_entry *e)
  * full. */
 static uint32_t intern_entry(struct addrspace *as, const struct map_entry *e)
 {
+    uint32_t id = modreg_find(as->reg, entry_dev(e), e->inode, e->path);
+    if (id != MODULE_NONE)
+        return id;
     char open_path[PATH_MAX + 64];
     open_path_for(as->pid, e, open_path, sizeof open_path);
-    return modreg_intern(as->reg, entry_dev(e), e->inode, e->path, open_path);
+    /* Hold the file open for the session: names are resolved lazily, often
+     * after the target has exited and /proc/PID/root is gone. */
+    int fd = -1;
+    if (!is_vdso(e)) {
+        struct stat st;
+        fd = open_checked(open_path, e, &st);
+        if (fd < 0 && !needs_map_files(e)) {
+            map_files_path(as->pid, e, open_path, sizeof open_path);
+            fd = open_checked(open_path, e, &st);
+        }
+        if (fd >= 0)
+            snprintf(open_path, sizeof open_path, "/proc/self/fd/%d", fd);
+        else
+            open_path_for(as->pid, e, open_path, sizeof open_path);
+    }
+    return modreg_intern_fd(as->reg, entry_dev(e), e->inode, e->path, open_path, fd);
 }
 
 static int build_exec(struct addrspace *as, const struct maps *m, struct as_region **out,

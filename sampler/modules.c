@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Power of two, at least twice MODREG_MAX so that probing stays short. */
 #define MODREG_HASH_SLOTS (MODREG_MAX * 2)
@@ -60,8 +61,11 @@ void modreg_free(struct modreg *r)
     if (!r)
         return;
     uint32_t n = atomic_load_explicit(&r->count, memory_order_acquire);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         free((void *)r->v[i].name); /* one block holds all three strings */
+        if (r->v[i].fd >= 0)
+            close(r->v[i].fd);
+    }
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -98,9 +102,19 @@ static int fill_strings(struct module *m, const char *name, const char *open_pat
 uint32_t modreg_intern(struct modreg *r, uint64_t dev, uint64_t inode, const char *name,
                        const char *open_path)
 {
+    return modreg_intern_fd(r, dev, inode, name, open_path, -1);
+}
+
+uint32_t modreg_intern_fd(struct modreg *r, uint64_t dev, uint64_t inode, const char *name,
+                          const char *open_path, int fd)
+{
     uint32_t id = MODULE_NONE;
-    if (!name)
+    bool kept = false;
+    if (!name) {
+        if (fd >= 0)
+            close(fd);
         return MODULE_NONE;
+    }
     if (!open_path)
         open_path = name;
     pthread_mutex_lock(&r->lock);
@@ -114,6 +128,8 @@ uint32_t modreg_intern(struct modreg *r, uint64_t dev, uint64_t inode, const cha
             m->id = n;
             m->dev = dev;
             m->inode = inode;
+            m->fd = fd;
+            kept = true;
             *slot = n;
             id = n;
             /* Publish: the entry is complete before readers can see id n. */
@@ -121,6 +137,8 @@ uint32_t modreg_intern(struct modreg *r, uint64_t dev, uint64_t inode, const cha
         }
     }
     pthread_mutex_unlock(&r->lock);
+    if (!kept && fd >= 0)
+        close(fd);
     return id;
 }
 

@@ -22,7 +22,9 @@ struct module {
     uint64_t dev, inode;
     const char *name;       /* path as the target sees it, or "[vdso]" */
     const char *short_name; /* basename of name */
-    const char *open_path;  /* path pertop opens: /proc/PID/root/..., or map_files */
+    const char *open_path;  /* path pertop opens: /proc/self/fd/N while the registry holds
+                             * the file open, else /proc/PID/root/... or map_files */
+    int fd;                 /* held open for the session, or -1 */
 };
 
 struct modreg;
@@ -33,6 +35,12 @@ void modreg_free(struct modreg *r);
  * the registry is full or memory ran out. */
 uint32_t modreg_intern(struct modreg *r, uint64_t dev, uint64_t inode, const char *name,
                        const char *open_path);
+/* Like modreg_intern, and the registry takes ownership of fd (>= 0): it is
+ * kept open until modreg_free, so the file can still be read (symbolized)
+ * after the target exits or the file is deleted; closed at once when the
+ * module was already registered or could not be added. */
+uint32_t modreg_intern_fd(struct modreg *r, uint64_t dev, uint64_t inode, const char *name,
+                          const char *open_path, int fd);
 /* The id of a module already registered, or MODULE_NONE; never adds. */
 uint32_t modreg_find(struct modreg *r, uint64_t dev, uint64_t inode, const char *name);
 const struct module *modreg_get(const struct modreg *r, uint32_t id);
