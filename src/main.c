@@ -55,6 +55,16 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Each module file of the target is held open for the session: make room. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 /* Refuse an unwritable --output before attaching, not after the run. */
 static int check_output_dir(const char *path)
 {
@@ -186,6 +196,7 @@ int main(int argc, char **argv)
                 strerror(-orc));
         return EXIT_OUTPUT;
     }
+    raise_fd_limit();
     int sfd = setup_signals();
     if (sfd < 0) {
         fprintf(stderr, "pertop: cannot set up signal handling: %s\n", strerror(errno));
