@@ -15,6 +15,15 @@ check "C++ stacks reach main" grep -qF "main;shapes::Grid<double>::relax(int)" "
 check "text snapshot shows the C++ source file" grep -q "cxx_mix.cc:[0-9]" "$TMP/cxx.txt"
 kill -9 "$P"
 
+# libc's own symbols come from its separate debug file (libc6-dbg installs it
+# under /usr/lib/debug/.build-id, the -dbgsym layout)
+if dpkg-query -W -f='${Status}' libc6-dbg 2>/dev/null | grep -q "ok installed"; then
+    check "libc frames named from the build-id debug file" \
+        grep -q "__libc_start_call_main;main;" "$TMP/cxx.folded"
+else
+    echo "skip: libc6-dbg not installed, no separate debug file to find"
+fi
+
 start_fixture "$FIXTURE_DIR/cpu_mix_stripped"
 P=$FIX_PID
 "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/strip.folded" -f folded >"$TMP/strip.txt" 2>&1
