@@ -1,0 +1,94 @@
+/*
+ * procstat.h - the target's process numbers from procfs, for the screen's
+ * header, threads, memory and I/O panes: CPU time, memory and its parts,
+ * faults, I/O bytes and syscalls, open descriptors, per-thread state and CPU,
+ * and what each blocked thread is waiting in (syscall name and its file
+ * descriptor resolved to a path, socket or pipe).
+ *
+ * A procstat collector keeps the previous reading so it can give rates
+ * (per second, from CLOCK_MONOTONIC deltas) and a bounded RSS history.  It
+ * never touches the target beyond reading procfs files, every read is
+ * bounded, and a missing file (the process exited, no permission for
+ * /proc/PID/io) leaves the field marked unavailable rather than failing the
+ * whole reading.  Parsers take plain text so they can be unit-tested.
+ * Called from one thread (the display's refresh), never the sampler.
+ */
+#ifndef PERTOP_PROCSTAT_H
+#define PERTOP_PROCSTAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROCSTAT_MAX_THREADS 1024
+#define PROCSTAT_HISTORY 120 /* RSS samples kept (one per reading) */
+
+struct procstat_mem {
+    uint64_t rss_kib, anon_kib, file_kib, shmem_kib, swap_kib, hwm_kib, vsize_kib;
+    bool valid;
+};
+
+struct procstat_io {
+    uint64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes;
+    bool valid; /* false when /proc/PID/io cannot be read */
+};
+
+struct procstat_wait {
+    bool blocked;          /* in a syscall now (state S or D with a syscall number) */
+    long syscall_nr;
+    const char *syscall;   /* name ("read", "futex"...) or "syscall_NNN" */
+    int fd;                /* first argument when the syscall takes a descriptor, else -1 */
+    char target[128];      /* what fd points to: a path, "socket:[123] (tcp 127.0.0.1:80)",
+                            * "pipe:[45]", or "" */
+    double blocked_s;      /* how long it has been seen blocked in this same syscall */
+};
+
+struct procstat_thread {
+    pid_t tid;
+    char name[16];
+    char state;
+    double cpu_pct;        /* of one CPU, since the previous reading */
+    uint64_t utime, stime; /* clock ticks, cumulative */
+    struct procstat_io io; /* per-thread /proc/PID/task/TID/io */
+    double read_bps, write_bps, syscalls_ps;
+    struct procstat_wait wait;
+};
+
+struct procstat_snapshot {
+    uint64_t time_ns;     /* CLOCK_MONOTONIC of this reading */
+    bool alive;           /* false once the process is gone */
+    double cpu_pct;       /* whole process, can exceed 100 with threads */
+    unsigned nthreads;
+    unsigned nfds;        /* open descriptors, 0 when unreadable */
+    struct procstat_mem mem;
+    double rss_growth_kib_s;
+    double minflt_ps, majflt_ps;
+    struct procstat_io io;
+    double read_bps, write_bps;       /* rchar/wchar per second */
+    double disk_read_bps, disk_write_bps;
+    double syscr_ps, syscw_ps;
+    size_t nthread_rows;
+    struct procstat_thread threads[PROCSTAT_MAX_THREADS];
+    size_t nhistory;                  /* RSS history, oldest first */
+    uint64_t rss_history_kib[PROCSTAT_HISTORY];
+};
+
+struct procstat;
+
+struct procstat *procstat_new(pid_t pid);
+void procstat_free(struct procstat *p);
+/* Takes a reading now and fills out (rates against the previous reading). */
+int procstat_read(struct procstat *p, struct procstat_snapshot *out);
+
+/* Parsers, exposed for tests. */
+int procstat_parse_status(const char *text, size_t len, struct procstat_mem *out);
+int procstat_parse_io(const char *text, size_t len, struct procstat_io *out);
+/* /proc/PID/task/TID/syscall: "nr arg1 ... sp pc", "running", or "-1 sp pc". */
+int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args[6]);
+/* x86_64 syscall name, NULL when unknown. */
+const char *procstat_syscall_name(long nr);
+/* Whether syscall nr takes a file descriptor as its first argument. */
+bool procstat_syscall_takes_fd(long nr);
+
+#endif
