@@ -766,7 +766,7 @@ static int seize_one(struct ptsampler *s, pid_t tid)
     if (e == ESRCH)
         return 0; /* exited before we got to it */
     /* A thread created by one we already seized is attached already, and
-     * owes its first EVENT_STOP. */
+     * owes its first trap. */
     if (e == EPERM && traced_by_us(s, tid))
         return add_thread(s, tid, true) ? 1 : (errno = ENOSPC, -1);
     errno = e;

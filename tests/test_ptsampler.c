@@ -1036,32 +1036,47 @@ static void test_exec_from_a_thread_is_reported(void **state)
     kill_target(pid);
 }
 
-/* Opt-in: stop time per thread-sample and target slowdown at 99/999 Hz. */
+/* Work the target's threads do per second over ms milliseconds. */
+static double work_rate(int nthreads, int ms)
+{
+    uint64_t a[MAX_WORKERS], b[MAX_WORKERS], work = 0;
+    uint64_t t0 = mono_ns();
+    progress_snapshot(a, nthreads);
+    sleep_ms(ms);
+    progress_snapshot(b, nthreads);
+    for (int i = 0; i < nthreads; i++)
+        work += b[i] - a[i];
+    return (double)work / ((double)(mono_ns() - t0) / 1e9);
+}
+
+/* Opt-in: stop time per thread-sample and target slowdown at a rate. */
 static void bench_rate(pid_t pid, int nthreads, int hz, int seconds)
 {
     struct capqueue *q = capqueue_new(1024, STACK_SIZE);
-    uint64_t base0[MAX_WORKERS], base1[MAX_WORKERS];
-    progress_snapshot(base0, nthreads);
-    sleep_ms(seconds * 1000);
-    progress_snapshot(base1, nthreads);
-    uint64_t idle_work = 0;
-    for (int i = 0; i < nthreads; i++)
-        idle_work += base1[i] - base0[i];
+    double before = work_rate(nthreads, seconds * 500);
 
     struct ptsampler *s = attach_ok(pid, false);
     struct recs r = {0};
-    progress_snapshot(base0, nthreads);
+    uint64_t a[MAX_WORKERS], b[MAX_WORKERS], work = 0;
+    uint64_t t0 = mono_ns();
+    progress_snapshot(a, nthreads);
     run_rounds(s, q, hz * seconds, hz, &r, NULL, NULL);
-    progress_snapshot(base1, nthreads);
+    progress_snapshot(b, nthreads);
+    double elapsed = (double)(mono_ns() - t0) / 1e9;
+    struct ptsampler_stats st;
+    ptsampler_get_stats(s, &st);
     detach(s);
-    uint64_t work = 0;
     for (int i = 0; i < nthreads; i++)
-        work += base1[i] - base0[i];
+        work += b[i] - a[i];
+    double during = (double)work / elapsed;
+    double after = work_rate(nthreads, seconds * 500);
+
     struct pct p = stop_percentiles(&r);
-    print_message("%d thread(s) at %d Hz: %zu thread-samples, stop median %.1f us, p99 %.1f us, "
-                  "max %.1f us; target slowdown %.3f\n",
-                  nthreads, hz, r.n, p.median / 1e3, p.p99 / 1e3, p.max / 1e3,
-                  work ? (double)idle_work / (double)work : 0.0);
+    print_message("%d busy thread(s) at %d Hz: %zu thread-samples in %.1f s, stop median %.1f us, "
+                  "p99 %.1f us, max %.1f us; engine hold mean %.1f us; target slowdown %.3f\n",
+                  nthreads, hz, r.n, elapsed, p.median / 1e3, p.p99 / 1e3, p.max / 1e3,
+                  st.samples ? st.hold_ns_total / 1e3 / (double)st.samples : 0.0,
+                  during > 0 ? (before + after) / 2 / during : 0.0);
     recs_free(&r);
     capqueue_free(q);
 }
@@ -1076,6 +1091,7 @@ static void test_bench_stop_time(void **state)
         seconds = 5;
     for (int extra = 0; extra <= 2; extra += 2) {
         pid_t pid = spawn_target(extra);
+        sleep_ms(200);
         bench_rate(pid, extra + 1, 99, seconds);
         bench_rate(pid, extra + 1, 999, seconds);
         kill_target(pid);
