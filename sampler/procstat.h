@@ -22,7 +22,7 @@
 #include <sys/types.h>
 
 #define PROCSTAT_MAX_THREADS 1024
-#define PROCSTAT_HISTORY 120 /* RSS samples kept (one per reading) */
+#define PROCSTAT_HISTORY     120 /* RSS samples kept (one per reading) */
 
 struct procstat_mem {
     uint64_t rss_kib, anon_kib, file_kib, shmem_kib, swap_kib, hwm_kib, vsize_kib;
@@ -35,13 +35,19 @@ struct procstat_io {
 };
 
 struct procstat_wait {
-    bool blocked;          /* in a syscall now (state S or D with a syscall number) */
+    bool blocked; /* in a syscall now (state S or D with a syscall number; also
+                   * kept through a tracer's stop, t/T, that interrupts it) */
     long syscall_nr;
-    const char *syscall;   /* name ("read", "futex"...) or "syscall_NNN" */
-    int fd;                /* first argument when the syscall takes a descriptor, else -1 */
-    char target[128];      /* what fd points to: a path, "socket:[123] (tcp 127.0.0.1:80)",
-                            * "pipe:[45]", or "" */
-    double blocked_s;      /* how long it has been seen blocked in this same syscall */
+    const char *syscall; /* name ("read", "futex"...) or "syscall_NNN" */
+    int fd;              /* first argument when the syscall takes a descriptor, else -1 */
+    char target[128];    /* what fd points to: a path (its tail when long), "pipe:[45]",
+                          * "socket:[123] tcp 127.0.0.1:80 -> 10.0.0.2:5512",
+                          * "socket:[124] tcp 127.0.0.1:80 listen", "socket:[125] unix /run/x",
+                          * "anon_inode:[eventfd]", or "" */
+    double blocked_s;    /* how long it has been seen blocked in this same syscall on the
+                          * same fd: 0 at the first reading that sees it, then the sum of
+                          * intervals (a call that returns and blocks again between two
+                          * readings is not told apart) */
 };
 
 struct procstat_thread {
@@ -56,37 +62,49 @@ struct procstat_thread {
 };
 
 struct procstat_snapshot {
-    uint64_t time_ns;     /* CLOCK_MONOTONIC of this reading */
-    bool alive;           /* false once the process is gone */
-    double cpu_pct;       /* whole process, can exceed 100 with threads */
+    uint64_t time_ns;  /* CLOCK_MONOTONIC of this reading */
+    double interval_s; /* since the previous reading; 0 on the first: rates not known yet */
+    bool alive;        /* false once the process is gone (or a zombie): then only
+                        * time_ns and the RSS history are filled, every number is 0 */
+    double cpu_pct;    /* whole process, can exceed 100 with threads */
     unsigned nthreads;
-    unsigned nfds;        /* open descriptors, 0 when unreadable */
+    unsigned nfds; /* open descriptors, 0 when unreadable */
     struct procstat_mem mem;
     double rss_growth_kib_s;
     double minflt_ps, majflt_ps;
     struct procstat_io io;
-    double read_bps, write_bps;       /* rchar/wchar per second */
+    double read_bps, write_bps; /* rchar/wchar per second */
     double disk_read_bps, disk_write_bps;
     double syscr_ps, syscw_ps;
-    size_t nthread_rows;
-    struct procstat_thread threads[PROCSTAT_MAX_THREADS];
-    size_t nhistory;                  /* RSS history, oldest first */
+    size_t nthread_rows; /* <= nthreads, cut at PROCSTAT_MAX_THREADS */
+    struct procstat_thread threads[PROCSTAT_MAX_THREADS]; /* sorted by tid */
+    size_t nhistory;                                      /* RSS history, oldest first */
     uint64_t rss_history_kib[PROCSTAT_HISTORY];
 };
 
 struct procstat;
 
+/* NULL only for pid <= 0 or no memory: a process already gone gives a
+ * collector whose readings say alive = false.  Holds /proc/PID open, so a
+ * reused PID is never mistaken for the process. */
 struct procstat *procstat_new(pid_t pid);
 void procstat_free(struct procstat *p);
-/* Takes a reading now and fills out (rates against the previous reading). */
+/* Takes a reading now and fills out (rates against the previous reading).
+ * Returns 0, also for a process that is gone (out->alive = false), or
+ * -EINVAL for NULL arguments.  About 3-4 small file reads per thread. */
 int procstat_read(struct procstat *p, struct procstat_snapshot *out);
 
-/* Parsers, exposed for tests. */
+/* Parsers, exposed for tests.  Text need not be NUL-terminated. */
+/* 0 and out->valid when VmRSS is there (parts missing stay 0); -ENOENT
+ * without VmRSS (kernel thread, zombie), -EINVAL/-ERANGE when malformed. */
 int procstat_parse_status(const char *text, size_t len, struct procstat_mem *out);
+/* 0 and out->valid when all six counters parse, else -EINVAL/-ERANGE. */
 int procstat_parse_io(const char *text, size_t len, struct procstat_io *out);
-/* /proc/PID/task/TID/syscall: "nr arg1 ... sp pc", "running", or "-1 sp pc". */
+/* /proc/PID/task/TID/syscall: "nr arg1 ... sp pc", "running", or "-1 sp pc".
+ * 0 with *nr >= 0 and args set; 0 with *nr = -1 (blocked outside a
+ * syscall); -EAGAIN for "running"; -EINVAL/-ERANGE for anything else. */
 int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args[6]);
-/* x86_64 syscall name, NULL when unknown. */
+/* x86_64 syscall name (0..334, 424..470), NULL when unknown. */
 const char *procstat_syscall_name(long nr);
 /* Whether syscall nr takes a file descriptor as its first argument. */
 bool procstat_syscall_takes_fd(long nr);
