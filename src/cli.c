@@ -43,6 +43,9 @@ static const char usage_text[] =
     "      --threads          folded output: thread (name-tid) as the root frame\n"
     "  -n, --rows N           rows of the hot-functions table (default 30)\n"
     "  -i, --interval SECS    refresh interval of the live display (default 1)\n"
+    "      --snapshot-dir DIR where the screen's 's' key writes its text snapshots\n"
+    "                         (default: the current folder)\n"
+    "      --no-color         no colours on the screen (also when NO_COLOR is set)\n"
     "      --stats            print sampler statistics on stderr at the end\n"
     "\n"
     "  -h, --help             show this help and exit\n"
@@ -113,7 +116,7 @@ static int parse_bytes(const char *s, uint32_t *out)
     return 0;
 }
 
-enum { OPT_IDLE = 256, OPT_STACK, OPT_DEPTH, OPT_THREADS, OPT_STATS };
+enum { OPT_IDLE = 256, OPT_STACK, OPT_DEPTH, OPT_THREADS, OPT_STATS, OPT_SNAPDIR, OPT_NOCOLOR };
 
 static const struct option long_opts[] = {
     {"pid", required_argument, NULL, 'p'},
@@ -129,6 +132,8 @@ static const struct option long_opts[] = {
     {"rows", required_argument, NULL, 'n'},
     {"interval", required_argument, NULL, 'i'},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"snapshot-dir", required_argument, NULL, OPT_SNAPDIR},
+    {"no-color", no_argument, NULL, OPT_NOCOLOR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -205,6 +210,14 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
         break;
     case OPT_STATS:
         o->stats = true;
+        break;
+    case OPT_SNAPDIR:
+        if (!*arg)
+            BAD("pertop: --snapshot-dir needs a folder name");
+        o->snapshot_dir = arg;
+        break;
+    case OPT_NOCOLOR:
+        o->no_color = true;
         break;
     case 'h':
         return CLI_HELP;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "plain.h"
 #include "session.h"
+#include "tui.h"
 
 static void on_sigchld(int sig)
 {
@@ -27,7 +29,8 @@ static void on_sigchld(int sig)
 }
 
 /* Blocks the signals pertop handles in every thread to come; returns a
- * signalfd for the stop signals. */
+ * signalfd for the stop signals and SIGWINCH (so a resize wakes the
+ * screen's poll, whichever thread the kernel picked). */
 static int setup_signals(void)
 {
     struct sigaction sa = {0};
@@ -43,6 +46,7 @@ static int setup_signals(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGWINCH);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sigdelset(&set, SIGCHLD);
     return signalfd(-1, &set, SFD_CLOEXEC);
@@ -143,7 +147,7 @@ static void run_loop(struct session *s, const struct cli_opts *o, int sfd)
         int ms = (int)((until - t) * 1000.0) + 1;
         if (poll(&p, 1, ms) > 0) {
             struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGWINCH)
                 return;
         }
         if (!o->batch && mono_s() >= next_show) {
@@ -153,7 +157,14 @@ static void run_loop(struct session *s, const struct cli_opts *o, int sfd)
     }
 }
 
-static int finish(struct session *s, const struct cli_opts *o)
+/* The full screen when a person is watching: stdout and stdin are a
+ * terminal and --batch was not given. */
+static bool use_screen(const struct cli_opts *o)
+{
+    return !o->batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+}
+
+static int finish(struct session *s, const struct cli_opts *o, bool screen)
 {
     session_stop(s); /* the target is detached and running from here on */
     int code = EXIT_OK;
@@ -163,7 +174,7 @@ static int finish(struct session *s, const struct cli_opts *o)
         if (session_write(s, stdout, FORMAT_TEXT, false) < 0)
             code = EXIT_OUTPUT;
         fflush(stdout);
-    } else {
+    } else if (!screen) {
         plain_show(s, stdout);
     }
     if (o->output && write_output(s, o) < 0)
@@ -196,6 +207,15 @@ int main(int argc, char **argv)
                 strerror(-orc));
         return EXIT_OUTPUT;
     }
+    if (o.snapshot_dir && access(o.snapshot_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "pertop: cannot write snapshots in %s: %s — choose a writable folder\n",
+                o.snapshot_dir, strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    /* the screen draws UTF-8 only where the locale says so; numbers keep
+     * their C form so text output parses the same everywhere */
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
     raise_fd_limit();
     int sfd = setup_signals();
     if (sfd < 0) {
@@ -208,8 +228,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return code;
     }
-    run_loop(s, &o, sfd);
-    code = finish(s, &o);
+    bool screen = use_screen(&o);
+    if (screen && tui_run(s, &o, sfd) == TUI_NO_TERMINAL)
+        screen = false;
+    if (!screen)
+        run_loop(s, &o, sfd);
+    code = finish(s, &o, screen);
     session_free(s);
     close(sfd);
     return code;

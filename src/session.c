@@ -17,6 +17,7 @@
 #include "addrspace.h"
 #include "capqueue.h"
 #include "intern.h"
+#include "liveview.h"
 #include "model.h"
 #include "modules.h"
 #include "procfs.h"
@@ -30,6 +31,7 @@
 #define QUEUE_BYTES     (2u << 20)   /* stack buffers in flight */
 #define REFRESH_MIN_NS  200000000ull /* re-read maps at most 5 times a second */
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
+#define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
 
 enum run_state { RUN_WAIT, RUN_GO, RUN_ABORT };
 
@@ -48,7 +50,10 @@ struct session {
     struct symbolizer *sym;
     struct native_resolver *res;
     frame_id overflow_frame, truncated_frame, unknown_frame;
-    pthread_mutex_t lock; /* model and interner */
+    pthread_mutex_t lock;   /* model, interner and leaves */
+    struct lv_leaf *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
+    size_t nleaves;
+    atomic_uint rate_hz; /* the screen may change it while sampling */
 
     pthread_t sampler_th, proc_th;
     bool sampler_started, proc_started, stopped;
@@ -160,10 +165,10 @@ static bool wait_for_go(struct session *s, struct ptsampler *ps)
 
 static void sample_loop(struct session *s, struct ptsampler *ps)
 {
-    uint64_t period = 1000000000ull / s->opts.rate_hz;
     uint64_t rnd = now_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
     uint64_t next = now_ns();
     while (!atomic_load(&s->stop)) {
+        uint64_t period = 1000000000ull / atomic_load(&s->rate_hz);
         ptsampler_sample(ps, s->q);
         /* +-10% jitter keeps the clock out of lockstep with the target */
         uint64_t jitter = period / 5 ? next_random(&rnd) % (period / 5) : 0;
@@ -258,6 +263,26 @@ static size_t locate_frames(struct session *s, struct proc_ctx *p)
     return n;
 }
 
+/* The node of a thread's latest sample, for the screen's "function it is in
+ * now".  A full table just stops remembering new threads. */
+static void remember_leaf(struct session *s, pid_t tid, uint32_t node)
+{
+    uint32_t i = ((uint32_t)tid * 2654435761u) & (LEAF_SLOTS - 1);
+    for (;; i = (i + 1) & (LEAF_SLOTS - 1)) {
+        struct lv_leaf *e = &s->leaves[i];
+        if (e->tid == tid) {
+            e->node = node;
+            return;
+        }
+        if (e->tid == 0)
+            break;
+    }
+    if (s->nleaves * 2 >= LEAF_SLOTS)
+        return;
+    s->leaves[i] = (struct lv_leaf){tid, node};
+    s->nleaves++;
+}
+
 static void add_sample(struct session *s, struct proc_ctx *p, const struct capture *c, size_t n,
                        bool truncated)
 {
@@ -276,8 +301,9 @@ static void add_sample(struct session *s, struct proc_ctx *p, const struct captu
     uint32_t kind = c->state == 'R' ? SAMPLE_ONCPU : SAMPLE_WAITING;
     if (truncated)
         kind |= SAMPLE_TRUNCATED;
-    model_add(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind, c->time_ns,
-              s->overflow_frame);
+    uint32_t leaf = model_add(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
+                              c->time_ns, s->overflow_frame);
+    remember_leaf(s, c->tid, leaf);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -430,7 +456,8 @@ static int alloc_parts(struct session *s, char *err, size_t errsz)
     s->reg = modreg_new();
     s->in = intern_new(INTERN_CAPACITY);
     s->model = model_new(&lim);
-    if (!s->q || !s->reg || !s->in || !s->model) {
+    s->leaves = calloc(LEAF_SLOTS, sizeof(*s->leaves));
+    if (!s->q || !s->reg || !s->in || !s->model || !s->leaves) {
         snprintf(err, errsz, "pertop: out of memory while setting up");
         return -ENOMEM;
     }
@@ -550,6 +577,7 @@ int session_start(struct session **out, const struct cli_opts *o, char *err, siz
     }
     s->opts = *o;
     s->pid = o->pid;
+    atomic_init(&s->rate_hz, o->rate_hz ? o->rate_hz : 99);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->sync, NULL);
     pthread_cond_init(&s->cond, NULL);
@@ -641,7 +669,7 @@ static void fill_header(struct session *s, struct snapshot_header *h)
     h->duration_s = st.elapsed_s;
     h->samples = st.processed;
     h->lost = st.lost;
-    h->rate_asked = s->opts.rate_hz;
+    h->rate_asked = atomic_load(&s->rate_hz);
     h->rate_achieved = st.elapsed_s > 0 ? (double)st.rounds / st.elapsed_s : 0.0;
     h->threads = st.threads_seen;
     h->idle = s->opts.idle;
@@ -672,6 +700,83 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
     return rc;
 }
 
+void session_set_rate(struct session *s, unsigned hz)
+{
+    if (hz < RATE_MIN)
+        hz = RATE_MIN;
+    if (hz > RATE_MAX)
+        hz = RATE_MAX;
+    atomic_store(&s->rate_hz, hz);
+}
+
+unsigned session_rate(struct session *s)
+{
+    return atomic_load(&s->rate_hz);
+}
+
+void session_zero(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    model_zero(s->model);
+    pthread_mutex_unlock(&s->lock);
+}
+
+const char *session_cmdline(const struct session *s)
+{
+    return s->cmdline;
+}
+
+/* Header numbers of a live frame; the achieved rate is left to the caller,
+ * which knows the previous frame. */
+static void live_header(struct session *s, struct lv_header *h)
+{
+    struct session_stats st;
+    session_get_stats(s, &st);
+    h->pid = s->pid;
+    /* a long command line is cut: the header shows its start */
+    size_t n = strnlen(s->cmdline, sizeof h->cmdline - 1);
+    memcpy(h->cmdline, s->cmdline, n);
+    h->cmdline[n] = '\0';
+    h->elapsed_s = st.elapsed_s;
+    h->samples = st.processed;
+    h->lost = st.lost;
+    h->rate_asked = atomic_load(&s->rate_hz);
+    h->threads = st.threads_now;
+    h->idle = s->opts.idle;
+    h->exited = atomic_load(&s->exited);
+    pthread_mutex_lock(&s->sync);
+    snprintf(h->exit_msg, sizeof h->exit_msg, "%s", s->exit_msg);
+    pthread_mutex_unlock(&s->sync);
+}
+
+int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
+                 const struct procstat_snapshot *ps, struct live_frame *f)
+{
+    live_header(s, &f->h);
+    pthread_mutex_lock(&s->lock);
+    uint32_t upto = intern_count(s->in);
+    pthread_mutex_unlock(&s->lock);
+    /* symbolize outside the lock: the processing thread keeps going */
+    resolver_native_prepare(s->res, upto);
+    struct resolver r = resolver_native_iface(s->res);
+    double rate = f->h.rate_achieved > 0 ? f->h.rate_achieved : (double)f->h.rate_asked;
+    pthread_mutex_lock(&s->lock);
+    int rc = lv_build_hot(s->model, &r, req->recent, now_ns, req->tid, rate, f);
+    if (rc == 0) {
+        /* the leaves are copied compactly so the builder scans few */
+        struct lv_leaf *lv = malloc((s->nleaves ? s->nleaves : 1) * sizeof(*lv));
+        size_t n = 0;
+        for (size_t i = 0; lv && i < LEAF_SLOTS; i++)
+            if (s->leaves[i].tid)
+                lv[n++] = s->leaves[i];
+        rc = lv ? lv_build_threads(s->model, &r, req->recent, now_ns, req->tid, lv, n, ps, f)
+                : -ENOMEM;
+        free(lv);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 void session_free(struct session *s)
 {
     if (!s)
@@ -685,6 +790,7 @@ void session_free(struct session *s)
     intern_free(s->in);
     modreg_free(s->reg);
     capqueue_free(s->q);
+    free(s->leaves);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->sync);
     pthread_cond_destroy(&s->cond);

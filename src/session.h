@@ -22,6 +22,8 @@
 #include "cli.h"
 
 struct session;
+struct live_frame;
+struct procstat_snapshot;
 
 struct session_stats {
     uint64_t rounds, samples, lost, failed, processed, truncated;
@@ -54,6 +56,29 @@ void session_get_stats(struct session *s, struct session_stats *out);
  * status 0"), or "" while it runs. */
 const char *session_exit_message(struct session *s);
 pid_t session_pid(const struct session *s);
+
+/* The sampling rate, changed live by the screen's +/- keys: the sampler
+ * thread reads it every round.  Clamped to RATE_MIN..RATE_MAX. */
+void session_set_rate(struct session *s, unsigned hz);
+unsigned session_rate(struct session *s);
+/* Forget every count (the 'z' key), under the model lock. */
+void session_zero(struct session *s);
+/* The command line of the target ("" when unknown). */
+const char *session_cmdline(const struct session *s);
+
+/* What the live screen asks for: the window and the thread (0 = all). */
+struct live_req {
+    bool recent;
+    pid_t tid;
+};
+
+/* Builds the hot-function and thread rows of a live frame (src/liveview.h)
+ * for req, with ps (NULL = no process numbers) merged into the threads.
+ * Symbolizes new frames first, outside the model lock; so it may take long
+ * on a big target and must not run on the thread that reads keys.  now_ns
+ * is the end of the recent window.  Not thread-safe against session_write. */
+int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
+                 const struct procstat_snapshot *ps, struct live_frame *f);
 
 void session_free(struct session *s);
 

@@ -1,0 +1,26 @@
+/*
+ * header.h - the screen's header: the command and PID, the process's CPU %
+ * with a bar, RSS with a one-minute graph, threads, rate asked and
+ * achieved, samples, lost samples, elapsed time, mode, PAUSED, "process
+ * exited", and what the panes show (window, thread, sort, filter).  Pure.
+ */
+#ifndef PERTOP_UI_HEADER_H
+#define PERTOP_UI_HEADER_H
+
+#include <stdbool.h>
+
+#include "keys.h"
+#include "liveview.h"
+#include "text.h"
+
+struct header_opts {
+    int ncpu;          /* CPUs online: the CPU bar's full scale */
+    double interval_s; /* refresh interval: a minute of RSS history */
+    bool utf8;
+};
+
+/* Fills out[0..n) (n = 1..4 lines) for width. */
+void header_lines(const struct live_frame *f, const struct ui_state *st, int width, int n,
+                  const struct header_opts *o, struct ui_line *out);
+
+#endif

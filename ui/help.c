@@ -1,0 +1,74 @@
+/*
+ * help.c - see help.h.
+ */
+#include "help.h"
+
+static const char *const help_text[][2] = {
+    {"", "pertop - live profiler: where the process spends its time"},
+    {"", ""},
+    {"q F10", "quit (pertop detaches; the process keeps running)"},
+    {"h ? F1", "this help (any key returns)"},
+    {"Up Down j k", "move the cursor of the focused pane"},
+    {"PgUp PgDn", "move by a page"},
+    {"Home End", "go to the first or the last row"},
+    {"Tab", "focus the next pane"},
+    {"1 2 3 4", "layout: all panes / hot functions / threads / memory and I/O"},
+    {"< >", "sort the focused pane by the previous or the next column"},
+    {"I", "invert the sort order"},
+    {"P", "sort the threads by CPU %"},
+    {"M", "memory and I/O layout (threads share one address space)"},
+    {"/", "filter function names as you type; Enter keeps it, Esc clears it"},
+    {"t", "limit every pane to the thread under the threads cursor (again: all)"},
+    {"w", "recent window (last 5 s) or cumulative counts"},
+    {"space p", "pause the display (sampling goes on)"},
+    {"z", "zero the counts"},
+    {"+ -", "raise or lower the sampling rate"},
+    {"s", "save the views on screen as text: pertop-PID-DATE-TIME.txt"},
+    {"Enter", "drill down into a function (comes in a later version)"},
+    {"mouse", "click a column header to sort by it, wheel to scroll"},
+    {"", ""},
+    {"", "Columns: SELF% samples with the function innermost, TOTAL% anywhere on"},
+    {"", "the stack, SELF-T self samples as thread time; S is R running, S sleeping,"},
+    {"", "D in uninterruptible wait, T stopped, Z zombie; NOW IN is the innermost"},
+    {"", "function of the thread's latest sample."},
+};
+
+size_t help_lines(int width, struct ui_line *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof help_text / sizeof help_text[0] && n < max; i++, n++) {
+        line_init(&out[n], ROLE_NORMAL);
+        if (help_text[i][0][0])
+            line_col(&out[n], ROLE_KEY, help_text[i][0], 13, false);
+        else if (i == 0)
+            line_add(&out[n], ROLE_TITLE, "%s", help_text[i][1]);
+        if (i != 0)
+            line_add(&out[n], ROLE_NORMAL, "%s%s", help_text[i][0][0] ? " " : "", help_text[i][1]);
+        line_cut(&out[n], width);
+    }
+    return n;
+}
+
+static const char *const status_keys[][2] = {
+    {"h", "Help"},   {"q", "Quit"},     {"Tab", "Pane"}, {"1-4", "Layout"},
+    {"/", "Filter"}, {"t", "Thread"},   {"w", "Window"}, {"<>", "Sort"},
+    {"p", "Pause"},  {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},
+};
+
+void help_status_line(const struct ui_state *st, int width, struct ui_line *out)
+{
+    line_init(out, ROLE_KEYLABEL);
+    if (st->filtering) {
+        line_add(out, ROLE_KEY, "Filter:");
+        line_add(out, ROLE_KEYLABEL, " %s_   Enter keep  Esc clear", st->filter);
+    } else if (st->msg[0]) {
+        line_add(out, ROLE_KEYLABEL, "%s", st->msg);
+    } else {
+        for (size_t i = 0; i < sizeof status_keys / sizeof status_keys[0]; i++) {
+            line_add(out, ROLE_KEY, "%s", status_keys[i][0]);
+            line_add(out, ROLE_KEYLABEL, "%s ", status_keys[i][1]);
+        }
+    }
+    line_cut(out, width);
+    line_pad(out, width);
+}

@@ -1,0 +1,20 @@
+/*
+ * help.h - the help screen (h, ?) and the status line of keys at the
+ * bottom, as text lines.  Pure; the key list here is the one README and
+ * the man page repeat.
+ */
+#ifndef PERTOP_UI_HELP_H
+#define PERTOP_UI_HELP_H
+
+#include <stddef.h>
+
+#include "keys.h"
+#include "text.h"
+
+/* Fills out[0..max) with the help screen's lines; returns the count. */
+size_t help_lines(int width, struct ui_line *out, size_t max);
+/* The status line: the message when there is one, the filter prompt while
+ * typing one, else the most useful keys. */
+void help_status_line(const struct ui_state *st, int width, struct ui_line *out);
+
+#endif

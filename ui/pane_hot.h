@@ -1,0 +1,25 @@
+/*
+ * pane_hot.h - the hot-functions pane: self %, total %, self time,
+ * function, file:line, module.  Pure: rows in, text lines out.
+ *
+ * pane_hot_order filters (case-insensitive substring of the function name)
+ * and sorts (any column, either way; ties: more self, then name, then id)
+ * the frame's rows, giving indexes, so only the visible rows are formatted.
+ */
+#ifndef PERTOP_UI_PANE_HOT_H
+#define PERTOP_UI_PANE_HOT_H
+
+#include <stddef.h>
+
+#include "keys.h"
+#include "liveview.h"
+#include "text.h"
+
+/* idx must have room for f->nhot; returns the rows kept. */
+size_t pane_hot_order(const struct live_frame *f, const struct ui_state *st, size_t *idx);
+void pane_hot_header(const struct ui_state *st, int width, struct ui_line *out);
+void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out);
+/* Column (enum hot_col) under x in the header, or -1. */
+int pane_hot_col_at(int width, int x);
+
+#endif

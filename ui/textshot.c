@@ -1,0 +1,144 @@
+/*
+ * textshot.c - see textshot.h.
+ */
+#include "textshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "help.h"
+#include "pane_hot.h"
+#include "pane_memio.h"
+#include "pane_threads.h"
+
+#define MEM_LINES 10   /* memory pane with a 5-row graph */
+#define IO_LINES  4096 /* enough for every blocked and busy thread */
+
+static void put(FILE *f, const struct ui_line *l)
+{
+    size_t n = l->len;
+    while (n && l->text[n - 1] == ' ')
+        n--; /* trailing blanks are padding, not content */
+    fwrite(l->text, 1, n, f);
+    fputc('\n', f);
+}
+
+static int write_hot(FILE *f, const struct live_frame *fr, const struct ui_state *st,
+                     const struct textshot_opts *o, struct ui_line *l)
+{
+    size_t *idx = malloc((fr->nhot ? fr->nhot : 1) * sizeof *idx);
+    if (!idx)
+        return -ENOMEM;
+    size_t n = pane_hot_order(fr, st, idx);
+    if (o->max_rows && n > o->max_rows)
+        n = o->max_rows;
+    fprintf(f, "\nHot functions (%s%s)\n", st->recent ? "recent 5 s" : "cumulative",
+            st->filter[0] ? ", filtered" : "");
+    pane_hot_header(st, o->width, l);
+    put(f, l);
+    for (size_t i = 0; i < n; i++) {
+        pane_hot_row(&fr->hot[idx[i]], o->width, l);
+        put(f, l);
+    }
+    free(idx);
+    return 0;
+}
+
+static int write_threads(FILE *f, const struct live_frame *fr, const struct ui_state *st,
+                         const struct textshot_opts *o, struct ui_line *l)
+{
+    size_t *idx = malloc((fr->nthr ? fr->nthr : 1) * sizeof *idx);
+    if (!idx)
+        return -ENOMEM;
+    size_t n = pane_threads_order(fr, st, idx);
+    fputs("\nThreads\n", f);
+    pane_threads_header(st, o->width, l);
+    put(f, l);
+    for (size_t i = 0; i < n; i++) {
+        pane_threads_row(&fr->thr[idx[i]], o->width, l);
+        put(f, l);
+    }
+    free(idx);
+    return 0;
+}
+
+static int write_lines(FILE *f, const struct ui_line *lines, size_t n)
+{
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++)
+        put(f, &lines[i]);
+    return 0;
+}
+
+int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *st,
+                   const struct textshot_opts *o)
+{
+    struct ui_line *l = malloc(IO_LINES * sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    header_lines(fr, st, o->width, 4, &o->hdr, l);
+    for (int i = 0; i < 4; i++)
+        put(f, &l[i]);
+    int rc = 0;
+    if (o->shown[PANE_HOT])
+        rc = write_hot(f, fr, st, o, l);
+    if (!rc && o->shown[PANE_THREADS])
+        rc = write_threads(f, fr, st, o, l);
+    if (!rc && o->shown[PANE_MEM])
+        write_lines(
+            f, l,
+            pane_mem_lines(fr, o->width, MEM_LINES, o->hdr.utf8, o->hdr.interval_s, l, IO_LINES));
+    if (!rc && o->shown[PANE_IO])
+        write_lines(f, l, pane_io_lines(fr, st, o->width, l, IO_LINES));
+    free(l);
+    if (!rc && ferror(f))
+        rc = -EIO;
+    return rc;
+}
+
+void textshot_name(char *buf, size_t n, const char *dir, int pid, time_t t)
+{
+    struct tm tm;
+    char stamp[32];
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, n, "%s/pertop-%d-%s.txt", dir && dir[0] ? dir : ".", pid, stamp);
+}
+
+/* The final name: base, or base with -2, -3... before ".txt" if taken. */
+static int free_name(const char *base, char *path, size_t n)
+{
+    snprintf(path, n, "%s", base);
+    size_t stem = strlen(base) - 4; /* without ".txt" */
+    for (int k = 2; access(path, F_OK) == 0; k++) {
+        if (k > 99)
+            return -EEXIST;
+        snprintf(path, n, "%.*s-%d.txt", (int)stem, base, k);
+    }
+    return 0;
+}
+
+int textshot_save(const char *dir, const struct live_frame *fr, const struct ui_state *st,
+                  const struct textshot_opts *o, char *path, size_t n)
+{
+    char base[4096], tmp[4200];
+    textshot_name(base, sizeof base, dir, (int)fr->h.pid, time(NULL));
+    int rc = free_name(base, path, n);
+    if (rc < 0)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    rc = textshot_write(f, fr, st, o);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}

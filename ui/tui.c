@@ -1,0 +1,407 @@
+/*
+ * tui.c - see tui.h.
+ */
+#include "tui.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "header.h"
+#include "help.h"
+#include "keys.h"
+#include "layout.h"
+#include "live.h"
+#include "liveview.h"
+#include "pane_hot.h"
+#include "pane_memio.h"
+#include "pane_threads.h"
+#include "screen.h"
+#include "session.h"
+#include "textshot.h"
+
+#define PANE_LINES_MAX 4096 /* lines a memory or I/O pane may produce */
+
+struct tui {
+    struct session *s;
+    const struct cli_opts *o;
+    struct screen *scr;
+    struct live *live;
+    struct live_frame *frame;
+    struct ui_state st;
+    struct ui_key_ctx ctx;
+    struct ui_layout lay;
+    struct header_opts hdr;
+    size_t *hot_idx, *thr_idx; /* display order, sized for the frame */
+    size_t nhot, nthr;
+    struct ui_line *lines; /* scratch for the memory and I/O panes */
+    bool quit;
+    enum tui_result result;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ drawing */
+
+static int order_frame(struct tui *t)
+{
+    size_t *h = realloc(t->hot_idx, (t->frame->nhot + 1) * sizeof *h);
+    if (h)
+        t->hot_idx = h;
+    size_t *r = realloc(t->thr_idx, (t->frame->nthr + 1) * sizeof *r);
+    if (r)
+        t->thr_idx = r;
+    if (!h || !r)
+        return -ENOMEM;
+    t->nhot = pane_hot_order(t->frame, &t->st, t->hot_idx);
+    t->nthr = pane_threads_order(t->frame, &t->st, t->thr_idx);
+    return 0;
+}
+
+/* What the key machine needs to know of the screen as drawn. */
+static void update_ctx(struct tui *t, size_t mem_lines, size_t io_lines)
+{
+    memset(&t->ctx, 0, sizeof t->ctx);
+    t->ctx.rows[PANE_HOT] = t->nhot;
+    t->ctx.rows[PANE_THREADS] = t->nthr;
+    t->ctx.rows[PANE_MEM] = mem_lines;
+    t->ctx.rows[PANE_IO] = io_lines;
+    for (int i = 0; i < PANE_COUNT; i++)
+        t->ctx.page[i] = t->lay.pane[i].h > 1 ? t->lay.pane[i].h - 1 : 0;
+    ui_clamp(&t->st, &t->ctx);
+    size_t sel = t->st.pos[PANE_THREADS].sel;
+    if (sel < t->nthr) {
+        const struct lv_thread_row *r = &t->frame->thr[t->thr_idx[sel]];
+        t->ctx.cursor_tid = r->tid;
+        t->ctx.cursor_name = r->name;
+    }
+}
+
+static void draw_empty(struct tui *t, const struct ui_rect *r, const char *why)
+{
+    struct ui_line l;
+    line_init(&l, ROLE_DIM);
+    line_add(&l, ROLE_DIM, " %s", why);
+    screen_line(t->scr, r->y + 1, r->x, r->w, &l, false);
+}
+
+static void draw_hot(struct tui *t, const struct ui_rect *r)
+{
+    struct ui_line l;
+    pane_hot_header(&t->st, r->w, &l);
+    screen_line(t->scr, r->y, r->x, r->w, &l, false);
+    const struct ui_pos *p = &t->st.pos[PANE_HOT];
+    for (int i = 0; i < r->h - 1 && p->top + (size_t)i < t->nhot; i++) {
+        size_t k = p->top + (size_t)i;
+        pane_hot_row(&t->frame->hot[t->hot_idx[k]], r->w, &l);
+        screen_line(t->scr, r->y + 1 + i, r->x, r->w, &l, k == p->sel && t->st.focus == PANE_HOT);
+    }
+    if (!t->nhot)
+        draw_empty(t, r,
+                   t->st.filter[0]       ? "no function matches the filter"
+                   : t->frame->h.samples ? "no samples in this window (w: cumulative)"
+                                         : "no samples yet");
+}
+
+static void draw_threads(struct tui *t, const struct ui_rect *r)
+{
+    struct ui_line l;
+    pane_threads_header(&t->st, r->w, &l);
+    screen_line(t->scr, r->y, r->x, r->w, &l, false);
+    const struct ui_pos *p = &t->st.pos[PANE_THREADS];
+    for (int i = 0; i < r->h - 1 && p->top + (size_t)i < t->nthr; i++) {
+        size_t k = p->top + (size_t)i;
+        pane_threads_row(&t->frame->thr[t->thr_idx[k]], r->w, &l);
+        screen_line(t->scr, r->y + 1 + i, r->x, r->w, &l,
+                    k == p->sel && t->st.focus == PANE_THREADS);
+    }
+    if (!t->nthr)
+        draw_empty(t, r, "no threads seen yet");
+}
+
+/* The title line stays; the rest scrolls by the pane's offset. */
+static size_t draw_lines(struct tui *t, enum ui_pane pane, const struct ui_rect *r, size_t n)
+{
+    if (!n)
+        return 0;
+    struct ui_line *title = &t->lines[0];
+    if (t->st.focus == pane)
+        title->role = ROLE_SORTCOL;
+    screen_line(t->scr, r->y, r->x, r->w, title, false);
+    size_t top = t->st.pos[pane].top;
+    for (int i = 0; i < r->h - 1 && 1 + top + (size_t)i < n; i++)
+        screen_line(t->scr, r->y + 1 + i, r->x, r->w, &t->lines[1 + top + (size_t)i], false);
+    return n - 1;
+}
+
+static void draw_panes(struct tui *t, size_t *mem_n, size_t *io_n)
+{
+    const struct ui_rect *p = t->lay.pane;
+    if (p[PANE_HOT].h)
+        draw_hot(t, &p[PANE_HOT]);
+    if (p[PANE_THREADS].h)
+        draw_threads(t, &p[PANE_THREADS]);
+    if (p[PANE_MEM].h)
+        *mem_n = draw_lines(t, PANE_MEM, &p[PANE_MEM],
+                            pane_mem_lines(t->frame, p[PANE_MEM].w, p[PANE_MEM].h, t->hdr.utf8,
+                                           t->o->interval_s, t->lines, PANE_LINES_MAX));
+    if (p[PANE_IO].h) {
+        *io_n = draw_lines(t, PANE_IO, &p[PANE_IO],
+                           pane_io_lines(t->frame, &t->st, p[PANE_IO].w, t->lines, PANE_LINES_MAX));
+        if (p[PANE_MEM].h && p[PANE_IO].x > 0)
+            screen_vline(t->scr, p[PANE_IO].y, p[PANE_IO].x - 1, p[PANE_IO].h, t->hdr.utf8);
+    }
+}
+
+static void draw_help(struct tui *t, int lines, int cols)
+{
+    int y0 = t->lay.header.h, n = lines - y0 - t->lay.status.h;
+    size_t k = help_lines(cols, t->lines, PANE_LINES_MAX);
+    for (int i = 0; i < n && (size_t)i < k; i++)
+        screen_line(t->scr, y0 + i, 0, cols, &t->lines[i], false);
+}
+
+static void draw(struct tui *t)
+{
+    int lines, cols;
+    screen_size(t->scr, &lines, &cols);
+    if (cols > UI_COLS_MAX)
+        cols = UI_COLS_MAX;
+    layout_compute(lines, cols, t->st.layout, t->st.focus, &t->lay);
+    order_frame(t);
+    update_ctx(t, t->ctx.rows[PANE_MEM], t->ctx.rows[PANE_IO]);
+    screen_begin(t->scr);
+    struct ui_line hl[4];
+    header_lines(t->frame, &t->st, cols, t->lay.header.h, &t->hdr, hl);
+    for (int i = 0; i < t->lay.header.h; i++)
+        screen_line(t->scr, i, 0, cols, &hl[i], false);
+    size_t mem_n = 0, io_n = 0;
+    if (t->st.help)
+        draw_help(t, lines, cols);
+    else
+        draw_panes(t, &mem_n, &io_n);
+    if (t->lay.status.h) {
+        struct ui_line sl;
+        help_status_line(&t->st, cols, &sl);
+        screen_line(t->scr, t->lay.status.y, 0, cols, &sl, false);
+    }
+    screen_end(t->scr);
+    update_ctx(t, mem_n, io_n);
+}
+
+/* ------------------------------------------------------------ actions */
+
+static const unsigned rate_steps[] = {1, 5, 10, 25, 49, 99, 199, 499, 999, 1999, 4999, 9999};
+#define NSTEPS (sizeof rate_steps / sizeof rate_steps[0])
+
+static unsigned next_rate(unsigned cur, bool up)
+{
+    if (up) {
+        for (size_t i = 0; i < NSTEPS; i++)
+            if (rate_steps[i] > cur)
+                return rate_steps[i];
+        return RATE_MAX;
+    }
+    for (size_t i = NSTEPS; i-- > 0;)
+        if (rate_steps[i] < cur)
+            return rate_steps[i];
+    return RATE_MIN;
+}
+
+static void snapshot(struct tui *t)
+{
+    struct textshot_opts so = {.width = t->lay.status.w > 80 ? t->lay.status.w : 100,
+                               .max_rows = t->o->rows,
+                               .hdr = t->hdr};
+    for (int i = 0; i < PANE_COUNT; i++)
+        so.shown[i] = t->lay.pane[i].h > 0;
+    char path[4096];
+    int rc = textshot_save(t->o->snapshot_dir, t->frame, &t->st, &so, path, sizeof path);
+    if (rc == 0)
+        snprintf(t->st.msg, sizeof t->st.msg, "snapshot written to %.480s", path);
+    else
+        snprintf(t->st.msg, sizeof t->st.msg, "cannot write the snapshot in %s: %s",
+                 t->o->snapshot_dir ? t->o->snapshot_dir : ".", strerror(-rc));
+}
+
+static void request(struct tui *t)
+{
+    struct live_req req = {.recent = t->st.recent, .tid = t->st.tid};
+    live_request(t->live, &req);
+}
+
+static void act(struct tui *t, unsigned a)
+{
+    if (a & UA_QUIT) {
+        t->quit = true;
+        t->result = TUI_QUIT;
+        return;
+    }
+    if (a & UA_ZERO) {
+        live_zero(t->live);
+        snprintf(t->st.msg, sizeof t->st.msg, "counts zeroed");
+    }
+    if (a & (UA_RATE_UP | UA_RATE_DOWN)) {
+        unsigned r = next_rate(session_rate(t->s), (a & UA_RATE_UP) != 0);
+        session_set_rate(t->s, r);
+        snprintf(t->st.msg, sizeof t->st.msg, "sampling rate %u Hz", session_rate(t->s));
+    }
+    if (a & UA_REFETCH)
+        request(t);
+    if (a & UA_SNAPSHOT)
+        snapshot(t);
+}
+
+static void mouse(struct tui *t, const struct screen_mouse *m)
+{
+    int p = layout_pane_at(&t->lay, m->y, m->x);
+    if (p < 0)
+        return;
+    const struct ui_rect *r = &t->lay.pane[p];
+    if (m->wheel) {
+        ui_wheel(&t->st, (enum ui_pane)p, m->wheel * 3, &t->ctx);
+    } else if (m->click && m->y == r->y) {
+        int col = p == PANE_HOT       ? pane_hot_col_at(r->w, m->x - r->x)
+                  : p == PANE_THREADS ? pane_threads_col_at(r->w, m->x - r->x)
+                                      : -1;
+        ui_click_header(&t->st, (enum ui_pane)p, col);
+    } else if (m->click) {
+        t->st.focus = (enum ui_pane)p;
+        if (p == PANE_HOT || p == PANE_THREADS)
+            t->st.pos[p].sel = t->st.pos[p].top + (size_t)(m->y - r->y - 1);
+    }
+}
+
+/* Reads every waiting key; true when something changed. */
+static bool keys(struct tui *t)
+{
+    bool any = false;
+    struct screen_mouse m;
+    for (int k; (k = screen_key(t->scr, &m)) != SCREEN_NO_KEY && !t->quit;) {
+        any = true;
+        if (k == SCREEN_MOUSE)
+            mouse(t, &m);
+        else if (k >= 0)
+            act(t, ui_key(&t->st, k, &t->ctx));
+    }
+    return any;
+}
+
+/* A stop signal ends the screen; SIGWINCH resizes it.  One signal per
+ * wake-up: the signalfd blocks, and poll says when another is there. */
+static bool signals(struct tui *t, int sigfd)
+{
+    struct signalfd_siginfo si;
+    if (read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+        return false;
+    if (si.ssi_signo == SIGWINCH) {
+        screen_resize(t->scr);
+        return true;
+    }
+    t->quit = true;
+    t->result = TUI_SIGNAL;
+    return false;
+}
+
+static bool new_frame(struct tui *t)
+{
+    struct live_frame *f = live_take(t->live);
+    if (!f)
+        return false;
+    /* paused: keep showing the old one, unless the user asked for this */
+    if (t->st.paused && f->recent == t->frame->recent && f->tid == t->frame->tid) {
+        live_frame_free(f);
+        return false;
+    }
+    live_frame_free(t->frame);
+    t->frame = f;
+    return true;
+}
+
+static void loop(struct tui *t, int sigfd)
+{
+    double start = mono_s();
+    draw(t);
+    while (!t->quit) {
+        struct pollfd p[3] = {
+            {.fd = STDIN_FILENO, .events = POLLIN},
+            {.fd = sigfd, .events = POLLIN},
+            {.fd = live_fd(t->live), .events = POLLIN},
+        };
+        int ms = 1000;
+        if (t->o->duration_s > 0) {
+            double left = start + t->o->duration_s - mono_s();
+            if (left <= 0) {
+                t->result = TUI_DURATION;
+                break;
+            }
+            ms = left < 1.0 ? (int)(left * 1000) + 1 : 1000;
+        }
+        if (poll(p, 3, ms) < 0 && errno != EINTR)
+            break;
+        bool redraw = false;
+        if (p[1].revents & POLLIN)
+            redraw |= signals(t, sigfd);
+        if (p[2].revents & POLLIN)
+            redraw |= new_frame(t);
+        if (p[0].revents & (POLLIN | POLLHUP))
+            redraw |= keys(t);
+        if (redraw && !t->quit)
+            draw(t);
+    }
+}
+
+static struct live_frame *first_frame(struct session *s)
+{
+    struct live_frame *f = live_frame_new();
+    if (f) {
+        f->h.pid = session_pid(s);
+        snprintf(f->h.cmdline, sizeof f->h.cmdline, "%s", session_cmdline(s));
+        f->h.rate_asked = session_rate(s);
+        f->recent = true;
+    }
+    return f;
+}
+
+static bool want_color(const struct cli_opts *o)
+{
+    const char *nc = getenv("NO_COLOR");
+    return !o->no_color && !(nc && nc[0]);
+}
+
+enum tui_result tui_run(struct session *s, const struct cli_opts *o, int sigfd)
+{
+    struct tui t = {.s = s, .o = o};
+    ui_state_init(&t.st);
+    t.hdr.ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    t.hdr.interval_s = o->interval_s;
+    t.frame = first_frame(s);
+    t.lines = malloc(PANE_LINES_MAX * sizeof *t.lines);
+    struct live_req req = {.recent = t.st.recent};
+    t.live = t.frame && t.lines ? live_start(s, o->interval_s, &req) : NULL;
+    t.scr = t.live ? screen_open(want_color(o)) : NULL;
+    if (t.scr) {
+        t.hdr.utf8 = screen_utf8(t.scr);
+        loop(&t, sigfd);
+        screen_close(t.scr);
+    } else {
+        t.result = TUI_NO_TERMINAL;
+    }
+    live_stop(t.live);
+    live_frame_free(t.frame);
+    free(t.lines);
+    free(t.hot_idx);
+    free(t.thr_idx);
+    return t.result;
+}
