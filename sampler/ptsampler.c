@@ -42,7 +42,9 @@
 #include "procfs.h"
 
 #define PTS_OPTIONS       (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC) /* never EXITKILL */
-#define STOP_TIMEOUT_NS   (10 * 1000000ull)   /* give up on a thread that will not stop */
+#define STOP_WAIT_RUN_NS  (50 * 1000000ull)   /* R: stops once it gets a CPU, however busy */
+#define STOP_WAIT_IDLE_NS (10 * 1000000ull)   /* S: the INTERRUPT wakes it at once */
+#define STOP_WAIT_DISK_NS (2 * 1000000ull)    /* D: stops only when its I/O ends */
 #define DETACH_TIMEOUT_NS (2000 * 1000000ull) /* all threads together */
 #define WAIT_SLICE_NS     (1000000ull)        /* longest sleep without re-polling */
 #define SEIZE_PASSES      64                  /* re-listings of /proc/PID/task */
@@ -219,7 +221,7 @@ static void on_event_stop(struct ptsampler *s, struct pts_thread *t, int sig)
 static void release_untracked(struct ptsampler *s, pid_t tid)
 {
     int status;
-    if (wait_thread(s, tid, mono_ns() + STOP_TIMEOUT_NS, &status) <= 0)
+    if (wait_thread(s, tid, mono_ns() + STOP_WAIT_RUN_NS, &status) <= 0)
         return;
     if (!WIFSTOPPED(status))
         return;
@@ -428,6 +430,15 @@ static void count_hold(struct ptsampler *s, uint64_t hold)
         s->st.hold_ns_max = hold;
 }
 
+/* How long to wait for a thread in this state to reach its stop before
+ * giving up for this round (its stop is then resumed by ptsampler_wait). */
+static uint64_t stop_wait_ns(char state)
+{
+    if (state == 'R')
+        return STOP_WAIT_RUN_NS;
+    return state == 'D' ? STOP_WAIT_DISK_NS : STOP_WAIT_IDLE_NS;
+}
+
 /* INTERRUPT, wait, GETREGS into the slot, read the stack, resume.  Returns
  * 0 when c holds a capture.  Nothing here allocates. */
 static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct capture *c)
@@ -438,7 +449,7 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
     t->stop_pending = true;
     t->pending_since = t0;
     int status;
-    if (wait_thread(s, t->tid, t0 + STOP_TIMEOUT_NS, &status) <= 0)
+    if (wait_thread(s, t->tid, t0 + stop_wait_ns(c->state), &status) <= 0)
         return -1; /* its stop, when it comes, is resumed by ptsampler_wait */
     uint64_t seen = mono_ns();
     int rc = -1;

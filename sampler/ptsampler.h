@@ -69,8 +69,9 @@ int ptsampler_attach(struct ptsampler **out, const struct ptsampler_config *cfg,
 
 /* Sample every attached thread once into q.  A thread that is not R (unless
  * cfg.idle), is stopped, or finds q full is not stopped at all (counted in
- * skipped_idle or lost).  A thread that has not stopped 10 ms after its
- * INTERRUPT is given up for this round (failed). */
+ * skipped_idle or lost).  A thread that has not reached its stop in time
+ * (50 ms for R, which only waits for a CPU; 10 ms for S; 2 ms for D) is
+ * given up for this round (failed). */
 void ptsampler_sample(struct ptsampler *s, struct capqueue *q);
 
 /* Handle ptrace events (new threads, exits, signals to re-inject, exec,
