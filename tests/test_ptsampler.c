@@ -532,6 +532,7 @@ static void test_samples_every_thread_and_new_ones(void **state)
     kill_target(pid);
 }
 
+#ifdef FIXTURE_DIR
 /* Starts a fixture with its stdout on a pipe and waits for "ready PID". */
 static pid_t spawn_fixture(const char *path, char *const argv[])
 {
@@ -562,6 +563,8 @@ static pid_t spawn_fixture(const char *path, char *const argv[])
     assert_int_equal(ready, pid);
     return pid;
 }
+
+#endif
 
 static void test_cpu_mix_fixture(void **state)
 {
