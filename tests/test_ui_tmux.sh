@@ -141,6 +141,31 @@ check "target still running after q" running_free "$P"
 check "target keeps burning CPU" still_burning "$P"
 kill -9 "$P"
 
+# ------------------------------------------------------------ exit, Ctrl-C
+# launch mode: the target exits, the last views stay until q
+start_screen ex "-- $FIXTURE_DIR/cpu_mix --seconds 2"
+check "launched target exiting is marked" wait_for ex 20 "process exited"
+check "the last views stay after the exit" wait_for ex 8 "compute_inner +cpu_mix"
+sleep 6 # longer than the recent window: the views must not empty out
+check "the views still stand 6 s later" wait_for ex 2 "compute_inner +cpu_mix"
+$T send-keys -t ex q
+n=50
+while [ ! -s "$TMP/ex.exit" ] && [ "$n" -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
+check "q after the exit: status 0" [ "$(cat "$TMP/ex.exit" 2>/dev/null)" = 0 ]
+
+# Ctrl-C: pertop ends, the terminal is restored, the target runs on
+start_fixture "$FIXTURE_DIR/cpu_mix"
+C=$FIX_PID
+start_screen cc "--pid $C"
+check "screen up for Ctrl-C" wait_for cc 15 "PID $C "
+$T send-keys -t cc C-c
+n=50
+while [ ! -s "$TMP/cc.exit" ] && [ "$n" -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
+check "Ctrl-C ends pertop with status 0" [ "$(cat "$TMP/cc.exit" 2>/dev/null)" = 0 ]
+check "Ctrl-C leaves the screen (terminal restored)" wait_gone cc 5 "hHelp qQuit"
+check "target still running after Ctrl-C" running_free "$C"
+kill -9 "$C"
+
 # ------------------------------------------------------------ memio
 if [ -x "$FIXTURE_DIR/memio" ]; then
     start_fixture "$FIXTURE_DIR/memio" --seconds 120
