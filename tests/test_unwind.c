@@ -852,6 +852,27 @@ static void run_chain_with_handler(int arg)
     run_chain(arg);
 }
 
+/* Waits up to 5 s for pid to catch sig (its SigCgt mask in procfs). */
+static bool wait_for_handler(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    for (int i = 0; i < 500; i++) {
+        FILE *f = fopen(path, "r");
+        unsigned long long mask = 0;
+        if (f) {
+            while (fgets(line, sizeof line, f))
+                if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+                    break;
+            fclose(f);
+        }
+        if (mask & (1ull << (sig - 1)))
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
 /* A sample inside a signal handler unwinds through __restore_rt (glibc's
  * signal trampoline, CFI with expressions: libunwind's part) back into the
  * interrupted chain and on to _start. */
@@ -862,7 +883,9 @@ static void test_unwind_signal_frame(void **state)
     struct unwind_result *r = malloc(sizeof *r);
     struct session s;
     struct unwind_stats st0;
-    sleep_ms(20);
+    /* Signal only once the handler is installed (SigCgt), or SIGUSR1 kills
+     * the child on a loaded machine. */
+    assert_true(wait_for_handler(pid, SIGUSR1));
     assert_int_equal(kill(pid, SIGUSR1), 0);
     sleep_ms(20);
     assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
