@@ -49,6 +49,16 @@ static size_t round_pow2(size_t n)
     return p;
 }
 
+/* calloc'd memory is mapped lazily: left so, every first use of a slot
+ * would take page faults inside the sampler's stop window.  One write per
+ * page maps it now (volatile: the compiler may not drop the zero store). */
+static void prefault(uint8_t *p, size_t len)
+{
+    volatile uint8_t *v = p;
+    for (size_t i = 0; i < len; i += 4096)
+        v[i] = 0;
+}
+
 struct capqueue *capqueue_new(size_t slots, uint32_t stack_cap)
 {
     if (slots == 0 || slots > CAPQUEUE_MAX_SLOTS || stack_cap > CAPTURE_STACK_MAX)
@@ -66,6 +76,7 @@ struct capqueue *capqueue_new(size_t slots, uint32_t stack_cap)
         capqueue_free(q);
         return NULL;
     }
+    prefault(q->stacks, n * stack_cap);
     q->mask = n - 1;
     q->stack_cap = stack_cap;
     for (size_t i = 0; i < n; i++) {
