@@ -22,7 +22,8 @@ struct capqueue;
 struct capqueue *capqueue_new(size_t slots, uint32_t stack_cap);
 void capqueue_free(struct capqueue *q);
 
-/* Producer side. */
+/* Producer side.  Reserving again before a commit returns the same slot, so
+ * a capture that failed half-way is simply abandoned.  Neither call blocks. */
 struct capture *capqueue_reserve(struct capqueue *q);
 void capqueue_commit(struct capqueue *q);
 
