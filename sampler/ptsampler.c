@@ -48,7 +48,12 @@
 #define STOP_WAIT_DISK_NS (2 * 1000000ull)    /* D: stops only when its I/O ends */
 #define DETACH_TIMEOUT_NS (2000 * 1000000ull) /* all threads together */
 #define WAIT_SLICE_NS     (1000000ull)        /* longest sleep without re-polling */
-#define STOP_SPIN_NS      (30000ull)          /* poll, not sleep, this long for a stop */
+#define STOP_SPIN_NS      (200000ull)         /* poll, not sleep, this long for a stop */
+/* Between rounds SIGCHLD wakes the sampler at once (every thread of pertop
+ * blocks it); the slice only bounds the delay if some thread that does not
+ * block it takes it.  Short slices cost a wake-up each: at 1 ms they were
+ * most of the sampler's CPU at 99 Hz. */
+#define IDLE_SLICE_NS     (20000000ull)
 #define SEIZE_PASSES      64                  /* re-listings of /proc/PID/task */
 #define DRAIN_MAX_EVENTS  100000              /* bound one drain against a clone storm */
 #define READ_CHUNK        4096u               /* remote iovec granularity (<= page) */
@@ -462,8 +467,9 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
     t->stop_pending = true;
     t->pending_since = t0;
     int status;
-    /* A running thread stops within ~10-20 us: polling that long (yielding
-     * the CPU) saves the ~10 us that a sleep and a SIGCHLD wake-up cost. */
+    /* A running thread stops within tens of microseconds.  Poll for it
+     * (yielding the CPU) rather than sleep: on a virtual machine a CPU that
+     * goes idle takes ~100 us to wake, which tripled the stop. */
     uint64_t spin = c->state == 'R' ? t0 + STOP_SPIN_NS : 0;
     if (wait_thread_spin(s, t->tid, spin, t0 + stop_wait_ns(c->state), &status) <= 0)
         return -1; /* its stop, when it comes, is resumed by ptsampler_wait */
@@ -558,7 +564,7 @@ enum ptsampler_state ptsampler_wait(struct ptsampler *s, uint64_t deadline_ns)
         if (now >= deadline_ns)
             return PTS_RUNNING;
         uint64_t left = deadline_ns - now;
-        sleep_for_sigchld(s, left < WAIT_SLICE_NS ? left : WAIT_SLICE_NS);
+        sleep_for_sigchld(s, left < IDLE_SLICE_NS ? left : IDLE_SLICE_NS);
     }
 }
 
