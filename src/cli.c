@@ -44,6 +44,8 @@ static const char usage_text[] =
     "  -n, --rows N           rows of the hot-functions table (default 30)\n"
     "  -i, --interval SECS    refresh interval of the live display (default 1)\n"
     "      --snapshot-dir DIR where the screen's 's' key writes its text snapshots\n"
+    "      --command-output FILE  where a launched command's output goes (default:\n"
+    "                         the terminal, or nowhere while the screen is on)\n"
     "                         (default: the current folder)\n"
     "      --no-color         no colours on the screen (also when NO_COLOR is set)\n"
     "      --stats            print sampler statistics on stderr at the end\n"
@@ -116,7 +118,16 @@ static int parse_bytes(const char *s, uint32_t *out)
     return 0;
 }
 
-enum { OPT_IDLE = 256, OPT_STACK, OPT_DEPTH, OPT_THREADS, OPT_STATS, OPT_SNAPDIR, OPT_NOCOLOR };
+enum {
+    OPT_IDLE = 256,
+    OPT_STACK,
+    OPT_DEPTH,
+    OPT_THREADS,
+    OPT_STATS,
+    OPT_SNAPDIR,
+    OPT_NOCOLOR,
+    OPT_CMDOUT
+};
 
 static const struct option long_opts[] = {
     {"pid", required_argument, NULL, 'p'},
@@ -133,6 +144,7 @@ static const struct option long_opts[] = {
     {"interval", required_argument, NULL, 'i'},
     {"stats", no_argument, NULL, OPT_STATS},
     {"snapshot-dir", required_argument, NULL, OPT_SNAPDIR},
+    {"command-output", required_argument, NULL, OPT_CMDOUT},
     {"no-color", no_argument, NULL, OPT_NOCOLOR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -218,6 +230,11 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
         break;
     case OPT_NOCOLOR:
         o->no_color = true;
+        break;
+    case OPT_CMDOUT:
+        if (!*arg)
+            BAD("pertop: --command-output needs a file name");
+        o->command_output = arg;
         break;
     case 'h':
         return CLI_HELP;

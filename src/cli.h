@@ -41,12 +41,14 @@ struct cli_opts {
     bool batch;          /* no screen: print the snapshot at the end */
     const char *output;  /* --output FILE or NULL */
     enum output_format format;
-    bool threads;             /* thread as the root frame in folded output */
-    bool stats;               /* print sampler statistics on stderr at the end */
-    double interval_s;        /* refresh interval of the live display */
-    size_t rows;              /* rows of the hot-functions table */
-    const char *snapshot_dir; /* where the screen's 's' key writes, NULL = "." */
-    bool no_color;            /* --no-color: the screen without colours */
+    bool threads;               /* thread as the root frame in folded output */
+    bool stats;                 /* print sampler statistics on stderr at the end */
+    double interval_s;          /* refresh interval of the live display */
+    size_t rows;                /* rows of the hot-functions table */
+    const char *snapshot_dir;   /* where the screen's 's' key writes, NULL = "." */
+    bool no_color;              /* --no-color: the screen without colours */
+    const char *command_output; /* launched command's stdout+stderr go here, NULL = inherit */
+    bool command_stdin_null;    /* launched command reads /dev/null (the screen owns the tty) */
 };
 
 enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };

@@ -146,6 +146,10 @@ static void merge_model(struct live_frame *f, size_t cap, const struct model *m,
         }
         if (!row)
             continue;
+        /* 't' is most often pertop's own stop for a sample, caught by the
+         * procfs read: show the state the sampler saw just before it */
+        if (row->state == 't' && t->state && t->state != 't')
+            row->state = t->state;
         row->samples = t->node != MODEL_NO_NODE ? total[t->node] : 0;
         row->share_pct = all ? 100.0 * (double)row->samples / (double)all : 0.0;
     }

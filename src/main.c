@@ -222,13 +222,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "pertop: cannot set up signal handling: %s\n", strerror(errno));
         return EXIT_FAILURE_INTERNAL;
     }
+    bool screen = use_screen(&o);
+    if (screen && o.command) {
+        /* the screen owns the terminal: a launched command writing to it
+         * would scroll and garble the screen, reading from it steal keys */
+        if (!o.command_output)
+            o.command_output = "/dev/null";
+        o.command_stdin_null = true;
+    }
     struct session *s;
     int code;
     if (session_start(&s, &o, err, sizeof err, &code) < 0) {
         fprintf(stderr, "%s\n", err);
         return code;
     }
-    bool screen = use_screen(&o);
     if (screen && tui_run(s, &o, sfd) == TUI_NO_TERMINAL)
         screen = false;
     if (!screen)

@@ -353,6 +353,39 @@ static void *processing_main(void *arg)
 
 /* ------------------------------------------------------------- launch */
 
+static void close_if_open(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Opened before the fork, so a bad --command-output is reported as such. */
+static int open_command_io(struct session *s, int *out_fd, int *in_fd, char *err, size_t errsz)
+{
+    if (s->opts.command_output) {
+        *out_fd = open(s->opts.command_output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (*out_fd < 0) {
+            snprintf(err, errsz, "pertop: cannot write the command's output to %s: %s",
+                     s->opts.command_output, strerror(errno));
+            return -1;
+        }
+    }
+    if (s->opts.command_stdin_null)
+        *in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return 0;
+}
+
+/* In the child: dup2 clears close-on-exec on the copies. */
+static void redirect_command_io(int out_fd, int in_fd)
+{
+    if (out_fd >= 0) {
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(out_fd, STDERR_FILENO);
+    }
+    if (in_fd >= 0)
+        dup2(in_fd, STDIN_FILENO);
+}
+
 /* The child waits for "go" on a pipe, so the sampler can seize it before it
  * runs a single instruction of the command; exec failures come back on a
  * close-on-exec pipe. */
@@ -366,9 +399,15 @@ static int launch(struct session *s, int *go_fd, int *err_fd, char *err, size_t 
         close(go[1]);
         goto fail;
     }
+    int out_fd = -1, in_fd = -1;
+    if (open_command_io(s, &out_fd, &in_fd, err, errsz) < 0) {
+        close(go[0]), close(go[1]), close(ep[0]), close(ep[1]);
+        return -EIO;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(go[0]), close(go[1]), close(ep[0]), close(ep[1]);
+        close_if_open(out_fd), close_if_open(in_fd);
         goto fail;
     }
     if (pid == 0) {
@@ -378,6 +417,7 @@ static int launch(struct session *s, int *go_fd, int *err_fd, char *err, size_t 
         signal(SIGCHLD, SIG_DFL);
         close(go[1]);
         close(ep[0]);
+        redirect_command_io(out_fd, in_fd);
         char b;
         if (read(go[0], &b, 1) != 1)
             _exit(127); /* pertop went away before starting us */
@@ -389,6 +429,7 @@ static int launch(struct session *s, int *go_fd, int *err_fd, char *err, size_t 
     }
     close(go[0]);
     close(ep[1]);
+    close_if_open(out_fd), close_if_open(in_fd);
     s->child = s->pid = pid;
     *go_fd = go[1];
     *err_fd = ep[0];
@@ -532,8 +573,9 @@ static int start_processing(struct session *s, char *err, size_t errsz)
 static int start_threads(struct session *s, char *err, size_t errsz, int *exit_code)
 {
     int go_fd = -1, err_fd = -1;
-    if (s->opts.command && launch(s, &go_fd, &err_fd, err, errsz) < 0) {
-        *exit_code = EXIT_LAUNCH;
+    int lrc = s->opts.command ? launch(s, &go_fd, &err_fd, err, errsz) : 0;
+    if (lrc < 0) {
+        *exit_code = lrc == -EIO ? EXIT_OUTPUT : EXIT_LAUNCH;
         return -1;
     }
     if (pthread_create(&s->sampler_th, NULL, sampler_main, s) != 0) {

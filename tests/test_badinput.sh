@@ -47,6 +47,10 @@ expect_fail 3 "zombie" --pid "$zpid" --batch --duration 1
 # a command that cannot be run
 expect_fail 5 "cannot run" --batch --duration 1 -- /nonexistent/program
 
+# a command output that cannot be written
+expect_fail 6 "cannot write the command's output" --batch --command-output /nonexistent/x.log \
+    -- "$FIXTURE_DIR/cpu_mix" --seconds 1
+
 # an output that cannot be written
 start_fixture "$FIXTURE_DIR/sleeper"
 S=$FIX_PID

@@ -57,4 +57,11 @@ check "launch mode profile has compute_inner" grep -q "compute_inner" "$TMP/laun
 launch_total=$(folded_total "$TMP/launch.folded")
 check "launch mode sampled ~2 s ($launch_total samples)" [ "${launch_total:-0}" -ge 100 ]
 
+# the launched command's output can go to a file
+"$PERTOP" --batch --command-output "$TMP/cmd.out" -- "$FIXTURE_DIR/cpu_mix" --seconds 1 \
+    >"$TMP/co.txt" 2>&1
+check "--command-output: exits 0" [ $? -eq 0 ]
+check "--command-output: the command's output is in the file" grep -q "^ready" "$TMP/cmd.out"
+check "--command-output: and not in pertop's" sh -c "! grep -q '^ready' '$TMP/co.txt'"
+
 finish

@@ -25,6 +25,20 @@ wait_for() {
     return 1
 }
 
+# never_shows SESSION SECONDS PATTERN: PATTERN does not show for that long
+never_shows() {
+    n=$(($2 * 5))
+    while [ "$n" -gt 0 ]; do
+        if cap "$1" | grep -qE -- "$3"; then
+            cap "$1"
+            return 1
+        fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    return 0
+}
+
 # wait_gone SESSION SECONDS PATTERN
 wait_gone() {
     s=$1 n=$(($2 * 5)) pat=$3
@@ -143,7 +157,13 @@ kill -9 "$P"
 
 # ------------------------------------------------------------ exit, Ctrl-C
 # launch mode: the target exits, the last views stay until q
-start_screen ex "-- $FIXTURE_DIR/cpu_mix --seconds 2"
+# (through a shell that prints once the screen is up, then execs the fixture:
+# the output must not reach the screen, and the exec must be followed)
+printf 'sleep 1\necho LEAKED-OUTPUT\nexec "%s" --seconds 3\n' "$FIXTURE_DIR/cpu_mix" >"$TMP/noisy.sh"
+start_screen ex "-- sh $TMP/noisy.sh"
+check "the launched command's output stays off the screen" never_shows ex 4 LEAKED-OUTPUT
+# output behind curses' back scrolls the terminal: the header leaves line 1
+check "the header is still on the first line" sh -c "$T capture-pane -p -t ex | head -n1 | grep -q '^PID '"
 check "launched target exiting is marked" wait_for ex 20 "process exited"
 check "the last views stay after the exit" wait_for ex 8 "compute_inner +cpu_mix"
 sleep 6 # longer than the recent window: the views must not empty out

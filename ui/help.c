@@ -8,6 +8,7 @@ static const char *const help_text[][2] = {
     {"", ""},
     {"q F10", "quit (pertop detaches; the process keeps running)"},
     {"h ? F1", "this help (any key returns)"},
+    {"Ctrl-L", "repaint the whole screen"},
     {"Up Down j k", "move the cursor of the focused pane"},
     {"PgUp PgDn", "move by a page"},
     {"Home End", "go to the first or the last row"},

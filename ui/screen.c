@@ -229,6 +229,11 @@ int screen_key(struct screen *s, struct screen_mouse *m)
         return SCREEN_NO_KEY;
     if (ch == KEY_RESIZE)
         return SCREEN_NO_KEY - 1; /* handled through SIGWINCH; just redraw */
+    if (ch == 12) {
+        /* Ctrl-L: something wrote to the terminal behind curses' back */
+        clearok(curscr, TRUE);
+        return SCREEN_NO_KEY - 1;
+    }
     if (ch != KEY_MOUSE)
         return map_key(ch);
     MEVENT ev;
