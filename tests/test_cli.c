@@ -64,6 +64,8 @@ static void test_command(void **state)
     assert_int_equal(PARSE("--batch", "--", "prog", "-x", "--pid", "3"), CLI_RUN);
     assert_non_null(o.command);
     assert_string_equal(o.command[0], "prog");
+    assert_null(o.command_output);
+    assert_false(o.command_stdin_null);
     assert_string_equal(o.command[1], "-x");
     assert_string_equal(o.command[2], "--pid"); /* the command's own options */
     assert_null(o.command[4]);
@@ -97,6 +99,7 @@ static void test_bad_values(void **state)
     expect_error((const char *[]){NULL}, "nothing to profile");
     expect_error((const char *[]){"-p", "1", "--", "prog", NULL}, "not both");
     expect_error((const char *[]){"-p", "1", "--threads", NULL}, "--threads");
+    expect_error((const char *[]){"--command-output", "", "--", "x", NULL}, "--command-output");
 }
 
 static void test_help_version(void **state)
