@@ -542,12 +542,32 @@ static int key_u64(const char *text, size_t len, const char *key, uint64_t *out)
     return v ? parse_u64_field(v, eol, out) : -ENOENT;
 }
 
+/* A "Key: value" field of a procfs file and where it goes in a struct. */
+struct u64_field {
+    const char *key;
+    size_t off;
+};
+
+/* Fills the fields of dst named in f[0..n).  Fields from index
+ * first_optional on may be missing (left 0).  Returns 0 or -errno. */
+static int fill_u64_fields(const char *text, size_t len, const struct u64_field *f, size_t n,
+                           size_t first_optional, void *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        int rc = key_u64(text, len, f[i].key, &v);
+        if (rc == -ENOENT && i >= first_optional)
+            continue;
+        if (rc < 0)
+            return rc;
+        memcpy((char *)dst + f[i].off, &v, sizeof v);
+    }
+    return 0;
+}
+
 int procstat_parse_status(const char *text, size_t len, struct procstat_mem *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
+    static const struct u64_field keys[] = {
         {"VmRSS", offsetof(struct procstat_mem, rss_kib)},
         {"RssAnon", offsetof(struct procstat_mem, anon_kib)},
         {"RssFile", offsetof(struct procstat_mem, file_kib)},
@@ -561,25 +581,16 @@ int procstat_parse_status(const char *text, size_t len, struct procstat_mem *out
     memset(out, 0, sizeof *out);
     /* Kernel threads and zombies have no Vm lines: VmRSS decides validity;
      * a part missing on an old kernel stays 0. */
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        uint64_t v;
-        int rc = key_u64(text, len, keys[i].key, &v);
-        if (rc == -ENOENT && i > 0)
-            continue;
-        if (rc < 0)
-            return rc;
-        memcpy((char *)out + keys[i].off, &v, sizeof v);
-    }
+    int rc = fill_u64_fields(text, len, keys, sizeof keys / sizeof keys[0], 1, out);
+    if (rc < 0)
+        return rc;
     out->valid = true;
     return 0;
 }
 
 int procstat_parse_io(const char *text, size_t len, struct procstat_io *out)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
+    static const struct u64_field keys[] = {
         {"rchar", offsetof(struct procstat_io, rchar)},
         {"wchar", offsetof(struct procstat_io, wchar)},
         {"syscr", offsetof(struct procstat_io, syscr)},
@@ -590,14 +601,11 @@ int procstat_parse_io(const char *text, size_t len, struct procstat_io *out)
     if (!text || !out)
         return -EINVAL;
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        uint64_t v;
-        int rc = key_u64(text, len, keys[i].key, &v);
-        if (rc < 0) {
-            memset(out, 0, sizeof *out);
-            return rc == -ENOENT ? -EINVAL : rc;
-        }
-        memcpy((char *)out + keys[i].off, &v, sizeof v);
+    size_t n = sizeof keys / sizeof keys[0];
+    int rc = fill_u64_fields(text, len, keys, n, n, out);
+    if (rc < 0) {
+        memset(out, 0, sizeof *out);
+        return rc == -ENOENT ? -EINVAL : rc;
     }
     out->valid = true;
     return 0;

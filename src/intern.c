@@ -8,6 +8,7 @@
  * is at least twice the capacity, so probes stay short and always end.
  */
 #include "intern.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,21 +25,9 @@ struct interner {
     uint32_t *slots; /* id + 1, 0 = empty (so calloc'd memory is an empty table) */
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    /* splitmix64 finaliser: every input bit affects every output bit, so
-     * module ids and nearby addresses spread over the table. */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t key_hash(uint32_t kind, uint32_t a, uint64_t b)
 {
-    return mix64(b ^ mix64(((uint64_t)kind << 32) | a));
+    return hash_mix64(b ^ hash_mix64(((uint64_t)kind << 32) | a));
 }
 
 struct interner *intern_new(uint32_t capacity)

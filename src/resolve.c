@@ -15,6 +15,7 @@
 
 #include "modules.h"
 #include "symbolize.h"
+#include "hash.h"
 
 #define FRAME_BLOCK 4096u /* chain frames per storage block */
 #define FUNC_BLOCK  1024u /* functions per storage block */
@@ -61,22 +62,12 @@ struct native_resolver {
     uint32_t func_mask;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 /* Names and files are interned by the symbolizer, so pointers identify
  * them and hashing never reads the strings. */
 static uint32_t func_hash(const char *name, uint32_t module, const char *file)
 {
-    uint64_t h = mix64((uint64_t)(uintptr_t)name ^ ((uint64_t)module << 48));
-    return (uint32_t)mix64(h ^ (uint64_t)(uintptr_t)file);
+    uint64_t h = hash_mix64((uint64_t)(uintptr_t)name ^ ((uint64_t)module << 48));
+    return (uint32_t)hash_mix64(h ^ (uint64_t)(uintptr_t)file);
 }
 
 static struct func_entry *func_at(const struct native_resolver *r, uint32_t id)
