@@ -32,4 +32,14 @@ check "stripped binary: compute_inner named from .dynsym" grep -q ";compute_inne
 check "stripped binary: stacks still reach main" grep -q "main;run_cycle" "$TMP/strip.folded"
 kill -9 "$P"
 
+# a library loaded with dlopen after attaching: its frames are still named
+start_fixture "$FIXTURE_DIR/dlopen_mix" "$FIXTURE_DIR/libplugin.so" --delay 1
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 3 --batch -o "$TMP/dl.folded" -f folded >/dev/null 2>&1
+check "dlopen run exits 0" [ $? -eq 0 ]
+check "code from before the dlopen is named" grep -q "main;before_plugin " "$TMP/dl.folded"
+check "the plugin loaded later is named" grep -q "main;plugin_hot_loop " "$TMP/dl.folded"
+check "no unknown frames for the plugin" sh -c "! grep -q 'unknown' '$TMP/dl.folded'"
+kill -9 "$P"
+
 finish
