@@ -11,16 +11,27 @@
 
 #include "pylines.h"
 
-#define SPAN_MAX     512  /* largest struct prefix read in one go */
-#define SEEN_SLOTS   2048 /* cycle guard: > PYF_MAX_DEPTH, power of two */
-#define INTERPS_MAX  256  /* interpreters followed to find the list tail */
-#define TID_SCAN_MAX 4096 /* bytes of struct pthread searched for the tid */
+#define SPAN_MAX     512   /* largest struct prefix read in one go */
+#define SEEN_SLOTS   2048  /* cycle guard: > PYF_MAX_DEPTH, power of two */
+#define INTERPS_MAX  256   /* interpreters followed to find the list tail */
+#define TID_SCAN_MAX 4096  /* bytes of struct pthread searched for the tid */
+#define PAGE_SIZE_T  4096u /* target pages: mapped whole or not at all */
+#define PAGES        64u   /* per-walk page cache (256 KiB, fixed) */
 
 struct pyframes {
     struct pycode *cache;
     size_t mask;
     uint8_t *scratch; /* PYF_SCRATCH_MAX: line tables too big to cache */
     struct pyframes_stats st;
+    /* Pages of the target read during the current walk (gen): frames of
+     * 3.11+ sit together in the thread's data stack, and code objects of a
+     * module together on the heap, so one page read serves many small
+     * reads.  Only valid within one walk: nothing stale crosses samples. */
+    struct {
+        uint64_t page;
+        uint32_t gen;
+    } pmeta[PAGES];
+    uint8_t (*pages)[PAGE_SIZE_T];
     /* Cycle guard of the frame walk: slots of an older walk (gen) count as
      * empty, so nothing is cleared per walk. */
     uint32_t gen;
@@ -48,13 +59,14 @@ struct pyframes *pyframes_new(size_t cache_entries)
 
     if (!cache_entries)
         cache_entries = 256;
-    while (n < cache_entries && n < 65536)
+    while ((n < cache_entries || n < 4) && n < 65536)
         n <<= 1;
     if (!pf)
         return NULL;
     pf->cache = calloc(n, sizeof *pf->cache);
     pf->scratch = malloc(PYF_SCRATCH_MAX);
-    if (!pf->cache || !pf->scratch) {
+    pf->pages = malloc(PAGES * PAGE_SIZE_T);
+    if (!pf->cache || !pf->scratch || !pf->pages) {
         pyframes_free(pf);
         return NULL;
     }
@@ -68,6 +80,7 @@ void pyframes_free(struct pyframes *pf)
         return;
     free(pf->cache);
     free(pf->scratch);
+    free(pf->pages);
     free(pf);
 }
 
@@ -86,6 +99,29 @@ static int rd(const struct pyf_target *t, uint64_t addr, void *buf, size_t len)
 static int rd_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v)
 {
     return rd(t, addr, v, sizeof *v);
+}
+
+/* A read through the walk's page cache; reads across a page boundary go
+ * straight to the target. */
+static int rdc(struct pyframes *pf, const struct pyf_target *t, uint64_t addr, void *buf,
+               size_t len)
+{
+    uint64_t pg = addr & ~(uint64_t)(PAGE_SIZE_T - 1);
+    size_t i = (size_t)(pg / PAGE_SIZE_T) % PAGES;
+
+    if (!addr || !len || ((addr + len - 1) & ~(uint64_t)(PAGE_SIZE_T - 1)) != pg) {
+        pf->st.reads++;
+        return rd(t, addr, buf, len);
+    }
+    if (pf->pmeta[i].gen != pf->gen || pf->pmeta[i].page != pg) {
+        pf->st.reads++;
+        if (rd(t, pg, pf->pages[i], PAGE_SIZE_T) < 0)
+            return -EFAULT;
+        pf->pmeta[i].page = pg;
+        pf->pmeta[i].gen = pf->gen;
+    }
+    memcpy(buf, pf->pages[i] + (addr - pg), len);
+    return 0;
 }
 
 /* Little helpers over a struct prefix copied in one read. */
@@ -248,7 +284,8 @@ struct code_id {
 
 /* One read of the code object's head: its identity fields, and a check
  * that it is a code object at all when PyCode_Type is known. */
-static int code_head(const struct pyf_target *t, uint64_t code, struct code_id *id)
+static int code_head(struct pyframes *pf, const struct pyf_target *t, uint64_t code,
+                     struct code_id *id)
 {
     const struct py_layout *L = &t->layout;
     const int32_t offs[] = {L->co_name,        L->co_filename,       L->co_linetable,
@@ -257,7 +294,7 @@ static int code_head(const struct pyf_target *t, uint64_t code, struct code_id *
     size_t n = span(offs, sizeof offs / sizeof offs[0]);
     uint8_t b[SPAN_MAX];
 
-    if (!n || rd(t, code, b, n) < 0)
+    if (!n || rdc(pf, t, code, b, n) < 0)
         return -EFAULT;
     if (t->code_type && ptr_at(b, L->ob_type) != t->code_type)
         return -EINVAL;
@@ -313,34 +350,67 @@ static int load_code(const struct pyf_target *t, struct pycode *e, uint64_t code
     return 0;
 }
 
-static struct pycode *slot(struct pyframes *pf, uint64_t code)
+/* The cache is 4-way set associative: a hot stack whose code objects
+ * collide in one slot would otherwise reload them on every walk. */
+#define WAYS 4
+
+static struct pycode *set_of(struct pyframes *pf, uint64_t code)
 {
-    return &pf->cache[(size_t)((code >> 4) * 0x9E3779B97F4A7C15ull >> 40) & pf->mask];
+    size_t sets = (pf->mask + 1) / WAYS;
+    return &pf->cache[((size_t)((code >> 4) * 0x9E3779B97F4A7C15ull >> 40) % sets) * WAYS];
+}
+
+static struct pycode *lookup(struct pyframes *pf, uint64_t code)
+{
+    struct pycode *set = set_of(pf, code);
+    for (int w = 0; w < WAYS; w++)
+        if (set[w].addr == code)
+            return &set[w];
+    return NULL;
+}
+
+/* An empty way, else the one least recently used. */
+static struct pycode *victim(struct pyframes *pf, uint64_t code)
+{
+    struct pycode *set = set_of(pf, code), *v = &set[0];
+    for (int w = 0; w < WAYS; w++) {
+        if (!set[w].addr)
+            return &set[w];
+        if (set[w].used < v->used)
+            v = &set[w];
+    }
+    return v;
 }
 
 /* The cache entry of `code`, (re)loaded when new or when its identity
  * changed (the address was reused by another code object). */
 static struct pycode *code_get(struct pyframes *pf, const struct pyf_target *t, uint64_t code)
 {
-    struct pycode *e = slot(pf, code);
+    struct pycode *e = lookup(pf, code);
     struct code_id id;
 
-    if (code_head(t, code, &id) < 0)
+    if (code_head(pf, t, code, &id) < 0)
         return NULL;
-    if (e->addr == code && e->id_name == id.name && e->id_file == id.file &&
-        e->id_table == id.table && e->firstlineno == id.firstlineno)
+    if (e && e->id_name == id.name && e->id_file == id.file && e->id_table == id.table &&
+        e->firstlineno == id.firstlineno) {
+        e->used = pf->gen;
         return e;
-    if (e->addr == code)
+    }
+    if (e)
         pf->st.code_invalidated++;
+    else
+        e = victim(pf, code);
     pf->st.code_misses++;
     e->addr = 0;
-    return load_code(t, e, code, &id) == 0 ? e : NULL;
+    if (load_code(t, e, code, &id) < 0)
+        return NULL;
+    e->used = pf->gen;
+    return e;
 }
 
 const struct pycode *pyframes_code(struct pyframes *pf, uint64_t code)
 {
-    struct pycode *e = slot(pf, code);
-    return e->addr == code ? e : NULL;
+    return lookup(pf, code);
 }
 
 /* The line at byte offset `off`; tables larger than the cached part are
@@ -384,7 +454,8 @@ struct raw_frame {
     int owner;
 };
 
-static int read_frame(const struct pyf_target *t, uint64_t f, struct raw_frame *r)
+static int read_frame(struct pyframes *pf, const struct pyf_target *t, uint64_t f,
+                      struct raw_frame *r)
 {
     const struct py_layout *L = &t->layout;
     uint8_t b[SPAN_MAX];
@@ -392,7 +463,7 @@ static int read_frame(const struct pyf_target *t, uint64_t f, struct raw_frame *
 
     if (L->frame_kind == PYL_FRAME_OBJECT) {
         const int32_t offs[] = {L->f_back, L->f_code, L->f_lasti};
-        if (!(n = span(offs, 3)) || rd(t, f, b, n) < 0)
+        if (!(n = span(offs, 3)) || rdc(pf, t, f, b, n) < 0)
             return -EFAULT;
         r->code = ptr_at(b, L->f_code);
         r->next = ptr_at(b, L->f_back);
@@ -403,7 +474,7 @@ static int read_frame(const struct pyf_target *t, uint64_t f, struct raw_frame *
     }
     int32_t instr = L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr;
     const int32_t offs[] = {L->if_previous, L->if_code, instr, L->if_owner};
-    if (!(n = span(offs, 4)) || rd(t, f, b, n) < 0)
+    if (!(n = span(offs, 4)) || rdc(pf, t, f, b, n) < 0)
         return -EFAULT;
     r->code = ptr_at(b, L->if_code);
     r->next = ptr_at(b, L->if_previous);
@@ -437,6 +508,7 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
     pf->st.walks++;
     if (++pf->gen == 0) { /* wrapped: forget every slot once */
         memset(pf->seen, 0, sizeof pf->seen);
+        memset(pf->pmeta, 0, sizeof pf->pmeta);
         pf->gen = 1;
     }
     if ((rc = frame_head(t, tstate, &head)) < 0)
@@ -458,7 +530,7 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
             *flags |= PYF_CYCLE | PYF_TORN;
             break;
         }
-        if (read_frame(t, f, &r) < 0) {
+        if (read_frame(pf, t, f, &r) < 0) {
             *flags |= PYF_BADREAD | PYF_TORN;
             break;
         }

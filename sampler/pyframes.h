@@ -9,7 +9,11 @@
  *     capped at PYF_NAME_MAX/PYF_FILE_MAX, line tables at PYF_TABLE_MAX);
  *   - the thread list and the frame chain have depth caps and cycle guards;
  *   - no allocation depends on target data: the context allocates its code
- *     cache and scratch space once, in pyframes_new;
+ *     cache, a 64-page read cache and scratch space once, in pyframes_new;
+ *   - within one walk, small reads are served from whole target pages read
+ *     once (a syscall costs ~2 us whatever its size; 3.11+ frames share
+ *     pages of the data stack), never from an earlier walk; the chain head
+ *     is re-read directly at the end to detect a torn chain;
  *   - a chain that changes under the read (a live target, read without
  *     stopping it) or a pointer that leads to something that is not a code
  *     object yields the frames read so far and PYF_TORN, never a guess.
@@ -90,6 +94,7 @@ struct pycode {
     int32_t firsttraceable;
     uint32_t tab_len;  /* bytes in tab */
     uint32_t tab_full; /* size of the table in the target */
+    uint32_t used;     /* walk that used it last, for eviction */
     uint8_t tab[PYF_TABLE_MAX];
 };
 
@@ -137,7 +142,8 @@ const struct pycode *pyframes_code(struct pyframes *pf, uint64_t code);
 
 /* Counters for the status line and the tests. */
 struct pyframes_stats {
-    uint64_t walks, frames, code_misses, code_invalidated, reads;
+    uint64_t walks, frames, code_misses, code_invalidated;
+    uint64_t reads; /* walk reads that reached the target (page cache misses) */
 };
 void pyframes_stats(const struct pyframes *pf, struct pyframes_stats *out);
 
