@@ -404,6 +404,52 @@ static void test_thread_cycle(void **state)
     assert_true(fl & PYF_CYCLE);
 }
 
+/* Garbage everywhere: pointers into the image at random.  Nothing may
+ * crash, hang, overrun out[] or print a name with control bytes. */
+static void test_random_image(void **state)
+{
+    (void)state;
+    static const int versions[][2] = {{2, 7}, {3, 6}, {3, 10}, {3, 11}, {3, 12}, {3, 13}};
+    struct pyframes *pf = pyframes_new(16);
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    struct pyf_frame fr[16];
+    struct pyf_thread th[16];
+    size_t n, frames = 0;
+    unsigned fl;
+
+    for (int round = 0; round < 60; round++) {
+        struct world w;
+        build(&w, versions[round % 6][0], versions[round % 6][1]);
+        /* Odd rounds: every word of the image is garbage; even rounds:
+         * one word in 8 of the hand-built objects is. */
+        size_t end = round & 1 ? SIZE : img.top;
+        for (size_t i = 0; i < end; i += 8) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            uint64_t v = rng % 3 == 0 ? BASE + (rng >> 8) % end : rng % 3 == 1 ? rng >> 50 : rng;
+            if (round & 1 || rng % 8 == 0)
+                memcpy(img.mem + i, &v, 8);
+        }
+        w.t.code_type = round & 2 ? 0 : 0xc0de; /* half the rounds: no type check */
+        for (uint64_t ts = BASE; ts < BASE + end; ts += 8) {
+            assert_int_equal(pyframes_walk(pf, &w.t, ts, fr, 16, &n, &fl) <= 0, 1);
+            assert_true(n <= 16);
+            frames += n;
+            for (size_t k = 0; k < n; k++) {
+                const struct pycode *c = pyframes_code(pf, fr[k].code);
+                assert_non_null(c);
+                for (const char *p = c->name; *p; p++)
+                    assert_true((unsigned char)*p >= 0x20);
+            }
+        }
+        w.t.root = BASE + (rng >> 12) % SIZE;
+        w.t.code_type = 0;
+        (void)pyframes_threads(&w.t, th, 16, &n, &fl, -1);
+        assert_true(n <= 16);
+    }
+    print_message("random images: %zu frames decoded from garbage\n", frames);
+    pyframes_free(pf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_code_reuse),
         cmocka_unit_test(test_incomplete_and_shim),
         cmocka_unit_test(test_thread_cycle),
+        cmocka_unit_test(test_random_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
