@@ -91,7 +91,7 @@ static int read_vaddr(Elf *elf, uint64_t vaddr, void *buf, size_t len)
     return -ENOENT;
 }
 
-/* A bare "X.Y.Z" (with an optional a1/b2/rc1/+ suffix) between NULs: how
+/* "X.Y.Z" (with an optional a1/b2/rc1/+ suffix) ending in a NUL: how
  * PY_VERSION sits in .rodata. */
 static bool version_at(const char *p, const char *end, int *maj, int *min, int *mic)
 {
@@ -127,8 +127,10 @@ static int scan_rodata(Elf *elf, int *maj, int *min, int *mic)
         if (!(d = elf_getdata(scn, NULL)) || !d->d_buf)
             return -ENOENT;
         const char *b = d->d_buf, *end = b + d->d_size;
+        /* PY_VERSION may be merged by the linker into the tail of a longer
+         * string: the install prefix ".../2.7.18" or "Python-2.7.18". */
         for (const char *p = b + 1; p < end; p++)
-            if (p[-1] == 0 && version_at(p, end, maj, min, mic))
+            if ((p[-1] == 0 || p[-1] == '/' || p[-1] == '-') && version_at(p, end, maj, min, mic))
                 return 0;
     }
     return -ENOENT;

@@ -8,7 +8,7 @@
  * for _PyRuntime (3.7+) or interp_head (<= 3.6), Py_Version (3.11+),
  * _PyThreadState_Current (<= 3.6) and PyCode_Type.  The version comes from
  * Py_Version, else the libpython file name, else a "X.Y.Z" version string
- * in .rodata (bounded scan).  Files are untrusted: sizes are checked and
+ * in .rodata (PY_VERSION, bounded scan).  Files are untrusted: sizes are checked and
  * reads bounded by libelf and by caps here.
  *
  * Reads files and /proc only, never the target's memory, except in

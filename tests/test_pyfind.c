@@ -37,6 +37,12 @@ static const char SCRIPT[] = "import time, threading\n"
                              "t = threading.Thread(target=bg_fn, name='bgthread')\n"
                              "t.daemon = True\n"
                              "t.start()\n"
+                             "def spin_fn():\n"
+                             "    while True:\n"
+                             "        pass\n"
+                             "u = threading.Thread(target=spin_fn, name='spinner')\n"
+                             "u.daemon = True\n"
+                             "u.start()\n"
                              "sleeper_fn()\n";
 
 static const char *VERSIONS[] = {"2.7.18",  "3.6.15", "3.7.16", "3.8.18", "3.9.18",
@@ -79,6 +85,7 @@ static void stop(pid_t pid)
 
 struct seen {
     bool sleeper, bg;
+    int gil_reads, gil_spin; /* GIL held at all / by the spinning thread */
 };
 
 /* One pass over every thread: true when both functions were seen. */
@@ -102,12 +109,16 @@ static bool walk_once(struct pyframes *pf, struct pyf_target *t, pid_t pid, stru
         const struct pycode *c = pyframes_code(pf, fr[0].code);
         if (!c || strcmp(c->file, "<string>"))
             continue;
+        if (th[i].holds_gil) {
+            s->gil_reads++;
+            s->gil_spin += !strcmp(c->name, "spin_fn");
+        }
         if (!strcmp(c->name, "sleeper_fn") && fr[0].line == 4 && th[i].tid == pid)
             s->sleeper = true;
         if (!strcmp(c->name, "bg_fn") && fr[0].line == 7 && th[i].tid > 0 && th[i].tid != pid)
             s->bg = true;
     }
-    return s->sleeper && s->bg;
+    return s->sleeper && s->bg && s->gil_reads >= 10;
 }
 
 static void check_python(const char *exe, int major, int minor)
@@ -129,8 +140,8 @@ static void check_python(const char *exe, int major, int minor)
     assert_true(pid > 0);
     pf = pyframes_new(0);
     /* The interpreter needs a moment to start and reach sleeper_fn. */
-    for (int tries = 0; tries < 100 && !(s.sleeper && s.bg); tries++) {
-        usleep(50000);
+    for (int tries = 0; tries < 200 && !(s.sleeper && s.bg && s.gil_reads >= 10); tries++) {
+        usleep(s.sleeper ? 5000 : 50000);
         rc = pyfind(pid, &r, err, sizeof err);
         if (rc < 0)
             continue;
@@ -149,6 +160,12 @@ static void check_python(const char *exe, int major, int minor)
     if (!s.sleeper || !s.bg)
         fail_msg("%s: sleeper_fn:4 %s, bg_fn:7 %s", exe, s.sleeper ? "found" : "missing",
                  s.bg ? "found" : "missing");
+    /* The spinning thread holds the GIL nearly all the time; the others
+     * only for moments after each sleep. */
+    if (s.gil_reads < 10)
+        fail_msg("%s: the GIL holder was seen %d times in 10 s", exe, s.gil_reads);
+    if (s.gil_spin * 2 < s.gil_reads)
+        fail_msg("%s: GIL holder was spin_fn in %d of %d reads", exe, s.gil_spin, s.gil_reads);
     print_message("ok %s: Python %d.%d (version from %s)\n", exe, r.major, r.minor,
                   r.vsrc == PYFIND_V_PY_VERSION ? "Py_Version"
                   : r.vsrc == PYFIND_V_FILENAME ? "file name"
@@ -180,6 +197,72 @@ static void test_debian_python311(void **state)
 {
     (void)state;
     check_python("/usr/bin/python3.11", 3, 11);
+}
+
+/* An interpreter embedded in a program of its own (libpython3.12 linked
+ * into a C main), compiled here against pyenv's headers. */
+static void test_embedded(void **state)
+{
+    (void)state;
+    const char *root = pyenv_root();
+    char dir[] = "/tmp/pertop-embed-XXXXXX", cmd[16384], src[64], exe[64];
+    FILE *f;
+
+    snprintf(cmd, sizeof cmd, "%s/versions/3.12.1/include/python3.12/Python.h", root ? root : "");
+    if (!root || access(cmd, R_OK) || system("cc --version >/dev/null 2>&1")) {
+        print_message("SKIP embedded interpreter: no 3.12 headers or no cc\n");
+        skipped++;
+        return;
+    }
+    assert_non_null(mkdtemp(dir));
+    snprintf(src, sizeof src, "%s/embed.c", dir);
+    snprintf(exe, sizeof exe, "%s/embedder", dir);
+    assert_non_null(f = fopen(src, "w"));
+    fprintf(f, "#include <Python.h>\nstatic const char s[] = \"");
+    for (const char *p = SCRIPT; *p; p++)
+        fprintf(f, *p == '\n' ? "\\n" : *p == '"' ? "\\\"" : "%c", *p);
+    fprintf(f, "\";\nint main(void) { Py_Initialize(); return PyRun_SimpleString(s); }\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "cc -o %s %s -I%s/versions/3.12.1/include/python3.12 -L%s/versions/3.12.1/lib "
+             "-lpython3.12 -Wl,-rpath,%s/versions/3.12.1/lib",
+             exe, src, root, root, root);
+    assert_int_equal(system(cmd), 0);
+    check_python(exe, 3, 12);
+    unlink(exe);
+    unlink(src);
+    rmdir(dir);
+}
+
+/* Without Py_Version or a telling file name, the version string in
+ * .rodata gives the version, patch level included. */
+static void test_version_string(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lib;
+        int major, minor, micro;
+    } libs[] = {{"2.7.18/lib/libpython2.7.so.1.0", 2, 7, 18},
+                {"3.6.15/lib/libpython3.6m.so.1.0", 3, 6, 15},
+                {"3.9.18/lib/libpython3.9.so.1.0", 3, 9, 18}};
+    const char *root = pyenv_root();
+    struct pyfind_result r;
+    char path[4200], err[512];
+
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+        snprintf(path, sizeof path, "%s/versions/%s", root ? root : "", libs[i].lib);
+        if (!root || access(path, R_OK)) {
+            print_message("SKIP version string of %s: not installed\n", libs[i].lib);
+            skipped++;
+            continue;
+        }
+        assert_int_equal(pyfind_file(path, "/opt/app/engine.so", 0, &r, err, sizeof err), 0);
+        assert_int_equal(r.vsrc, PYFIND_V_STRING);
+        assert_int_equal(r.major, libs[i].major);
+        assert_int_equal(r.minor, libs[i].minor);
+        assert_int_equal(r.micro, libs[i].micro);
+        tested++;
+    }
 }
 
 /* The 3.13 table agrees with the live target's _Py_DebugOffsets. */
@@ -259,10 +342,9 @@ static int report(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_not_python),
-        cmocka_unit_test(test_pyenv_versions),
-        cmocka_unit_test(test_debian_python311),
-        cmocka_unit_test(test_debug_offsets_313),
+        cmocka_unit_test(test_not_python),       cmocka_unit_test(test_pyenv_versions),
+        cmocka_unit_test(test_debian_python311), cmocka_unit_test(test_debug_offsets_313),
+        cmocka_unit_test(test_embedded),         cmocka_unit_test(test_version_string),
     };
     int rc = cmocka_run_group_tests(tests, NULL, report);
     if (rc == 0 && tested == 0)
