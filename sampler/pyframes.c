@@ -11,27 +11,30 @@
 
 #include "pylines.h"
 
-#define SPAN_MAX     512   /* largest struct prefix read in one go */
-#define SEEN_SLOTS   2048  /* cycle guard: > PYF_MAX_DEPTH, power of two */
-#define INTERPS_MAX  256   /* interpreters followed to find the list tail */
-#define TID_SCAN_MAX 4096  /* bytes of struct pthread searched for the tid */
-#define PAGE_SIZE_T  4096u /* target pages: mapped whole or not at all */
-#define PAGES        64u   /* per-walk page cache (256 KiB, fixed) */
+#define SPAN_MAX     512    /* largest struct prefix read in one go */
+#define SEEN_SLOTS   2048   /* cycle guard: > PYF_MAX_DEPTH, power of two */
+#define INTERPS_MAX  256    /* interpreters followed to find the list tail */
+#define TID_SCAN_MAX 4096   /* bytes of struct pthread searched for the tid */
+#define PAGE_SIZE_T  4096u  /* target pages: mapped whole or not at all */
+#define BLOCK        16384u /* unit of the per-walk read cache */
+#define BLOCKS       32u    /* cache slots (512 KiB, fixed) */
 
 struct pyframes {
     struct pycode *cache;
     size_t mask;
     uint8_t *scratch; /* PYF_SCRATCH_MAX: line tables too big to cache */
     struct pyframes_stats st;
-    /* Pages of the target read during the current walk (gen): frames of
+    /* Blocks of the target read during the current walk (gen): frames of
      * 3.11+ sit together in the thread's data stack, and code objects of a
-     * module together on the heap, so one page read serves many small
-     * reads.  Only valid within one walk: nothing stale crosses samples. */
+     * module together on the heap, so one read serves many small reads (a
+     * syscall costs ~2 us whatever its size).  A block that is not mapped
+     * whole is read as the one page [lo, hi) wanted.  Only valid within one
+     * walk: nothing stale crosses samples. */
     struct {
-        uint64_t page;
-        uint32_t gen;
-    } pmeta[PAGES];
-    uint8_t (*pages)[PAGE_SIZE_T];
+        uint64_t base;
+        uint32_t gen, lo, hi;
+    } bmeta[BLOCKS];
+    uint8_t (*blocks)[BLOCK];
     /* Cycle guard of the frame walk: slots of an older walk (gen) count as
      * empty, so nothing is cleared per walk. */
     uint32_t gen;
@@ -65,8 +68,8 @@ struct pyframes *pyframes_new(size_t cache_entries)
         return NULL;
     pf->cache = calloc(n, sizeof *pf->cache);
     pf->scratch = malloc(PYF_SCRATCH_MAX);
-    pf->pages = malloc(PAGES * PAGE_SIZE_T);
-    if (!pf->cache || !pf->scratch || !pf->pages) {
+    pf->blocks = malloc(BLOCKS * BLOCK);
+    if (!pf->cache || !pf->scratch || !pf->blocks) {
         pyframes_free(pf);
         return NULL;
     }
@@ -80,7 +83,7 @@ void pyframes_free(struct pyframes *pf)
         return;
     free(pf->cache);
     free(pf->scratch);
-    free(pf->pages);
+    free(pf->blocks);
     free(pf);
 }
 
@@ -101,26 +104,49 @@ static int rd_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v)
     return rd(t, addr, v, sizeof *v);
 }
 
-/* A read through the walk's page cache; reads across a page boundary go
- * straight to the target. */
+/* Fills slot i with the block at base, or only the page holding addr
+ * when the block is not mapped whole. */
+static int fill_block(struct pyframes *pf, const struct pyf_target *t, size_t i, uint64_t base,
+                      uint64_t addr)
+{
+    uint32_t lo = 0, hi = BLOCK;
+
+    pf->st.reads++;
+    if (rd(t, base, pf->blocks[i], BLOCK) < 0) {
+        lo = (uint32_t)((addr - base) & ~(uint64_t)(PAGE_SIZE_T - 1));
+        hi = lo + PAGE_SIZE_T;
+        pf->st.reads++;
+        if (rd(t, base + lo, pf->blocks[i] + lo, PAGE_SIZE_T) < 0)
+            return -EFAULT;
+    }
+    pf->bmeta[i].base = base;
+    pf->bmeta[i].gen = pf->gen;
+    pf->bmeta[i].lo = lo;
+    pf->bmeta[i].hi = hi;
+    return 0;
+}
+
+/* A read through the walk's block cache; reads that cross a block (or,
+ * in a partly mapped block, a page) go straight to the target. */
 static int rdc(struct pyframes *pf, const struct pyf_target *t, uint64_t addr, void *buf,
                size_t len)
 {
-    uint64_t pg = addr & ~(uint64_t)(PAGE_SIZE_T - 1);
-    size_t i = (size_t)(pg / PAGE_SIZE_T) % PAGES;
+    uint64_t base = addr & ~(uint64_t)(BLOCK - 1);
+    size_t i = (size_t)(base / BLOCK) % BLOCKS;
+    uint64_t off = addr - base;
 
-    if (!addr || !len || ((addr + len - 1) & ~(uint64_t)(PAGE_SIZE_T - 1)) != pg) {
+    if (!addr || !len || off + len > BLOCK) {
         pf->st.reads++;
         return rd(t, addr, buf, len);
     }
-    if (pf->pmeta[i].gen != pf->gen || pf->pmeta[i].page != pg) {
+    if ((pf->bmeta[i].gen != pf->gen || pf->bmeta[i].base != base) &&
+        fill_block(pf, t, i, base, addr) < 0)
+        return -EFAULT;
+    if (off < pf->bmeta[i].lo || off + len > pf->bmeta[i].hi) {
         pf->st.reads++;
-        if (rd(t, pg, pf->pages[i], PAGE_SIZE_T) < 0)
-            return -EFAULT;
-        pf->pmeta[i].page = pg;
-        pf->pmeta[i].gen = pf->gen;
+        return rd(t, addr, buf, len);
     }
-    memcpy(buf, pf->pages[i] + (addr - pg), len);
+    memcpy(buf, pf->blocks[i] + off, len);
     return 0;
 }
 
@@ -508,7 +534,7 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
     pf->st.walks++;
     if (++pf->gen == 0) { /* wrapped: forget every slot once */
         memset(pf->seen, 0, sizeof pf->seen);
-        memset(pf->pmeta, 0, sizeof pf->pmeta);
+        memset(pf->bmeta, 0, sizeof pf->bmeta);
         pf->gen = 1;
     }
     if ((rc = frame_head(t, tstate, &head)) < 0)

@@ -9,8 +9,8 @@
  *     capped at PYF_NAME_MAX/PYF_FILE_MAX, line tables at PYF_TABLE_MAX);
  *   - the thread list and the frame chain have depth caps and cycle guards;
  *   - no allocation depends on target data: the context allocates its code
- *     cache, a 64-page read cache and scratch space once, in pyframes_new;
- *   - within one walk, small reads are served from whole target pages read
+ *     cache, a 512 KiB read cache and scratch space once, in pyframes_new;
+ *   - within one walk, small reads are served from 16 KiB target blocks read
  *     once (a syscall costs ~2 us whatever its size; 3.11+ frames share
  *     pages of the data stack), never from an earlier walk; the chain head
  *     is re-read directly at the end to detect a torn chain;
@@ -124,7 +124,10 @@ int pyframes_threads(const struct pyf_target *t, struct pyf_thread *out, size_t 
 
 /* For <= 3.10: the offset of the tid inside glibc's struct pthread, found
  * by looking for `pid` in the main thread's (the last thread state's)
- * struct pthread, as Austin does.  >= 0, or -ENOENT. */
+ * struct pthread, as Austin does.  >= 0, or -ENOENT.  When the sampler has
+ * the thread's registers anyway, comparing pthread_id with its fs_base
+ * (x86-64 glibc: pthread_self() is the TCB that fs points to) is an
+ * equivalent match that reads nothing; a musl target needs that one. */
 int pyframes_tid_offset(const struct pyf_target *t, uint64_t main_pthread_id, pid_t pid);
 
 /*
