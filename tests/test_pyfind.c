@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,20 +68,41 @@ static const char *pyenv_root(void)
     return buf[0] ? buf : NULL;
 }
 
-static pid_t start(const char *exe)
+/* The running interpreter, killed by the teardown if a check fails
+ * half-way (cmocka leaves the test by longjmp), and by the kernel if this
+ * process dies. */
+static pid_t child;
+
+static pid_t start_script(const char *exe, const char *script)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        execl(exe, exe, "-c", SCRIPT, (char *)NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(exe, exe, "-c", script, (char *)NULL);
         _exit(127);
     }
+    child = pid;
     return pid;
+}
+
+static pid_t start(const char *exe)
+{
+    return start_script(exe, SCRIPT);
 }
 
 static void stop(pid_t pid)
 {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    child = 0;
+}
+
+static int kill_child(void **state)
+{
+    (void)state;
+    if (child > 0)
+        stop(child);
+    return 0;
 }
 
 struct seen {
@@ -199,6 +221,105 @@ static void test_debian_python311(void **state)
     check_python("/usr/bin/python3.11", 3, 11);
 }
 
+/* A stack that changes all the time, read without stopping the target:
+ * walks come back whole or flagged torn, never with a name that is not one
+ * of the script's functions or of random.py. */
+static const char CHURN[] = "import random\n"
+                            "def g0(n):\n"
+                            "    return g1(n - 1) if n > 0 else 0\n"
+                            "def g1(n):\n"
+                            "    return g0(n - 1) if n > 0 else 1\n"
+                            "while True:\n"
+                            "    g0(random.randint(0, 40))\n";
+
+static bool plausible(const struct pycode *c)
+{
+    size_t n = strlen(c->file);
+
+    if (!strcmp(c->file, "<string>"))
+        return !strcmp(c->name, "g0") || !strcmp(c->name, "g1") || !strcmp(c->name, "<module>");
+    return n >= 9 && !strcmp(c->file + n - 9, "random.py");
+}
+
+static void churn_one(const char *exe)
+{
+    struct pyfind_result r;
+    struct pyf_target t;
+    struct pyf_thread th[4];
+    struct pyf_frame fr[128];
+    struct pyframes *pf = pyframes_new(0);
+    long walks = 0, whole = 0, torn = 0, bad = 0;
+    char err[512] = "";
+    size_t n = 0, k;
+    unsigned fl;
+    pid_t pid = start_script(exe, CHURN);
+    int rc = -1;
+
+    for (int tries = 0; tries < 100 && (rc < 0 || n == 0); tries++) {
+        usleep(20000);
+        struct pyread mem = {pyread_pid, &pid};
+        if ((rc = pyfind(pid, &r, err, sizeof err)) == 0 &&
+            (rc = pyfind_target(&r, mem, &t, err, sizeof err)) == 0)
+            rc = pyframes_threads(&t, th, 4, &n, &fl, -1);
+    }
+    /* Imports (random pulls in hashlib...) run first: wait for g0. */
+    bool running = false;
+    for (int i = 0; rc == 0 && n > 0 && i < 20000 && !running; i++) {
+        if (pyframes_walk(pf, &t, th[n - 1].tstate, fr, 128, &k, &fl) == 0 && k > 0 &&
+            !(fl & PYF_TORN)) {
+            const struct pycode *c = pyframes_code(pf, fr[0].code);
+            running = c && !strcmp(c->file, "<string>") && strcmp(c->name, "<module>");
+        }
+        if (!running)
+            usleep(100);
+    }
+    for (long i = 0; running && i < 3000; i++) {
+        pyframes_walk(pf, &t, th[n - 1].tstate, fr, 128, &k, &fl);
+        walks++;
+        if (fl & PYF_TORN) {
+            torn++;
+            continue;
+        }
+        whole += k > 2;
+        for (size_t j = 0; j < k; j++) {
+            const struct pycode *c = pyframes_code(pf, fr[j].code);
+            if (!c || !plausible(c)) {
+                print_message("%s: frame %zu of a whole walk is %s (%s)\n", exe, j,
+                              c ? c->name : "?", c ? c->file : "?");
+                bad++;
+            }
+        }
+    }
+    stop(pid);
+    pyframes_free(pf);
+    if (rc < 0 || n == 0 || !running)
+        fail_msg("%s: %s%s", exe, err, running ? "" : "never reached g0");
+    assert_int_equal(bad, 0);
+    assert_true(whole > walks / 4);
+    print_message("ok %s: %ld walks of a changing stack, %ld torn\n", exe, walks, torn);
+    tested++;
+}
+
+static void test_nonblocking_churn(void **state)
+{
+    (void)state;
+    const char *root = pyenv_root();
+    char exe[4200];
+
+    for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++) {
+        int major, minor;
+        sscanf(VERSIONS[i], "%d.%d", &major, &minor);
+        snprintf(exe, sizeof exe, "%s/versions/%s/bin/python%d.%d", root ? root : "", VERSIONS[i],
+                 major, minor);
+        if (!root || access(exe, X_OK)) {
+            print_message("SKIP churn %s: not installed\n", exe);
+            skipped++;
+            continue;
+        }
+        churn_one(exe);
+    }
+}
+
 /* An interpreter embedded in a program of its own (libpython3.12 linked
  * into a C main), compiled here against pyenv's headers. */
 static void test_embedded(void **state)
@@ -283,11 +404,7 @@ static void test_debug_offsets_313(void **state)
         skipped++;
         return;
     }
-    pid = fork();
-    if (pid == 0) {
-        execl(exe, exe, "-c", "import time; time.sleep(30)", (char *)NULL);
-        _exit(127);
-    }
+    pid = start_script(exe, "import time; time.sleep(30)");
     for (int tries = 0; tries < 100 && rc < 0; tries++) {
         usleep(20000);
         rc = pyfind(pid, &r, err, sizeof err);
@@ -342,9 +459,13 @@ static int report(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_not_python),       cmocka_unit_test(test_pyenv_versions),
-        cmocka_unit_test(test_debian_python311), cmocka_unit_test(test_debug_offsets_313),
-        cmocka_unit_test(test_embedded),         cmocka_unit_test(test_version_string),
+        cmocka_unit_test_teardown(test_not_python, kill_child),
+        cmocka_unit_test_teardown(test_pyenv_versions, kill_child),
+        cmocka_unit_test_teardown(test_debian_python311, kill_child),
+        cmocka_unit_test_teardown(test_debug_offsets_313, kill_child),
+        cmocka_unit_test_teardown(test_embedded, kill_child),
+        cmocka_unit_test_teardown(test_nonblocking_churn, kill_child),
+        cmocka_unit_test_teardown(test_version_string, kill_child),
     };
     int rc = cmocka_run_group_tests(tests, NULL, report);
     if (rc == 0 && tested == 0)
