@@ -6,6 +6,8 @@
  * capture nothing reads the live target again for this sample.  Captures live
  * in the slots of a capture queue (capqueue.h); the stack buffer belongs to
  * the slot and is sized once, at start-up, to the configured stack size.
+ * For a CPython thread the capture also holds its Python frames, read in the
+ * same stop (py_*), so native and Python stacks agree.
  */
 #ifndef PERTOP_CAPTURE_H
 #define PERTOP_CAPTURE_H
@@ -18,25 +20,41 @@
 #define CAPTURE_STACK_MIN     (1u * 1024u)
 #define CAPTURE_STACK_MAX     (64u * 1024u)
 #define CAPTURE_COMM_LEN      16
+#define CAPTURE_PY_MAX        128 /* Python frames kept per sample (deeper: truncated) */
 
 /* Capture flags. */
 enum {
-    CAPTURE_ONCPU = 1u << 0,      /* thread was R when sampled */
-    CAPTURE_STACK_SHORT = 1u << 1 /* stack read stopped before stack_size */
+    CAPTURE_ONCPU = 1u << 0,       /* thread was R when sampled */
+    CAPTURE_STACK_SHORT = 1u << 1, /* stack read stopped before stack_size */
+    CAPTURE_PY = 1u << 2,          /* the thread has a Python thread state: py_* valid */
+    CAPTURE_PY_TORN = 1u << 3,     /* the frame chain was torn, cyclic or unreadable */
+    CAPTURE_PY_TRUNC = 1u << 4,    /* more than CAPTURE_PY_MAX Python frames */
+    CAPTURE_PY_GIL = 1u << 5       /* the thread held the GIL */
+};
+
+/* One Python frame: the sampler fills code and line while the thread is
+ * stopped, and id (a code registry id, see src/pycode_reg.h) right after it
+ * resumes the thread, while the walker's names are still valid. */
+struct capture_pyframe {
+    uint64_t code; /* code object address in the target */
+    int32_t line;  /* -1 when unknown */
+    uint32_t id;   /* code registry id */
 };
 
 struct capture {
     pid_t tid;
-    char state;                       /* procfs state letter: R S D T t Z X I */
-    char comm[CAPTURE_COMM_LEN];      /* thread name, NUL-terminated */
-    uint32_t flags;                   /* CAPTURE_* */
-    uint64_t time_ns;                 /* CLOCK_MONOTONIC when captured */
-    uint64_t stop_ns;                 /* how long the thread was stopped */
-    struct user_regs_struct regs;     /* x86_64 user registers */
-    uint64_t stack_addr;              /* target address of stack[0] (= regs.rsp) */
-    uint32_t stack_len;               /* valid bytes in stack */
-    uint32_t stack_cap;               /* capacity of stack */
-    uint8_t *stack;                   /* copy of [stack_addr, stack_addr+stack_len) */
+    char state;                   /* procfs state letter: R S D T t Z X I */
+    char comm[CAPTURE_COMM_LEN];  /* thread name, NUL-terminated */
+    uint32_t flags;               /* CAPTURE_* */
+    uint64_t time_ns;             /* CLOCK_MONOTONIC when captured */
+    uint64_t stop_ns;             /* how long the thread was stopped */
+    struct user_regs_struct regs; /* x86_64 user registers */
+    uint64_t stack_addr;          /* target address of stack[0] (= regs.rsp) */
+    uint32_t stack_len;           /* valid bytes in stack */
+    uint32_t stack_cap;           /* capacity of stack */
+    uint8_t *stack;               /* copy of [stack_addr, stack_addr+stack_len) */
+    uint32_t py_n;                /* Python frames in py, innermost first */
+    struct capture_pyframe py[CAPTURE_PY_MAX];
 };
 
 #endif

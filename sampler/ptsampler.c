@@ -477,7 +477,7 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
     int rc = -1;
     if (capturable(status) && pt(PTRACE_GETREGS, t->tid, 0, (unsigned long)&c->regs) == 0) {
         read_stack(s, c);
-        rc = 0;
+        rc = s->cfg.hooks.stopped ? s->cfg.hooks.stopped(s->cfg.hooks.ctx, c) : 0;
     }
     handle_status(s, t, status);
     c->time_ns = t0;
@@ -510,7 +510,8 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
             drop_thread(s, t); /* ... or it is already gone without one (exec) */
         return;
     }
-    if (!worth_sampling(s, ps.state)) {
+    if (!worth_sampling(s, ps.state) ||
+        (s->cfg.hooks.want && !s->cfg.hooks.want(s->cfg.hooks.ctx, t->tid))) {
         s->st.skipped_idle++;
         return;
     }
@@ -525,10 +526,13 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
     c->comm[sizeof c->comm - 1] = '\0';
     if (ps.state == 'R')
         c->flags |= CAPTURE_ONCPU;
+    c->py_n = 0;
     if (stop_and_capture(s, t, c) < 0) {
         s->st.failed++;
         return; /* the slot stays reserved-but-uncommitted: reused next time */
     }
+    if (s->cfg.hooks.resumed)
+        s->cfg.hooks.resumed(s->cfg.hooks.ctx, c);
     capqueue_commit(q);
     count_capture(s, c);
 }
@@ -545,6 +549,8 @@ void ptsampler_sample(struct ptsampler *s, struct capqueue *q)
         return;
     }
     s->st.rounds++;
+    if (s->cfg.hooks.round)
+        s->cfg.hooks.round(s->cfg.hooks.ctx);
     for (uint32_t i = 0; i < s->nthreads; i++)
         sample_thread(s, &s->threads[i], q);
     compact(s);

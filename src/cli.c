@@ -19,7 +19,7 @@ static const char usage_text[] =
     "       pertop [OPTIONS] -- COMMAND [ARGS...]\n"
     "\n"
     "Live profiler: shows where a running process spends its CPU, from its\n"
-    "native stacks (DWARF and ELF symbols).\n"
+    "native stacks (DWARF and ELF symbols) merged with its CPython stacks.\n"
     "\n"
     "Target:\n"
     "  -p, --pid PID          attach to the running process PID (all its threads)\n"
@@ -33,6 +33,15 @@ static const char usage_text[] =
     "      --stack-size BYTES user stack copied per sample (default 16K, 1K-64K;\n"
     "                         suffix K allowed)\n"
     "      --max-depth N      frames kept per stack (default 256, up to 1024)\n"
+    "\n"
+    "Python (CPython 2.7, 3.6-3.13):\n"
+    "      --python           Python frames only, no native unwinding (cheaper)\n"
+    "      --native           native frames only, even in a Python process\n"
+    "                         (default: both, Python frames in place of the\n"
+    "                         interpreter's eval loop)\n"
+    "      --gil              sample only the thread holding the GIL\n"
+    "      --full-filenames   Python file names in full, not cut after\n"
+    "                         site-packages, lib/pythonX.Y or the script's folder\n"
     "\n"
     "Output:\n"
     "  -b, --batch            no live display: print the text snapshot at the end\n"
@@ -126,7 +135,11 @@ enum {
     OPT_STATS,
     OPT_SNAPDIR,
     OPT_NOCOLOR,
-    OPT_CMDOUT
+    OPT_CMDOUT,
+    OPT_PYTHON,
+    OPT_NATIVE,
+    OPT_GIL,
+    OPT_FULLNAMES
 };
 
 static const struct option long_opts[] = {
@@ -146,6 +159,10 @@ static const struct option long_opts[] = {
     {"snapshot-dir", required_argument, NULL, OPT_SNAPDIR},
     {"command-output", required_argument, NULL, OPT_CMDOUT},
     {"no-color", no_argument, NULL, OPT_NOCOLOR},
+    {"python", no_argument, NULL, OPT_PYTHON},
+    {"native", no_argument, NULL, OPT_NATIVE},
+    {"gil", no_argument, NULL, OPT_GIL},
+    {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -236,6 +253,18 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
             BAD("pertop: --command-output needs a file name");
         o->command_output = arg;
         break;
+    case OPT_PYTHON:
+    case OPT_NATIVE:
+        if (o->stacks != STACKS_MERGED)
+            BAD("pertop: give at most one of --python and --native");
+        o->stacks = c == OPT_PYTHON ? STACKS_PYTHON : STACKS_NATIVE;
+        break;
+    case OPT_GIL:
+        o->gil = true;
+        break;
+    case OPT_FULLNAMES:
+        o->full_filenames = true;
+        break;
     case 'h':
         return CLI_HELP;
     case 'V':
@@ -271,5 +300,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
         BAD("pertop: nothing to profile: give --pid PID or -- COMMAND (see 'pertop --help')");
     if (o->threads && o->format != FORMAT_FOLDED)
         BAD("pertop: --threads applies to --format folded");
+    if (o->gil && o->stacks == STACKS_NATIVE)
+        BAD("pertop: --gil needs the Python state: it cannot go with --native");
     return CLI_RUN;
 }

@@ -26,6 +26,9 @@ enum {
 
 enum output_format { FORMAT_TEXT, FORMAT_FOLDED };
 
+/* Which stacks: native and Python merged (default), or one of them. */
+enum stack_mode { STACKS_MERGED, STACKS_PYTHON, STACKS_NATIVE };
+
 #define RATE_MIN        1
 #define RATE_MAX        10000
 #define DEPTH_MAX_LIMIT 1024
@@ -49,6 +52,9 @@ struct cli_opts {
     bool no_color;              /* --no-color: the screen without colours */
     const char *command_output; /* launched command's stdout+stderr go here, NULL = inherit */
     bool command_stdin_null;    /* launched command reads /dev/null (the screen owns the tty) */
+    enum stack_mode stacks;     /* --python, --native, default merged */
+    bool gil;                   /* --gil: only the thread holding the GIL */
+    bool full_filenames;        /* --full-filenames: Python file names not shortened */
 };
 
 enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };

@@ -5,7 +5,7 @@
  * the pc, or pc-1 for return addresses), a thread pseudo-frame is the tid
  * (the root level of the call tree), a special frame marks a truncated stack
  * or an address outside every module.  Python frames (code object, line)
- * will use kind FRAME_PYTHON.  Ids are dense from 0 and never reused;
+ * use kind FRAME_PYTHON.  Ids are dense from 0 and never reused;
  * capacity is fixed at creation so memory stays bounded.
  *
  * One writer (the processing thread) calls intern_frame.  Keys never move,
@@ -26,7 +26,7 @@ enum frame_kind {
     FRAME_NATIVE = 1, /* a = module id, b = ELF vaddr */
     FRAME_THREAD,     /* a = 0, b = tid */
     FRAME_SPECIAL,    /* a = enum frame_special, b = extra (e.g. raw address) */
-    FRAME_PYTHON      /* reserved: a = code object id, b = line */
+    FRAME_PYTHON      /* a = code registry id (pycode_reg.h), b = line (int32 as uint32) */
 };
 
 enum frame_special {

@@ -236,6 +236,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return code;
     }
+    if (session_python_note(s)[0])
+        fprintf(stderr, "%s\n", session_python_note(s));
     if (screen && tui_run(s, &o, sfd) == TUI_NO_TERMINAL)
         screen = false;
     if (!screen)

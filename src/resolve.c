@@ -13,13 +13,18 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "modules.h"
-#include "symbolize.h"
+#include <string.h>
+
 #include "hash.h"
+#include "modules.h"
+#include "pycode_reg.h"
+#include "pysample.h"
+#include "symbolize.h"
 
 #define FRAME_BLOCK 4096u /* chain frames per storage block */
 #define FUNC_BLOCK  1024u /* functions per storage block */
 #define FUNC_NONE   UINT32_MAX
+#define PY_MODULE   (MODULE_NONE - 1) /* module id of every Python function */
 
 /* Functions every resolver has, with fixed ids. */
 enum {
@@ -60,6 +65,10 @@ struct native_resolver {
     uint32_t nfuncs;
     uint32_t *func_slots; /* func id + 1, 0 = empty */
     uint32_t func_mask;
+
+    const struct pycode_reg *pyreg; /* NULL: Python frames show as "[python]" */
+    const struct pysample *py;
+    bool full_filenames;
 };
 
 /* Names and files are interned by the symbolizer, so pointers identify
@@ -195,6 +204,52 @@ static struct frame_chain resolve_native(struct native_resolver *r, const struct
     return (struct frame_chain){.n = n, .f = f};
 }
 
+/* End of the last occurrence of marker in file (0 if none). */
+static size_t after_last(const char *file, const char *marker)
+{
+    size_t end = 0;
+    for (const char *p = strstr(file, marker); p; p = strstr(p + 1, marker))
+        end = (size_t)(p - file) + strlen(marker);
+    return end;
+}
+
+const char *resolve_short_pyfile(const char *file, const char *script_dir)
+{
+    size_t end = after_last(file, "/site-packages/");
+    size_t e = after_last(file, "/dist-packages/");
+    end = e > end ? e : end;
+    e = after_last(file, "/lib/python");
+    if (e) {
+        const char *slash = strchr(file + e, '/'); /* past "X.Y" */
+        e = slash ? (size_t)(slash - file) + 1 : 0;
+        end = e > end ? e : end;
+    }
+    size_t n = script_dir ? strlen(script_dir) : 0;
+    if (n && strncmp(file, script_dir, n) == 0 && file[n] == '/' && n + 1 > end)
+        end = n + 1;
+    return file + end;
+}
+
+static struct frame_chain resolve_python(struct native_resolver *r, const struct frame_key *k)
+{
+    const struct pycode_entry *e = r->pyreg ? pycode_reg_get(r->pyreg, k->a) : NULL;
+    if (!e)
+        return r->fixed_chains[F_PYTHON];
+    const char *file = e->file[0] ? e->file : NULL;
+    if (file && !r->full_filenames)
+        file = resolve_short_pyfile(file, r->py ? pysample_script_dir(r->py) : NULL);
+    struct chain_frame *f = frames_alloc(r, 1);
+    if (!f)
+        return r->fixed_chains[F_UNKNOWN];
+    uint32_t func = func_intern(r, e->qualname, PY_MODULE, "", file, e->firstlineno);
+    *f = (struct chain_frame){
+        .func = func == FUNC_NONE ? F_UNKNOWN : func,
+        .file = file,
+        .line = (int32_t)(uint32_t)k->b,
+    };
+    return (struct frame_chain){.n = 1, .f = f};
+}
+
 static struct frame_chain resolve_one(struct native_resolver *r, frame_id id)
 {
     const struct frame_key *k = intern_key(r->in, id);
@@ -206,7 +261,7 @@ static struct frame_chain resolve_one(struct native_resolver *r, frame_id id)
     case FRAME_THREAD:
         return r->fixed_chains[F_THREAD];
     case FRAME_PYTHON:
-        return r->fixed_chains[F_PYTHON];
+        return resolve_python(r, k);
     case FRAME_SPECIAL:
         if (k->a == SPECIAL_TRUNCATED)
             return r->fixed_chains[F_TRUNCATED];
@@ -301,4 +356,12 @@ struct resolver resolver_native_iface(struct native_resolver *r)
         .func_count = native_func_count,
         .ctx = r,
     };
+}
+
+void resolver_native_set_python(struct native_resolver *r, const struct pycode_reg *reg,
+                                const struct pysample *py, bool full_filenames)
+{
+    r->pyreg = reg;
+    r->py = py;
+    r->full_filenames = full_filenames;
 }

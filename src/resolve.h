@@ -24,6 +24,7 @@
 #ifndef PERTOP_RESOLVE_H
 #define PERTOP_RESOLVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "intern.h"
@@ -72,5 +73,17 @@ void resolver_native_free(struct native_resolver *r);
  * Interner keys must be stable for those ids (they are: append-only). */
 void resolver_native_prepare(struct native_resolver *r, uint32_t upto);
 struct resolver resolver_native_iface(struct native_resolver *r);
+
+/* Python frames (FRAME_PYTHON: a = code registry id, b = line) resolve to a
+ * function named by the code's qualified name, with the file name cut after
+ * the longest sys.path-like prefix (site-packages, dist-packages,
+ * lib/pythonX.Y, the script's directory) unless full_filenames.  py gives
+ * the script's directory (it may be learnt late); both may be NULL. */
+struct pycode_reg;
+struct pysample;
+void resolver_native_set_python(struct native_resolver *r, const struct pycode_reg *reg,
+                                const struct pysample *py, bool full_filenames);
+/* The part of file that is shown (a suffix of it: no copy). */
+const char *resolve_short_pyfile(const char *file, const char *script_dir);
 
 #endif

@@ -4,6 +4,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,8 @@
 #include "modules.h"
 #include "procfs.h"
 #include "ptsampler.h"
+#include "pycode_reg.h"
+#include "pysample.h"
 #include "resolve.h"
 #include "snapshot.h"
 #include "symbolize.h"
@@ -32,6 +35,8 @@
 #define REFRESH_MIN_NS  200000000ull /* re-read maps at most 5 times a second */
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
 #define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
+#define MERGED_MAX      (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
+#define PY_MARK         (MODULE_NONE - 1) /* in mods[]: a Python frame, vaddr = id << 32 | line */
 
 enum run_state { RUN_WAIT, RUN_GO, RUN_ABORT };
 
@@ -50,8 +55,11 @@ struct session {
     struct symbolizer *sym;
     struct native_resolver *res;
     frame_id overflow_frame, truncated_frame, unknown_frame;
-    pthread_mutex_t lock;   /* model, interner and leaves */
-    struct lv_leaf *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
+    struct pycode_reg *pyreg; /* NULL with --native */
+    struct pysample *py;      /* made by the sampler thread before attaching */
+    char py_note[512];        /* why Python frames are missing, for the user */
+    pthread_mutex_t lock;     /* model, interner and leaves */
+    struct lv_leaf *leaves;   /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
     size_t nleaves;
     atomic_uint rate_hz; /* the screen may change it while sampling */
 
@@ -72,6 +80,7 @@ struct session {
     /* statistics, written by their threads under sync */
     struct ptsampler_stats pstats;
     uint64_t processed, truncated;
+    uint64_t py_samples, py_unmerged, py_torn;
     uint64_t sampler_cpu_ns, processing_cpu_ns;
     int exit_status;
     char exit_msg[160];
@@ -184,11 +193,39 @@ static void sample_loop(struct session *s, struct ptsampler *ps)
     }
 }
 
+/* The Python reader, before attaching: its hooks go into the config.  With
+ * --pid the interpreter is looked for now, so a problem is reported at
+ * once; a launched command has not exec'd yet, so it is looked for while
+ * sampling. */
+static void python_setup(struct session *s, struct ptsampler_config *cfg)
+{
+    if (!s->pyreg)
+        return;
+    s->py = pysample_new(s->pid, s->pyreg, s->opts.gil, s->child != 0);
+    if (!s->py) {
+        snprintf(s->py_note, sizeof s->py_note, "pertop: out of memory for the Python reader");
+        return;
+    }
+    cfg->hooks = pysample_hooks(s->py);
+    if (s->child)
+        return;
+    int rc = pysample_find(s->py, s->py_note, sizeof s->py_note);
+    if (rc == 0 && s->opts.stacks == STACKS_PYTHON)
+        snprintf(s->py_note, sizeof s->py_note,
+                 "pertop: no CPython found in process %d — --python shows nothing; "
+                 "try without it",
+                 (int)s->pid);
+}
+
 static void *sampler_main(void *arg)
 {
     struct session *s = arg;
     struct ptsampler_config cfg = {
         .pid = s->pid, .stack_size = s->opts.stack_size, .idle = s->opts.idle};
+    /* --python unwinds nothing natively: registers only, no stack copy */
+    if (s->opts.stacks == STACKS_PYTHON)
+        cfg.stack_size = 0;
+    python_setup(s, &cfg);
     struct ptsampler *ps = NULL;
     char err[512] = "";
     int rc = ptsampler_attach(&ps, &cfg, err, sizeof err);
@@ -223,9 +260,13 @@ static void *sampler_main(void *arg)
 
 struct proc_ctx {
     struct unwind_result ur;
-    uint32_t mods[UNWIND_DEPTH_MAX + 1];
-    uint64_t vaddrs[UNWIND_DEPTH_MAX + 1];
-    frame_id frames[UNWIND_DEPTH_MAX + 1];
+    uint32_t mods[MERGED_MAX];
+    uint64_t vaddrs[MERGED_MAX];
+    uint32_t nat_mods[UNWIND_DEPTH_MAX + 1]; /* native frames before merging */
+    uint64_t nat_vaddrs[UNWIND_DEPTH_MAX + 1];
+    bool is_eval[UNWIND_DEPTH_MAX + 1];
+    frame_id frames[MERGED_MAX];
+    uint8_t modpy[MODREG_MAX]; /* 0 not checked, 1 not the interpreter's file, 2 it is */
     uint64_t last_refresh_ns;
     unsigned seen_exec_gen;
 };
@@ -253,14 +294,89 @@ static size_t locate_frames(struct session *s, struct proc_ctx *p)
         uint64_t addr = i == 0 ? p->ur.pcs[i] : p->ur.pcs[i] - 1;
         const struct as_region *r = find_region(s, p, addr);
         if (r && r->img) {
-            p->mods[i] = r->img->module_id;
-            p->vaddrs[i] = addr - r->bias;
+            p->nat_mods[i] = r->img->module_id;
+            p->nat_vaddrs[i] = addr - r->bias;
         } else {
-            p->mods[i] = MODULE_NONE;
-            p->vaddrs[i] = addr;
+            p->nat_mods[i] = MODULE_NONE;
+            p->nat_vaddrs[i] = addr;
         }
     }
     return n;
+}
+
+/* Is module mod the file that holds the interpreter?  Cached per module:
+ * the answer is a string compare, asked for every frame. */
+static bool is_python_module(struct session *s, struct proc_ctx *p, uint32_t mod)
+{
+    if (mod >= MODREG_MAX || !pysample_ready(s->py))
+        return false;
+    if (!p->modpy[mod]) {
+        const struct module *m = modreg_get(s->reg, mod);
+        p->modpy[mod] = m && strcmp(m->name, pysample_module_path(s->py)) == 0 ? 2 : 1;
+    }
+    return p->modpy[mod] == 2;
+}
+
+/* Marks the eval-loop frames; returns how many. */
+static size_t mark_eval(struct session *s, struct proc_ctx *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        p->is_eval[i] =
+            is_python_module(s, p, p->nat_mods[i]) && pysample_is_eval(s->py, p->nat_vaddrs[i]);
+        k += p->is_eval[i];
+    }
+    return k;
+}
+
+static void put_native(struct proc_ctx *p, size_t *o, size_t i)
+{
+    p->mods[*o] = p->nat_mods[i];
+    p->vaddrs[*o] = p->nat_vaddrs[i];
+    (*o)++;
+}
+
+static void put_python(struct proc_ctx *p, size_t *o, const struct capture_pyframe *f)
+{
+    p->mods[*o] = PY_MARK;
+    p->vaddrs[*o] = (uint64_t)f->id << 32 | (uint32_t)f->line;
+    (*o)++;
+}
+
+/*
+ * The merged stack, innermost first, into mods/vaddrs.  Each eval-loop
+ * frame is replaced by the Python frames it runs: one each when the counts
+ * agree (up to 3.10 every Python call has its own eval frame), all of them
+ * when there is a single eval frame (3.11+ runs Python-to-Python calls in
+ * one).  Otherwise the frames cannot be placed without the entry markers
+ * of each interpreter frame: both stacks are kept, Python frames innermost,
+ * and *unmerged is set.  n native frames, none when --python.
+ */
+static size_t merge_frames(struct session *s, struct proc_ctx *p, const struct capture *c, size_t n,
+                           bool *unmerged)
+{
+    size_t m = (c->flags & CAPTURE_PY) ? c->py_n : 0, o = 0;
+    size_t k = m && n ? mark_eval(s, p, n) : 0;
+    *unmerged = false;
+    if (m && n && (k == m || k == 1)) {
+        size_t next = 0; /* next Python frame, innermost first */
+        for (size_t i = 0; i < n; i++) {
+            if (!p->is_eval[i]) {
+                put_native(p, &o, i);
+                continue;
+            }
+            size_t take = k == m ? 1 : m;
+            for (size_t j = 0; j < take && next < m; j++)
+                put_python(p, &o, &c->py[next++]);
+        }
+        return o;
+    }
+    for (size_t j = 0; j < m; j++)
+        put_python(p, &o, &c->py[j]);
+    for (size_t i = 0; i < n; i++)
+        put_native(p, &o, i);
+    *unmerged = m && n;
+    return o;
 }
 
 /* The node of a thread's latest sample, for the screen's "function it is in
@@ -287,10 +403,15 @@ static void add_sample(struct session *s, struct proc_ctx *p, const struct captu
                        bool truncated)
 {
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < n; i++)
-        p->frames[i] = p->mods[i] == MODULE_NONE
-                           ? s->unknown_frame
-                           : intern_frame(s->in, FRAME_NATIVE, p->mods[i], p->vaddrs[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (p->mods[i] == PY_MARK)
+            p->frames[i] = intern_frame(s->in, FRAME_PYTHON, (uint32_t)(p->vaddrs[i] >> 32),
+                                        (uint32_t)p->vaddrs[i]);
+        else
+            p->frames[i] = p->mods[i] == MODULE_NONE
+                               ? s->unknown_frame
+                               : intern_frame(s->in, FRAME_NATIVE, p->mods[i], p->vaddrs[i]);
+    }
     if (truncated)
         p->frames[n++] = s->truncated_frame;
     size_t kept = 0;
@@ -312,19 +433,33 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
     unsigned gen = atomic_load(&s->exec_gen);
     if (gen != p->seen_exec_gen) {
         p->seen_exec_gen = gen; /* exec: a new program, new maps */
+        memset(p->modpy, 0, sizeof p->modpy);
         as_refresh(s->as);
         p->last_refresh_ns = now_ns();
     }
-    unwind_capture(s->uw, c, &p->ur);
-    size_t n = locate_frames(s, p);
-    bool truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
-    struct capture meta = *c; /* the slot goes back before the lock is taken */
+    size_t n = 0;
+    bool truncated = false, unmerged = false;
+    if (s->opts.stacks != STACKS_PYTHON) {
+        unwind_capture(s->uw, c, &p->ur);
+        n = locate_frames(s, p);
+        truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
+    }
+    n = merge_frames(s, p, c, n, &unmerged);
+    truncated |= (c->flags & CAPTURE_PY_TRUNC) != 0;
+    /* the slot goes back before the lock is taken; the Python frames were
+     * copied into mods/vaddrs by the merge */
+    struct capture meta;
+    memcpy(&meta, c, offsetof(struct capture, py_n));
     meta.stack = NULL;
+    uint32_t flags = c->flags;
     capqueue_release(s->q);
     add_sample(s, p, &meta, n, truncated);
     pthread_mutex_lock(&s->sync);
     s->processed++;
     s->truncated += truncated;
+    s->py_samples += (flags & CAPTURE_PY) != 0;
+    s->py_unmerged += unmerged;
+    s->py_torn += (flags & CAPTURE_PY_TORN) != 0;
     pthread_mutex_unlock(&s->sync);
 }
 
@@ -498,7 +633,10 @@ static int alloc_parts(struct session *s, char *err, size_t errsz)
     s->in = intern_new(INTERN_CAPACITY);
     s->model = model_new(&lim);
     s->leaves = calloc(LEAF_SLOTS, sizeof(*s->leaves));
-    if (!s->q || !s->reg || !s->in || !s->model || !s->leaves) {
+    if (s->opts.stacks != STACKS_NATIVE)
+        s->pyreg = pycode_reg_new(PYCODE_REG_DEFAULT);
+    if (!s->q || !s->reg || !s->in || !s->model || !s->leaves ||
+        (s->opts.stacks != STACKS_NATIVE && !s->pyreg)) {
         snprintf(err, errsz, "pertop: out of memory while setting up");
         return -ENOMEM;
     }
@@ -556,6 +694,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
         snprintf(err, errsz, "pertop: out of memory while setting up the symbolizer");
         return -1;
     }
+    resolver_native_set_python(s->res, s->pyreg, s->py, s->opts.full_filenames);
     s->as = as_new(s->pid, s->reg, err, errsz);
     if (!s->as)
         return -1;
@@ -718,6 +857,14 @@ static void fill_header(struct session *s, struct snapshot_header *h)
     h->exited = atomic_load(&s->exited);
     h->exit_status = s->exit_status;
     h->truncated = st.truncated;
+    if (pysample_ready(s->py)) {
+        h->python = pysample_describe(s->py);
+        pthread_mutex_lock(&s->sync);
+        h->py_samples = s->py_samples;
+        h->py_unmerged = s->py_unmerged;
+        h->py_torn = s->py_torn;
+        pthread_mutex_unlock(&s->sync);
+    }
 }
 
 int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads)
@@ -766,6 +913,11 @@ void session_zero(struct session *s)
 const char *session_cmdline(const struct session *s)
 {
     return s->cmdline;
+}
+
+const char *session_python_note(const struct session *s)
+{
+    return s->py_note;
 }
 
 /* Header numbers of a live frame; the achieved rate is left to the caller,
@@ -825,6 +977,8 @@ void session_free(struct session *s)
         return;
     session_stop(s);
     resolver_native_free(s->res);
+    pysample_free(s->py);
+    pycode_reg_free(s->pyreg);
     sym_free(s->sym);
     unwind_free(s->uw);
     as_free(s->as);

@@ -63,6 +63,9 @@ void session_set_rate(struct session *s, unsigned hz);
 unsigned session_rate(struct session *s);
 /* Forget every count (the 'z' key), under the model lock. */
 void session_zero(struct session *s);
+/* Why Python frames are missing (an interpreter found but not supported,
+ * or none with --python), to show the user once; "" when all is well. */
+const char *session_python_note(const struct session *s);
 /* The command line of the target ("" when unknown). */
 const char *session_cmdline(const struct session *s);
 

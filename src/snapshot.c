@@ -58,6 +58,11 @@ static void write_header(FILE *f, const struct snapshot_header *h)
     if (h->exited)
         write_exit(f, h->exit_status);
     fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
+    if (h->python)
+        fprintf(f,
+                "python:     %s, %" PRIu64 " samples with Python frames (%" PRIu64
+                " unmerged, %" PRIu64 " torn)\n",
+                h->python, h->py_samples, h->py_unmerged, h->py_torn);
 }
 
 /* ------------------------------------------------------------ hot table */

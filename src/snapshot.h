@@ -39,6 +39,10 @@ struct snapshot_header {
     bool exited;                      /* target exited during the run */
     int exit_status;                  /* wait status when exited */
     uint64_t truncated;               /* truncated stacks */
+    const char *python;               /* "CPython 3.12.1", NULL when none was found */
+    uint64_t py_samples;              /* samples with Python frames */
+    uint64_t py_unmerged;             /* ... whose Python and native frames could not be merged */
+    uint64_t py_torn;                 /* ... read while they changed (partial) */
 };
 
 struct snapshot_opts {

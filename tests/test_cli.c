@@ -112,12 +112,32 @@ static void test_help_version(void **state)
     assert_non_null(strstr(cli_usage(), "Exit status"));
 }
 
+static void test_python_options(void **state)
+{
+    struct cli_opts o;
+    char err[256];
+    assert_int_equal(PARSE("-p", "1"), CLI_RUN);
+    assert_int_equal(o.stacks, STACKS_MERGED);
+    assert_false(o.gil);
+    assert_false(o.full_filenames);
+    assert_int_equal(PARSE("-p", "1", "--python", "--gil", "--full-filenames"), CLI_RUN);
+    assert_int_equal(o.stacks, STACKS_PYTHON);
+    assert_true(o.gil);
+    assert_true(o.full_filenames);
+    assert_int_equal(PARSE("-p", "1", "--native"), CLI_RUN);
+    assert_int_equal(o.stacks, STACKS_NATIVE);
+    assert_int_equal(PARSE("-p", "1", "--native", "--python"), CLI_ERROR);
+    assert_non_null(strstr(err, "--python and --native"));
+    assert_int_equal(PARSE("-p", "1", "--native", "--gil"), CLI_ERROR);
+    assert_non_null(strstr(err, "--gil"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
         cmocka_unit_test(test_command),      cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_help_version),
+        cmocka_unit_test(test_help_version), cmocka_unit_test(test_python_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
