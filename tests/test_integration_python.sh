@@ -1,0 +1,112 @@
+#!/bin/sh
+# CPython stacks merged with native frames, for every CPython on the
+# machine (pyenv's 2.7 and 3.6-3.13, Debian's python3.11): the fixture's
+# hot function and its leaf, at the right lines, inside the interpreter's
+# native frames.  A version that is not installed is reported as skipped and
+# never counted as passed; none at all: exit 77 (skipped).
+. "$(dirname "$0")/lib.sh"
+
+SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SCRIPT="$SRC/tests/fixtures/py_mix.py"
+LEAF_LINE=$(grep -n "# LEAF_LINE" "$SCRIPT" | cut -d: -f1)
+HOT_LINE=$(grep -n "# HOT_LINE" "$SCRIPT" | cut -d: -f1)
+PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+TESTED=0
+
+# The interpreter of pyenv for X.Y (any micro version), or nothing.
+pyenv_python() {
+    for d in "$PYROOT"/versions/"$1".*; do
+        [ -x "$d/bin/python$1" ] && { echo "$d/bin/python$1"; return; }
+    done
+}
+
+# pct_calls FILE: % of samples in which hot_leaf is called by hot_fn (up to
+# 3.10 the interpreter's own call frames stay between the two)
+pct_calls() {
+    awk '{ n = $NF; tot += n; if ($0 ~ /;hot_fn;(.*;)?hot_leaf[; ]/) hit += n }
+        END { printf "%.1f", tot ? 100 * hit / tot : 0 }' "$1"
+}
+
+# pct_native_root FILE: % of samples with a native start frame below hot_fn
+pct_native_root() {
+    awk '{ n = $NF; tot += n;
+        if ($0 ~ /(^|;)(main|Py_RunMain|Py_Main|Py_BytesMain|_start)(;.*)?;hot_fn;/) hit += n }
+        END { printf "%.1f", tot ? 100 * hit / tot : 0 }' "$1"
+}
+
+one_python() {
+    name=$1
+    py=$2
+    if [ -z "$py" ] || [ ! -x "$py" ]; then
+        echo "skip: $name not installed"
+        return
+    fi
+    TESTED=$((TESTED + 1))
+    out="$TMP/$name"
+    start_fixture "$py" "$SCRIPT"
+    P=$FIX_PID
+    "$PERTOP" --pid "$P" --duration 3 --batch --output "$out.folded" --format folded \
+        >"$out.txt" 2>"$out.err"
+    check "$name: batch run exits 0" [ $? -eq 0 ]
+    check "$name: the snapshot names the interpreter" grep -q "^python: *CPython" "$out.txt"
+    calls=$(pct_calls "$out.folded")
+    check "$name: hot_fn calling hot_leaf in $calls% of samples (>= 60)" at_least "$calls" 60
+    # a sample whose Python frames could not be read keeps its eval frame
+    evals=$(awk '{ n = $NF; tot += n; if ($0 ~ /(_PyEval_EvalFrameDefault|PyEval_EvalFrameEx)[; ]/) hit += n }
+        END { printf "%.1f", tot ? 100 * hit / tot : 0 }' "$out.folded")
+    check "$name: eval-loop frames replaced (left in $evals%, <= 5)" at_least 5 "$evals"
+    nat=$(pct_native_root "$out.folded")
+    check "$name: native start frames below the Python ones in $nat% (>= 60)" at_least "$nat" 60
+    check "$name: snapshot shows hot_leaf (py_mix.py:$LEAF_LINE)" \
+        grep -q "hot_leaf (py_mix.py:$LEAF_LINE)" "$out.txt"
+    check "$name: snapshot shows hot_fn (py_mix.py:$HOT_LINE)" \
+        grep -q "hot_fn (py_mix.py:$HOT_LINE)" "$out.txt"
+
+    # Python frames only: the leaf is the innermost frame
+    "$PERTOP" --pid "$P" --duration 1 --python --batch --output "$out.py.folded" \
+        --format folded >/dev/null 2>&1
+    self=$(folded_self_pct "$out.py.folded" hot_leaf)
+    check "$name: --python: hot_leaf innermost in $self% (>= 60)" at_least "$self" 60
+    check "$name: --python: no native frame" sh -c "! grep -q Py_RunMain '$out.py.folded'"
+
+    # the sleeping background thread, with --idle and threads as roots
+    "$PERTOP" --pid "$P" --duration 1 --idle --python --batch --output "$out.bg.folded" \
+        --format folded --threads >/dev/null 2>&1
+    check "$name: the background thread's frames" grep -q ";background " "$out.bg.folded"
+    check "$name: target still running after detach" running_free "$P"
+    kill -9 "$P"
+}
+
+for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+    one_python "pyenv-$v" "$(pyenv_python "$v")"
+done
+one_python debian-3.11 /usr/bin/python3.11
+
+# Not a Python: --python says so, and native profiling is unaffected.
+start_fixture "$FIXTURE_DIR/cpu_mix"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 1 --python --batch >/dev/null 2>"$TMP/nopy.err"
+check "--python on a native process exits 0" [ $? -eq 0 ]
+check "--python on a native process says no CPython was found" \
+    grep -q "no CPython found" "$TMP/nopy.err"
+"$PERTOP" --pid "$P" --duration 1 --batch -o "$TMP/nat.folded" -f folded >/dev/null 2>&1
+check "native process: native frames as before" grep -q "compute_inner" "$TMP/nat.folded"
+kill -9 "$P"
+
+# A Python pertop does not know: a clear message, native frames as usual.
+start_fixture "$FIXTURE_DIR/fake_python"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 1 --batch -o "$TMP/fake.folded" -f folded >/dev/null \
+    2>"$TMP/fake.err"
+check "unknown Python version: exits 0" [ $? -eq 0 ]
+check "unknown Python version: says which and what pertop does" \
+    grep -q "Python 3.14, which this pertop does not know.*native frames only" "$TMP/fake.err"
+check "unknown Python version: native frames profiled" grep -q "fake_work" "$TMP/fake.folded"
+kill -9 "$P"
+
+if [ "$TESTED" -eq 0 ]; then
+    echo "skip: no CPython on this machine"
+    exit 77
+fi
+echo "$TESTED interpreters tested"
+finish
