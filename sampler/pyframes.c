@@ -42,6 +42,7 @@ struct pyframes {
         uint64_t addr;
         uint32_t gen;
     } seen[SEEN_SLOTS];
+    bool stopped; /* the caller stops the thread around each walk */
 };
 
 int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -85,6 +86,11 @@ void pyframes_free(struct pyframes *pf)
     free(pf->scratch);
     free(pf->blocks);
     free(pf);
+}
+
+void pyframes_set_stopped(struct pyframes *pf, bool stopped)
+{
+    pf->stopped = stopped;
 }
 
 void pyframes_stats(const struct pyframes *pf, struct pyframes_stats *out)
@@ -578,8 +584,9 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
     }
     pf->st.frames += *n;
     /* A chain that changed while it was read is torn, even if every
-     * pointer led somewhere plausible. */
-    if (frame_head(t, tstate, &again) < 0 || again != head)
+     * pointer led somewhere plausible.  A stopped thread's cannot change:
+     * only the thread itself runs its frames. */
+    if (!pf->stopped && (frame_head(t, tstate, &again) < 0 || again != head))
         *flags |= PYF_TORN;
     return 0;
 }

@@ -140,6 +140,11 @@ int pyframes_tid_offset(const struct pyf_target *t, uint64_t main_pthread_id, pi
 int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tstate,
                   struct pyf_frame *out, size_t cap, size_t *n, unsigned *flags);
 
+/* The caller stops each thread around its walk (ptrace mode): skip the
+ * final re-read of the chain head (one or two target reads) that detects
+ * chains torn by a running thread.  Default false: nonblocking. */
+void pyframes_set_stopped(struct pyframes *pf, bool stopped);
+
 /* The cached names of a code object seen in the last walk, or NULL. */
 const struct pycode *pyframes_code(struct pyframes *pf, uint64_t code);
 

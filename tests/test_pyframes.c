@@ -262,6 +262,13 @@ static void good_chain(int major, int minor)
     img.tear_to = w.frames[1];
     assert_int_equal(pyframes_walk(pf, &w.t, w.tstate, fr, 8, &n, &fl), 0);
     assert_true(fl & PYF_TORN);
+    /* A caller that stops the thread skips that check (and its reads). */
+    put64(img.tear_at, 0, w.frames[0]);
+    img.reads = 0;
+    pyframes_set_stopped(pf, true);
+    assert_int_equal(pyframes_walk(pf, &w.t, w.tstate, fr, 8, &n, &fl), 0);
+    assert_false(fl & PYF_TORN);
+    pyframes_set_stopped(pf, false);
     img.tear_after = 0;
     put64(img.tear_at, 0, w.frames[0]);
 
