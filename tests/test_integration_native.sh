@@ -33,9 +33,16 @@ check "stripped binary: stacks still reach main" grep -q "main;run_cycle" "$TMP/
 kill -9 "$P"
 
 # a library loaded with dlopen after attaching: its frames are still named
-start_fixture "$FIXTURE_DIR/dlopen_mix" "$FIXTURE_DIR/libplugin.so" --delay 1
+# (SIGUSR1 makes it load the plugin; the signal passes through the sampler)
+start_fixture "$FIXTURE_DIR/dlopen_mix" "$FIXTURE_DIR/libplugin.so"
 P=$FIX_PID
-"$PERTOP" --pid "$P" --duration 3 --batch -o "$TMP/dl.folded" -f folded >/dev/null 2>&1
+"$PERTOP" --pid "$P" --duration 30 --batch -o "$TMP/dl.folded" -f folded >/dev/null 2>&1 &
+T=$!
+sleep 1.5
+kill -USR1 "$P"
+sleep 1.5
+kill -INT "$T"
+wait "$T"
 check "dlopen run exits 0" [ $? -eq 0 ]
 check "code from before the dlopen is named" grep -q "main;before_plugin " "$TMP/dl.folded"
 check "the plugin loaded later is named" grep -q "main;plugin_hot_loop " "$TMP/dl.folded"
