@@ -273,7 +273,9 @@ static void churn_one(const char *exe)
         if (!running)
             usleep(100);
     }
-    for (long i = 0; running && i < 1000; i++) {
+    /* Walk until 50 whole walks came back (bounded): how many are torn
+     * depends on how loaded the machine is, not on the reader. */
+    for (long i = 0; running && i < 40000 && whole < 50; i++) {
         pyframes_walk(pf, &t, th[n - 1].tstate, fr, 128, &k, &fl);
         walks++;
         if (fl & PYF_TORN) {
@@ -296,8 +298,8 @@ static void churn_one(const char *exe)
         fail_msg("%s: %s%s", exe, err, running ? "" : "never reached g0");
     assert_int_equal(bad, 0);
     /* Most walks are whole on an idle machine; on a loaded one many more
-     * are torn, which is right, but some must still come back whole. */
-    if (whole < walks / 50)
+     * are torn, which is right, but whole ones must still come back. */
+    if (whole < 50)
         fail_msg("%s: %ld whole walks of %ld (%ld torn)", exe, whole, walks, torn);
     print_message("ok %s: %ld walks of a changing stack, %ld torn\n", exe, walks, torn);
     tested++;
