@@ -5,12 +5,12 @@
 
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
-"$PERTOP" --pid "$P" --duration 5 --rate 199 --batch --output "$TMP/mix.folded" \
+"$PERTOP" --pid "$P" --duration 6 --rate 499 --batch --output "$TMP/mix.folded" \
     --format folded >"$TMP/mix.txt" 2>"$TMP/mix.err"
 check "batch run exits 0" [ $? -eq 0 ]
 check "folded output written" [ -s "$TMP/mix.folded" ]
 total=$(folded_total "$TMP/mix.folded")
-check "enough samples ($total)" [ "${total:-0}" -ge 500 ]
+check "enough samples ($total)" [ "${total:-0}" -ge 800 ]
 
 for pair in compute_inner:30 parse_input:25 compute_middle:20 mix_bits:15 compute_outer:10; do
     fn=${pair%%:*}
