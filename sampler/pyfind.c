@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "maps.h"
+#include "elfsyms.h"
 
 #define RODATA_SCAN_MAX (64u << 20) /* bytes of .rodata searched for a version */
 #define SYMS_MAX        (4u << 20)  /* symbols looked at per table */
@@ -43,32 +44,16 @@ static void note_sym(struct syms *s, const char *name, uint64_t value)
     }
 }
 
-/* Both .symtab and .dynsym: a stripped build keeps only the second, and
- * interp_head (static) is only in the first. */
+static void on_object_sym(void *ctx, const char *name, const GElf_Sym *sym)
+{
+    if (name[0] == '_' || name[0] == 'P' || name[0] == 'i')
+        note_sym(ctx, name, sym->st_value);
+}
+
+/* interp_head is static: only in .symtab; _PyRuntime is in .dynsym too. */
 static void read_syms(Elf *elf, struct syms *s)
 {
-    Elf_Scn *scn = NULL;
-
-    while ((scn = elf_nextscn(elf, scn))) {
-        GElf_Shdr sh;
-        Elf_Data *d;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-            continue;
-        if (!sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-            continue;
-        size_t n = sh.sh_size / sh.sh_entsize;
-        for (size_t i = 0; i < n && i < SYMS_MAX; i++) {
-            GElf_Sym sym;
-            const char *name;
-            if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
-                continue;
-            if (GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
-                continue;
-            name = elf_strptr(elf, sh.sh_link, sym.st_name);
-            if (name && name[0] && (name[0] == '_' || name[0] == 'P' || name[0] == 'i'))
-                note_sym(s, name, sym.st_value);
-        }
-    }
+    elfsyms_each(elf, STT_OBJECT, SYMS_MAX, on_object_sym, s);
 }
 
 /* The bytes of the file at virtual address vaddr, from the section that

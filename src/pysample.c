@@ -17,6 +17,7 @@
 
 #include "pyfind.h"
 #include "pyframes.h"
+#include "elfsyms.h"
 
 #define EVAL_RANGES_MAX 8
 #define RETRY_EVERY_NS  200000000ull   /* launch mode: look again this often ... */
@@ -113,28 +114,22 @@ static void add_range(struct pysample *p, uint64_t lo, uint64_t size)
         p->eval[p->neval++] = (struct eval_range){lo, lo + size};
 }
 
+struct eval_scan {
+    struct pysample *p;
+    int major;
+};
+
+static void on_func_sym(void *ctx, const char *name, const GElf_Sym *sym)
+{
+    struct eval_scan *e = ctx;
+    if (is_eval_name(name, e->major))
+        add_range(e->p, sym->st_value, sym->st_size);
+}
+
 static void scan_symbols(struct pysample *p, Elf *elf, int major)
 {
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn))) {
-        GElf_Shdr sh;
-        Elf_Data *d;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-            continue;
-        if (!sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-            continue;
-        size_t n = sh.sh_size / sh.sh_entsize;
-        for (size_t i = 0; i < n && i < SYMS_MAX; i++) {
-            GElf_Sym sym;
-            const char *name;
-            if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-                sym.st_shndx == SHN_UNDEF)
-                continue;
-            name = elf_strptr(elf, sh.sh_link, sym.st_name);
-            if (name && is_eval_name(name, major))
-                add_range(p, sym.st_value, sym.st_size);
-        }
-    }
+    struct eval_scan e = {p, major};
+    elfsyms_each(elf, STT_FUNC, SYMS_MAX, on_func_sym, &e);
 }
 
 /* The eval loop's ranges in the interpreter's file, opened through the
