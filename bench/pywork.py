@@ -1,0 +1,28 @@
+"""CPU-bound Python target for bench/py_run.sh: its work runs at the bottom
+of a 30-frame Python call chain; prints how long the work itself took."""
+import sys
+import time
+
+
+def leaf(n):
+    x = 0
+    for i in range(n):
+        x = (x * 31 + i) & 0xFFFFFFFF
+    return x
+
+
+def descend(depth, n):
+    if depth == 0:
+        return leaf(n)
+    return descend(depth - 1, n) + 1
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
+    t0 = time.time()
+    for _ in range(rounds):
+        descend(28, 20000)
+    sys.stdout.write("work_seconds=%.6f\n" % (time.time() - t0))
+
+
+main()
