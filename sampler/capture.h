@@ -36,9 +36,10 @@ enum {
  * stopped, and id (a code registry id, see src/pycode_reg.h) right after it
  * resumes the thread, while the walker's names are still valid. */
 struct capture_pyframe {
-    uint64_t code; /* code object address in the target */
-    int32_t line;  /* -1 when unknown */
-    uint32_t id;   /* code registry id */
+    uint64_t code;  /* code object address in the target */
+    int32_t line;   /* -1 when unknown */
+    uint32_t id;    /* code registry id */
+    uint32_t entry; /* outermost frame of one eval-loop run (pyf_frame.entry) */
 };
 
 struct capture {

@@ -567,7 +567,9 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
             break;
         }
         if (L->if_owner_cstack >= 0 && r.owner == L->if_owner_cstack) {
-            f = r.next; /* shim frame: C called into Python here */
+            if (*n > 0)
+                out[*n - 1].entry = 1; /* that run of frames began here */
+            f = r.next;                /* shim frame: C called into Python here */
             continue;
         }
         if (!r.code || !(e = code_get(pf, t, r.code))) {
@@ -578,6 +580,7 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
         if (!skip) {
             out[*n].code = r.code;
             out[*n].line = code_line(pf, t, e, off);
+            out[*n].entry = 0;
             (*n)++;
         }
         f = r.next;

@@ -80,6 +80,8 @@ struct pyf_thread {
 struct pyf_frame {
     uint64_t code; /* code object address: with line, the frame's identity */
     int32_t line;  /* -1 when the table has none for the instruction */
+    uint8_t entry; /* outermost frame of one eval-loop run: C called into
+                    * Python here (3.12+, from the shim frame beyond it) */
 };
 
 struct pycode {

@@ -313,7 +313,8 @@ static int on_stopped(void *ctx, struct capture *c)
     if (pyframes_walk(p->pf, &p->t, th->tstate, p->scratch, CAPTURE_PY_MAX, &n, &flags) < 0)
         return 0; /* no Python frames this time; the native sample stands */
     for (size_t i = 0; i < n; i++)
-        c->py[i] = (struct capture_pyframe){p->scratch[i].code, p->scratch[i].line, 0};
+        c->py[i] = (struct capture_pyframe){p->scratch[i].code, p->scratch[i].line, 0,
+                                            p->scratch[i].entry};
     c->py_n = (uint32_t)n;
     c->flags |= CAPTURE_PY;
     if (flags & (PYF_TORN | PYF_CYCLE | PYF_BADREAD))

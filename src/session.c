@@ -352,12 +352,44 @@ static void put_python(struct proc_ctx *p, size_t *o, const struct capture_pyfra
  * of each interpreter frame: both stacks are kept, Python frames innermost,
  * and *unmerged is set.  n native frames, none when --python.
  */
+/* Runs of Python frames that each eval-loop invocation runs (3.12+ marks
+ * the outermost frame of each run); 0 when the chain carries no marks. */
+static size_t count_runs(const struct capture *c)
+{
+    size_t runs = 0;
+    for (size_t j = 0; j < c->py_n; j++)
+        runs += c->py[j].entry != 0;
+    return runs;
+}
+
+/* Each eval frame, innermost first, takes the next run of Python frames:
+ * up to and including the next frame marked as a run's entry. */
+static size_t merge_runs(struct proc_ctx *p, const struct capture *c, size_t n)
+{
+    size_t o = 0, next = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!p->is_eval[i]) {
+            put_native(p, &o, i);
+            continue;
+        }
+        while (next < c->py_n) {
+            bool last = c->py[next].entry != 0;
+            put_python(p, &o, &c->py[next++]);
+            if (last)
+                break;
+        }
+    }
+    return o;
+}
+
 static size_t merge_frames(struct session *s, struct proc_ctx *p, const struct capture *c, size_t n,
                            bool *unmerged)
 {
     size_t m = (c->flags & CAPTURE_PY) ? c->py_n : 0, o = 0;
     size_t k = m && n ? mark_eval(s, p, n) : 0;
     *unmerged = false;
+    if (m && n && k > 1 && k != m && count_runs(c) == k)
+        return merge_runs(p, c, n);
     if (m && n && (k == m || k == 1)) {
         size_t next = 0; /* next Python frame, innermost first */
         for (size_t i = 0; i < n; i++) {

@@ -82,6 +82,27 @@ for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 done
 one_python debian-3.11 /usr/bin/python3.11
 
+# Python called back from C (map): on 3.12+ each eval-loop run is marked by
+# CPython's shim frame, so both runs merge in place, C frames between them.
+for v in 3.12 3.13; do
+    py=$(pyenv_python "$v")
+    if [ -z "$py" ]; then
+        echo "skip: pyenv-$v not installed"
+        continue
+    fi
+    start_fixture "$py" "$SRC/tests/fixtures/py_cmix.py"
+    P=$FIX_PID
+    "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cm$v.folded" -f folded \
+        >"$TMP/cm$v.txt" 2>&1
+    check "pyenv-$v: C-mediated call run exits 0" [ $? -eq 0 ]
+    pct=$(awk '{ n = $NF; t += n; if ($0 ~ /;via_c;.*map_next;.*;leaf[; ]/) h += n }
+        END { printf "%.1f", t ? 100 * h / t : 0 }' "$TMP/cm$v.folded")
+    check "pyenv-$v: via_c, then map's C frames, then leaf in $pct% (>= 60)" at_least "$pct" 60
+    unm=$(sed -n 's/.*(\([0-9]*\) unmerged.*/\1/p' "$TMP/cm$v.txt")
+    check "pyenv-$v: no unmerged samples (got ${unm:-?})" [ "${unm:-1}" -le 3 ]
+    kill -9 "$P"
+done
+
 # Not a Python: --python says so, and native profiling is unaffected.
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
