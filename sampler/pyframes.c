@@ -484,6 +484,7 @@ struct raw_frame {
     uint64_t code, next, instr;
     int64_t lasti;
     int owner;
+    bool is_entry; /* 3.11: the outermost frame of its eval-loop run */
 };
 
 static int read_frame(struct pyframes *pf, const struct pyf_target *t, uint64_t f,
@@ -505,13 +506,16 @@ static int read_frame(struct pyframes *pf, const struct pyf_target *t, uint64_t 
         return 0;
     }
     int32_t instr = L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr;
-    const int32_t offs[] = {L->if_previous, L->if_code, instr, L->if_owner};
-    if (!(n = span(offs, 4)) || rdc(pf, t, f, b, n) < 0)
+    bool has_entry = L->if_is_entry > 0;
+    const int32_t offs[] = {L->if_previous, L->if_code, instr, L->if_owner,
+                            has_entry ? L->if_is_entry : L->if_owner};
+    if (!(n = span(offs, 5)) || rdc(pf, t, f, b, n) < 0)
         return -EFAULT;
     r->code = ptr_at(b, L->if_code);
     r->next = ptr_at(b, L->if_previous);
     r->instr = ptr_at(b, instr);
     r->owner = b[L->if_owner];
+    r->is_entry = has_entry && b[L->if_is_entry] != 0;
     return 0;
 }
 
@@ -580,7 +584,7 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
         if (!skip) {
             out[*n].code = r.code;
             out[*n].line = code_line(pf, t, e, off);
-            out[*n].entry = 0;
+            out[*n].entry = r.is_entry;
             (*n)++;
         }
         f = r.next;

@@ -103,6 +103,9 @@ struct py_layout {
     int32_t if_owner;      /* char */
     int8_t if_owner_generator;
     int8_t if_owner_cstack; /* PYL_NONE on 3.11 */
+    int32_t if_is_entry;    /* bool, 3.11 only: the outermost frame of one eval-loop
+                             * run (3.12+ mark runs with shim frames instead);
+                             * <= 0 when absent */
 
     /* PyCodeObject. */
     int32_t co_filename;

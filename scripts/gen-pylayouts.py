@@ -81,6 +81,7 @@ FIELDS = [
     ("if_owner", ["offsetof(_PyInterpreterFrame, owner)"]),
     ("if_owner_generator", ["(long)FRAME_OWNED_BY_GENERATOR"]),
     ("if_owner_cstack", ["(long)FRAME_OWNED_BY_CSTACK"]),
+    ("if_is_entry", ["offsetof(_PyInterpreterFrame, is_entry)"]),
     ("co_filename", ["offsetof(PyCodeObject, co_filename)"]),
     ("co_name", ["offsetof(PyCodeObject, co_name)"]),
     ("co_qualname", ["offsetof(PyCodeObject, co_qualname)"]),

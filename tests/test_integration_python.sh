@@ -82,9 +82,10 @@ for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 done
 one_python debian-3.11 /usr/bin/python3.11
 
-# Python called back from C (map): on 3.12+ each eval-loop run is marked by
-# CPython's shim frame, so both runs merge in place, C frames between them.
-for v in 3.12 3.13; do
+# Python called back from C (map): each eval-loop run is marked (3.11 by the
+# frame's is_entry, 3.12+ by CPython's shim frame), so both runs merge in
+# place, C frames between them.
+for v in 3.11 3.12 3.13; do
     py=$(pyenv_python "$v")
     if [ -z "$py" ]; then
         echo "skip: pyenv-$v not installed"
