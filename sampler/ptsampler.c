@@ -25,6 +25,7 @@
 #include "ptsampler.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,11 +54,11 @@
  * blocks it); the slice only bounds the delay if some thread that does not
  * block it takes it.  Short slices cost a wake-up each: at 1 ms they were
  * most of the sampler's CPU at 99 Hz. */
-#define IDLE_SLICE_NS     (20000000ull)
-#define SEIZE_PASSES      64                  /* re-listings of /proc/PID/task */
-#define DRAIN_MAX_EVENTS  100000              /* bound one drain against a clone storm */
-#define READ_CHUNK        4096u               /* remote iovec granularity (<= page) */
-#define PENDING_STALE_NS  (100 * 1000000ull)  /* an owed stop this late is not coming */
+#define IDLE_SLICE_NS    (20000000ull)
+#define SEIZE_PASSES     64                 /* re-listings of /proc/PID/task */
+#define DRAIN_MAX_EVENTS 100000             /* bound one drain against a clone storm */
+#define READ_CHUNK       4096u              /* remote iovec granularity (<= page) */
+#define PENDING_STALE_NS (100 * 1000000ull) /* an owed stop this late is not coming */
 
 struct pts_thread {
     pid_t tid;
@@ -70,7 +71,8 @@ struct pts_thread {
 
 struct ptsampler {
     struct ptsampler_config cfg;
-    pid_t tracer_tid; /* the only thread allowed to call us */
+    pid_t tracer_tid;        /* the only thread allowed to call us ... */
+    pthread_t tracer_thread; /* ... as pthread_self() sees it: no syscall per check */
     struct pts_thread *threads;
     uint32_t nthreads; /* entries in threads, gone ones included until compact */
     pid_t *scratch;    /* task listing buffer for attach */
@@ -539,7 +541,7 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
 
 static bool on_tracer_thread(struct ptsampler *s)
 {
-    return self_tid() == s->tracer_tid;
+    return pthread_equal(pthread_self(), s->tracer_thread) != 0;
 }
 
 void ptsampler_sample(struct ptsampler *s, struct capqueue *q)
@@ -857,6 +859,7 @@ static struct ptsampler *new_sampler(const struct ptsampler_config *cfg)
         return NULL;
     s->cfg = *cfg;
     s->tracer_tid = self_tid();
+    s->tracer_thread = pthread_self();
     s->threads = calloc(PTSAMPLER_MAX_THREADS, sizeof *s->threads);
     s->scratch = calloc(PTSAMPLER_MAX_THREADS, sizeof *s->scratch);
     if (!s->threads || !s->scratch) {
