@@ -49,7 +49,7 @@
 #define ANNOT_FUNC_MAX_BYTES  (256u << 10) /* machine code disassembled per function */
 #define ANNOT_CONTEXT_LINES   3            /* shown around the function's lines */
 #define ANNOT_CACHE_VIEWS     16           /* built views kept per env */
-#define ANNOT_MAX_SOURCE_MAPS 32
+#define ANNOT_MAX_SOURCE_MAPS 32           /* --source-path maps */
 
 enum annot_kind { ANNOT_SOURCE, ANNOT_ASM };
 
@@ -60,13 +60,6 @@ struct pycode_reg;
 struct model;
 struct resolver;
 
-/* --source-path OLD=NEW: a path starting with old (at a '/' boundary or
- * whole) is read from new + the rest. */
-struct annot_path_map {
-    const char *old_prefix;
-    const char *new_prefix;
-};
-
 /* What annotation needs from the session.  Pointers are borrowed and must
  * outlive the env; pyreg may be NULL (no Python), sym and reg may be NULL
  * (no instruction view: the view says why). */
@@ -75,9 +68,11 @@ struct annot_env_cfg {
     const struct modreg *reg;
     struct symbolizer *sym;
     const struct pycode_reg *pyreg;
-    pid_t pid;        /* 0: no target root; files opened as they are named */
-    bool target_gone; /* skip /proc/PID/root (may be updated: annot_env_set_gone) */
-    const struct annot_path_map *maps;
+    pid_t pid;               /* 0: no target root; files opened as they are named */
+    bool target_gone;        /* skip /proc/PID/root (may be updated: annot_env_set_gone) */
+    const char *const *maps; /* --source-path "OLD=NEW" (split at the first '='): a path
+                                starting with OLD (whole, or followed by '/') is read
+                                from NEW + the rest; first match wins; copied */
     size_t nmaps;
 };
 

@@ -57,6 +57,9 @@ static const char usage_text[] =
     "                         the terminal, or nowhere while the screen is on)\n"
     "                         (default: the current folder)\n"
     "      --no-color         no colours on the screen (also when NO_COLOR is set)\n"
+    "      --source-path OLD=NEW  source and instruction views: read files under\n"
+    "                         OLD from NEW instead (a moved or copied tree);\n"
+    "                         repeatable, the first matching OLD wins\n"
     "      --stats            print sampler statistics on stderr at the end\n"
     "\n"
     "  -h, --help             show this help and exit\n"
@@ -139,7 +142,8 @@ enum {
     OPT_PYTHON,
     OPT_NATIVE,
     OPT_GIL,
-    OPT_FULLNAMES
+    OPT_FULLNAMES,
+    OPT_SOURCEPATH
 };
 
 static const struct option long_opts[] = {
@@ -163,6 +167,7 @@ static const struct option long_opts[] = {
     {"native", no_argument, NULL, OPT_NATIVE},
     {"gil", no_argument, NULL, OPT_GIL},
     {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
+    {"source-path", required_argument, NULL, OPT_SOURCEPATH},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -264,6 +269,14 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
         break;
     case OPT_FULLNAMES:
         o->full_filenames = true;
+        break;
+    case OPT_SOURCEPATH:
+        /* Split later (by annotate): argv stays untouched. */
+        if (arg[0] == '=' || !strchr(arg, '=') || !strchr(arg, '=')[1])
+            BAD("pertop: invalid --source-path '%s': expected OLD=NEW (two folder prefixes)", arg);
+        if (o->nsource_maps == SOURCE_MAPS_MAX)
+            BAD("pertop: too many --source-path options (at most %d)", SOURCE_MAPS_MAX);
+        o->source_maps[o->nsource_maps++] = arg;
         break;
     case 'h':
         return CLI_HELP;

@@ -32,6 +32,7 @@ enum stack_mode { STACKS_MERGED, STACKS_PYTHON, STACKS_NATIVE };
 #define RATE_MIN        1
 #define RATE_MAX        10000
 #define DEPTH_MAX_LIMIT 1024
+#define SOURCE_MAPS_MAX 32 /* --source-path options */
 
 struct cli_opts {
     pid_t pid;           /* 0 when launching */
@@ -55,6 +56,8 @@ struct cli_opts {
     enum stack_mode stacks;     /* --python, --native, default merged */
     bool gil;                   /* --gil: only the thread holding the GIL */
     bool full_filenames;        /* --full-filenames: Python file names not shortened */
+    const char *source_maps[SOURCE_MAPS_MAX]; /* --source-path OLD=NEW, as given (argv) */
+    size_t nsource_maps;
 };
 
 enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };

@@ -83,6 +83,13 @@ struct live_req {
 int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
                  const struct procstat_snapshot *ps, struct live_frame *f);
 
+/* What the source and instruction views need (src/annotate.h): made on the
+ * first call, owned by the session, valid until session_free.  Call it and
+ * annot_build on the thread that builds views (it uses the symbolizer);
+ * annot_collect under the same lock as the model.  NULL when out of memory. */
+struct annot_env;
+struct annot_env *session_annot_env(struct session *s);
+
 void session_free(struct session *s);
 
 #endif
