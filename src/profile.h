@@ -36,6 +36,7 @@
 #define PROFILE_MAX_FILE     (256u << 20) /* bytes read from disk */
 #define PROFILE_MAX_INFLATED (1u << 30)   /* bytes of a gunzipped pprof */
 #define PROFILE_MAX_DEPTH    4096         /* frames of one stack (deeper: cut at the root) */
+#define PROFILE_MAX_NAME     4096         /* bytes of a function name (longer: cut) */
 
 /* What a file says about its run; have_* false (or 0, "") when unknown. */
 struct prof_meta {
@@ -97,11 +98,18 @@ size_t profile_nstacks(const struct profile *p);
 /* Stacks in the order they were added (a file's order). */
 const struct prof_stack *profile_stack(const struct profile *p, size_t i);
 size_t profile_nfuncs(const struct profile *p);
-/* Sums are computed once, on the first call after the last change. */
+/* Sums are kept up to date as stacks are added. */
 const struct prof_func *profile_func(const struct profile *p, uint32_t id);
 /* The id of the function named name (as the file names it, or with a
  * " (FILE:LINE)" suffix that is then ignored), or -1. */
 int64_t profile_find(const struct profile *p, const char *name);
+
+/* For format readers (pprof_read.c): a function by name (its id, or
+ * -ENOMEM), a stack of ids, root first (-EINVAL when n is 0 or too deep),
+ * and the meta to fill in. */
+int64_t profile_intern(struct profile *p, const char *name, size_t len);
+int profile_add_ids(struct profile *p, const uint32_t *ids, uint32_t n, uint64_t count);
+struct prof_meta *profile_meta_mut(struct profile *p);
 
 /* The name a frame is compared by: name without a trailing " (FILE:LINE)"
  * (LINE all digits).  Returns the length of that prefix. */
