@@ -17,6 +17,7 @@
 static const char usage_text[] =
     "Usage: pertop [OPTIONS] --pid PID\n"
     "       pertop [OPTIONS] -- COMMAND [ARGS...]\n"
+    "       pertop diff [--rows N] BEFORE AFTER\n"
     "\n"
     "Live profiler: shows where a running process spends its CPU, from its\n"
     "native stacks (DWARF and ELF symbols) merged with its CPython stacks.\n"
@@ -42,15 +43,37 @@ static const char usage_text[] =
     "      --gil              sample only the thread holding the GIL\n"
     "      --full-filenames   Python file names in full, not cut after\n"
     "                         site-packages, lib/pythonX.Y or the script's folder\n"
+    "      --nonblocking      with --python: read the Python frames without\n"
+    "                         stopping the target at all (no ptrace); stacks that\n"
+    "                         change under the read are counted torn, not shown\n"
     "\n"
     "Output:\n"
     "  -b, --batch            no live display: print the text snapshot at the end\n"
     "                         (end of --duration, Ctrl-C, or the target exiting)\n"
     "  -o, --output FILE      also write the profile to FILE at the end\n"
-    "  -f, --format FMT       format of --output: text (default) or folded\n"
-    "                         (one line per stack, root first, ';'-joined, count)\n"
-    "      --threads          folded output: thread (name-tid) as the root frame\n"
+    "  -f, --format FMT       format of --output: text (default), folded\n"
+    "                         (one line per stack, root first, ';'-joined, count),\n"
+    "                         speedscope (JSON for speedscope.app, one profile\n"
+    "                         per thread), svg (interactive flame graph), report\n"
+    "                         (Markdown performance report), pprof (gzipped\n"
+    "                         profile.proto for go tool pprof, Pyroscope, Parca)\n"
+    "      --threads          folded and svg output: thread (name-tid) as the\n"
+    "                         root frame\n"
     "  -n, --rows N           rows of the hot-functions table (default 30)\n"
+    "      --view VIEW        what --batch prints: hot (default, the hot functions),\n"
+    "                         tree (call tree, top down), inverted (bottom up),\n"
+    "                         callers:NAME (callers and callees of function NAME),\n"
+    "                         source:NAME (its source lines with counts),\n"
+    "                         asm:NAME (its instructions with counts); NAME is\n"
+    "                         exact or a unique part of a function name; trees\n"
+    "                         show rows of 0.5%% or more; on the screen, tree and\n"
+    "                         inverted open that view\n"
+    "      --thread TID       every view of thread TID only (zoom)\n"
+    "      --module NAME      only samples whose innermost frame is in the module\n"
+    "                         (shared object) NAME, e.g. libz.so.1 (zoom)\n"
+    "      --baseline FILE    add a column with each function's change of self %\n"
+    "                         against the profile FILE (folded or pprof, e.g. an\n"
+    "                         earlier --output): screen and text output\n"
     "  -i, --interval SECS    refresh interval of the live display (default 1)\n"
     "      --snapshot-dir DIR where the screen's 's' key writes its text snapshots\n"
     "      --command-output FILE  where a launched command's output goes (default:\n"
@@ -65,7 +88,16 @@ static const char usage_text[] =
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
     "\n"
-    "Exit status: 0 ok, 1 internal error, 2 bad usage, 3 no such target (or a\n"
+    "Compare two profiles:\n"
+    "  pertop diff [--rows N] BEFORE AFTER\n"
+    "                         BEFORE and AFTER are folded or pprof files (pertop's\n"
+    "                         or other tools'); per function self and total % of\n"
+    "                         each profile's samples before and after and the\n"
+    "                         change in points, biggest change first; new and\n"
+    "                         gone functions marked; --rows 0 shows all (default 30)\n"
+    "\n"
+    "Exit status: 0 ok, 1 internal error, 2 bad usage (or a --baseline or diff\n"
+    "profile that cannot be read or is corrupt), 3 no such target (or a\n"
     "kernel thread or zombie), 4 not permitted to trace (or already traced),\n"
     "5 the command could not be launched, 6 the output could not be written.\n";
 
@@ -76,7 +108,38 @@ const char *cli_usage(void)
 
 const char *cli_format_name(enum output_format f)
 {
-    return f == FORMAT_FOLDED ? "folded" : "text";
+    switch (f) {
+    case FORMAT_FOLDED:
+        return "folded";
+    case FORMAT_SPEEDSCOPE:
+        return "speedscope";
+    case FORMAT_SVG:
+        return "svg";
+    case FORMAT_REPORT:
+        return "report";
+    case FORMAT_PPROF:
+        return "pprof";
+    default:
+        return "text";
+    }
+}
+
+const char *cli_format_ext(enum output_format f)
+{
+    switch (f) {
+    case FORMAT_FOLDED:
+        return "folded";
+    case FORMAT_SPEEDSCOPE:
+        return "json";
+    case FORMAT_SVG:
+        return "svg";
+    case FORMAT_REPORT:
+        return "md";
+    case FORMAT_PPROF:
+        return "pb.gz";
+    default:
+        return "txt";
+    }
 }
 
 void cli_defaults(struct cli_opts *o)
@@ -143,7 +206,12 @@ enum {
     OPT_NATIVE,
     OPT_GIL,
     OPT_FULLNAMES,
-    OPT_SOURCEPATH
+    OPT_NONBLOCKING,
+    OPT_SOURCEPATH,
+    OPT_BASELINE,
+    OPT_VIEW,
+    OPT_THREAD,
+    OPT_MODULE
 };
 
 static const struct option long_opts[] = {
@@ -167,7 +235,12 @@ static const struct option long_opts[] = {
     {"native", no_argument, NULL, OPT_NATIVE},
     {"gil", no_argument, NULL, OPT_GIL},
     {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
+    {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
     {"source-path", required_argument, NULL, OPT_SOURCEPATH},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"view", required_argument, NULL, OPT_VIEW},
+    {"thread", required_argument, NULL, OPT_THREAD},
+    {"module", required_argument, NULL, OPT_MODULE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -178,6 +251,31 @@ static const struct option long_opts[] = {
         snprintf(err, errsz, __VA_ARGS__);                                                         \
         return CLI_ERROR;                                                                          \
     } while (0)
+
+/* --view hot|tree|inverted|callers:NAME|source:NAME|asm:NAME */
+static int parse_view(const char *arg, struct cli_opts *o)
+{
+    static const struct {
+        const char *name;
+        enum cli_view v;
+        bool named;
+    } views[] = {
+        {"hot", VIEW_HOT, false},        {"tree", VIEW_TREE, false},
+        {"inverted", VIEW_INVERTED, false}, {"callers:", VIEW_CALLERS, true},
+        {"source:", VIEW_SOURCE, true},  {"asm:", VIEW_ASM, true},
+    };
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
+        size_t n = strlen(views[i].name);
+        if (views[i].named ? strncmp(arg, views[i].name, n) != 0 : strcmp(arg, views[i].name) != 0)
+            continue;
+        if (views[i].named && !arg[n])
+            return -EINVAL;
+        o->view = views[i].v;
+        o->view_func = views[i].named ? arg + n : NULL;
+        return 0;
+    }
+    return -EINVAL;
+}
 
 /* Applies one option; returns CLI_RUN to go on. */
 static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *err, size_t errsz)
@@ -227,8 +325,18 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
             o->format = FORMAT_TEXT;
         else if (!strcmp(arg, "folded"))
             o->format = FORMAT_FOLDED;
+        else if (!strcmp(arg, "speedscope"))
+            o->format = FORMAT_SPEEDSCOPE;
+        else if (!strcmp(arg, "svg"))
+            o->format = FORMAT_SVG;
+        else if (!strcmp(arg, "report"))
+            o->format = FORMAT_REPORT;
+        else if (!strcmp(arg, "pprof"))
+            o->format = FORMAT_PPROF;
         else
-            BAD("pertop: unknown --format '%s': use text or folded", arg);
+            BAD("pertop: unknown --format '%s': use text, folded, speedscope, svg, report or "
+                "pprof",
+                arg);
         break;
     case OPT_THREADS:
         o->threads = true;
@@ -270,6 +378,9 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
     case OPT_FULLNAMES:
         o->full_filenames = true;
         break;
+    case OPT_NONBLOCKING:
+        o->nonblocking = true;
+        break;
     case OPT_SOURCEPATH:
         /* Split later (by annotate): argv stays untouched. */
         if (arg[0] == '=' || !strchr(arg, '=') || !strchr(arg, '=')[1])
@@ -277,6 +388,27 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
         if (o->nsource_maps == SOURCE_MAPS_MAX)
             BAD("pertop: too many --source-path options (at most %d)", SOURCE_MAPS_MAX);
         o->source_maps[o->nsource_maps++] = arg;
+        break;
+    case OPT_BASELINE:
+        if (!*arg)
+            BAD("pertop: --baseline needs a profile file (folded or pprof)");
+        o->baseline = arg;
+        break;
+    case OPT_VIEW:
+        if (parse_view(arg, o))
+            BAD("pertop: invalid --view '%s': use hot, tree, inverted, callers:NAME, "
+                "source:NAME or asm:NAME",
+                arg);
+        break;
+    case OPT_THREAD:
+        if (parse_long(arg, 1, 0x7fffffff, &v))
+            BAD("pertop: invalid --thread '%s': expected a thread ID (a positive number)", arg);
+        o->zoom_tid = (pid_t)v;
+        break;
+    case OPT_MODULE:
+        if (!*arg)
+            BAD("pertop: --module needs a module name (e.g. libc.so.6)");
+        o->zoom_module = arg;
         break;
     case 'h':
         return CLI_HELP;
@@ -311,9 +443,57 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
         BAD("pertop: give either --pid or a command to launch, not both");
     if (!o->pid && !o->command)
         BAD("pertop: nothing to profile: give --pid PID or -- COMMAND (see 'pertop --help')");
-    if (o->threads && o->format != FORMAT_FOLDED)
-        BAD("pertop: --threads applies to --format folded");
+    if (o->threads && o->format != FORMAT_FOLDED && o->format != FORMAT_SVG &&
+        o->format != FORMAT_SPEEDSCOPE)
+        BAD("pertop: --threads applies to --format folded or svg (speedscope is always per "
+            "thread)");
     if (o->gil && o->stacks == STACKS_NATIVE)
         BAD("pertop: --gil needs the Python state: it cannot go with --native");
+    if (o->nonblocking && o->stacks != STACKS_PYTHON)
+        BAD("pertop: --nonblocking reads Python frames only, without stopping the target: "
+            "add --python");
+    if (o->view_func && !o->batch)
+        BAD("pertop: --view %s needs --batch (on the screen, press Enter on the function)",
+            o->view == VIEW_CALLERS  ? "callers:NAME"
+            : o->view == VIEW_SOURCE ? "source:NAME"
+                                     : "asm:NAME");
+    if (o->view != VIEW_HOT && o->format != FORMAT_TEXT)
+        BAD("pertop: --view prints a text view: it cannot go with --format %s (drop one)",
+            cli_format_name(o->format));
+    return CLI_RUN;
+}
+
+static const struct option diff_opts[] = {
+    {"rows", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+enum cli_result cli_parse_diff(int argc, char **argv, struct cli_diff_opts *o, char *err,
+                               size_t errsz)
+{
+    memset(o, 0, sizeof *o);
+    o->rows = 30;
+    err[0] = '\0';
+    optind = 1;
+    opterr = 0;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, ":n:h", diff_opts, NULL)) != -1) {
+        if (c == 'h')
+            return CLI_HELP;
+        if (c != 'n')
+            BAD("pertop diff: %s option '%s' — usage: pertop diff [--rows N] BEFORE AFTER",
+                c == ':' ? "missing value for" : "unknown",
+                argv[optind - 1] ? argv[optind - 1] : "?");
+        if (parse_long(optarg, 0, 1000000, &v))
+            BAD("pertop diff: invalid --rows '%s': expected 0 (all) to 1000000", optarg);
+        o->rows = (size_t)v;
+    }
+    if (argc - optind != 2)
+        BAD("pertop diff: expected two profiles, BEFORE and AFTER (folded or pprof) — usage: "
+            "pertop diff [--rows N] BEFORE AFTER");
+    o->before = argv[optind];
+    o->after = argv[optind + 1];
     return CLI_RUN;
 }

@@ -24,7 +24,21 @@ enum {
     EXIT_OUTPUT = 6            /* the output file could not be written */
 };
 
-enum output_format { FORMAT_TEXT, FORMAT_FOLDED };
+/* speedscope: JSON for speedscope.app; svg: interactive flame graph;
+ * report: Markdown for an issue (export_speedscope.h, export_svg.h, report.h) */
+/* pprof: gzipped profile.proto (export_pprof.h) */
+enum output_format {
+    FORMAT_TEXT,
+    FORMAT_FOLDED,
+    FORMAT_SPEEDSCOPE,
+    FORMAT_SVG,
+    FORMAT_REPORT,
+    FORMAT_PPROF
+};
+
+/* --view: what a --batch run prints at the end (ui/batchview.h); the screen
+ * starts in the tree views.  NAME views need --batch. */
+enum cli_view { VIEW_HOT, VIEW_TREE, VIEW_INVERTED, VIEW_CALLERS, VIEW_SOURCE, VIEW_ASM };
 
 /* Which stacks: native and Python merged (default), or one of them. */
 enum stack_mode { STACKS_MERGED, STACKS_PYTHON, STACKS_NATIVE };
@@ -56,8 +70,14 @@ struct cli_opts {
     enum stack_mode stacks;     /* --python, --native, default merged */
     bool gil;                   /* --gil: only the thread holding the GIL */
     bool full_filenames;        /* --full-filenames: Python file names not shortened */
+    bool nonblocking;           /* --nonblocking (with --python): no ptrace stop at all */
     const char *source_maps[SOURCE_MAPS_MAX]; /* --source-path OLD=NEW, as given (argv) */
     size_t nsource_maps;
+    const char *baseline; /* --baseline FILE: a profile to compare the hot table with */
+    enum cli_view view;      /* --view (default hot) */
+    const char *view_func;   /* --view callers:NAME, source:NAME, asm:NAME: the NAME */
+    pid_t zoom_tid;          /* --thread TID: every view of that thread only, 0 = all */
+    const char *zoom_module; /* --module NAME: samples whose innermost frame is in NAME */
 };
 
 enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };
@@ -67,5 +87,14 @@ void cli_defaults(struct cli_opts *o);
 enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errsz);
 const char *cli_usage(void);
 const char *cli_format_name(enum output_format f);
+/* `pertop diff [--rows N] BEFORE AFTER`: argv[0] is "diff". */
+struct cli_diff_opts {
+    const char *before, *after; /* profile files (folded or pprof) */
+    size_t rows;                /* 0 = all */
+};
+enum cli_result cli_parse_diff(int argc, char **argv, struct cli_diff_opts *o, char *err,
+                               size_t errsz);
+/* File extension for f, without the dot ("txt", "folded", "json", ...). */
+const char *cli_format_ext(enum output_format f);
 
 #endif

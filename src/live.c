@@ -132,6 +132,13 @@ static void *live_main(void *arg)
         if (zero)
             session_zero(l->s);
         struct live_frame *f = build(l, &req);
+        pthread_mutex_lock(&l->mu);
+        if (f && f->have_expand && l->req.seq == req.seq) {
+            /* 'H' is done once: later frames keep the rows it opened */
+            l->req.v.expand = f->expand;
+            l->req.v.hot_expand = false;
+        }
+        pthread_mutex_unlock(&l->mu);
         if (f)
             publish(l, f);
         pthread_mutex_lock(&l->mu);

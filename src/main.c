@@ -17,9 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batchview.h"
 #include "cli.h"
 #include "config.h"
+#include "diff.h"
 #include "plain.h"
+#include "profile.h"
 #include "session.h"
 #include "tui.h"
 
@@ -92,7 +95,12 @@ static int write_output(struct session *s, const struct cli_opts *o)
     FILE *f = fopen(tmp, "w");
     int rc = f ? 0 : -errno;
     if (f) {
-        if (session_write(s, f, o->format, o->threads) < 0)
+        char verr[700];
+        /* a batch --view goes to the file as to stdout (its NAME error is
+         * told once, for stdout) */
+        int wrc = o->batch && batchview_wanted(o) ? batchview_print(s, o, f, verr, sizeof verr)
+                                                  : session_write(s, f, o->format, o->threads);
+        if (wrc < 0 && wrc != -ENOENT)
             rc = -EIO;
         if (fclose(f) != 0 && rc == 0)
             rc = -errno;
@@ -125,6 +133,17 @@ static void print_stats(struct session *s)
             (unsigned long long)st.failed, (unsigned long long)st.truncated, st.threads_seen,
             st.stop_ns_total * per / 1e3, st.stop_ns_max / 1e3, st.sampler_cpu_ns * per / 1e3,
             st.processing_cpu_ns * per / 1e3, ru.ru_maxrss);
+    if (st.py_walks) {
+        double pw = 1.0 / (double)st.py_walks;
+        fprintf(stderr,
+                "pertop: python stats: walks=%llu torn=%llu torn_pct=%.2f retries=%llu "
+                "read_us_per_walk=%.2f reads_per_walk=%.2f usable_per_s=%.1f refinds=%llu\n",
+                (unsigned long long)st.py_walks, (unsigned long long)st.py_torn,
+                100.0 * (double)st.py_torn * pw, (unsigned long long)st.py_retries,
+                (double)st.py_walk_ns * pw / 1e3, (double)st.py_reads * pw,
+                st.elapsed_s > 0 ? (double)(st.py_walks - st.py_torn) / st.elapsed_s : 0.0,
+                (unsigned long long)st.py_refinds);
+    }
 }
 
 /* Waits for the end: a stop signal, the target exiting, or --duration. */
@@ -170,17 +189,67 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
     int code = EXIT_OK;
     if (session_exit_message(s)[0])
         fprintf(stderr, "pertop: %s after %.1f s\n", session_exit_message(s), session_elapsed(s));
-    if (o->batch) {
+    if (o->batch && batchview_wanted(o)) {
+        char err[700];
+        int rc = batchview_print(s, o, stdout, err, sizeof err);
+        fflush(stdout);
+        if (rc < 0)
+            fprintf(stderr, "%s\n", err);
+        code = rc == -ENOENT ? EXIT_USAGE : rc < 0 ? EXIT_OUTPUT : EXIT_OK;
+    } else if (o->batch) {
         if (session_write(s, stdout, FORMAT_TEXT, false) < 0)
             code = EXIT_OUTPUT;
         fflush(stdout);
     } else if (!screen) {
         plain_show(s, stdout);
     }
-    if (o->output && write_output(s, o) < 0)
+    if (o->output && write_output(s, o) < 0 && code == EXIT_OK)
         code = EXIT_OUTPUT;
     if (o->stats)
         print_stats(s);
+    return code;
+}
+
+/* `pertop diff BEFORE AFTER`: both profiles read whole first, so a bad
+ * one stops before anything is printed. */
+static int run_diff(int argc, char **argv)
+{
+    struct cli_diff_opts d;
+    char err[512];
+    switch (cli_parse_diff(argc, argv, &d, err, sizeof err)) {
+    case CLI_HELP:
+        fputs(cli_usage(), stdout);
+        return EXIT_OK;
+    case CLI_RUN:
+        break;
+    default:
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    }
+    setlocale(LC_NUMERIC, "C");
+    struct profile *before = NULL, *after = NULL;
+    int code = EXIT_USAGE;
+    if (profile_load(d.before, &before, err, sizeof err) < 0 ||
+        profile_load(d.after, &after, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
+    struct diff_table t;
+    if (diff_profiles(before, after, &t) < 0) {
+        fprintf(stderr, "pertop diff: out of memory comparing %s and %s\n", d.before, d.after);
+        code = EXIT_FAILURE_INTERNAL;
+        goto out;
+    }
+    code = diff_write_text(stdout, &t, before, after, d.before, d.after, d.rows) == 0 &&
+                   fflush(stdout) == 0
+               ? EXIT_OK
+               : EXIT_OUTPUT;
+    if (code == EXIT_OUTPUT)
+        fprintf(stderr, "pertop diff: cannot write the comparison: %s\n", strerror(errno));
+    diff_table_free(&t);
+out:
+    profile_free(before);
+    profile_free(after);
     return code;
 }
 
@@ -188,6 +257,8 @@ int main(int argc, char **argv)
 {
     struct cli_opts o;
     char err[512];
+    if (argc >= 2 && strcmp(argv[1], "diff") == 0)
+        return run_diff(argc - 1, argv + 1);
     switch (cli_parse(argc, argv, &o, err, sizeof err)) {
     case CLI_HELP:
         fputs(cli_usage(), stdout);
@@ -212,6 +283,12 @@ int main(int argc, char **argv)
                 o.snapshot_dir, strerror(errno));
         return EXIT_OUTPUT;
     }
+    /* a bad baseline stops here, before the target is touched */
+    struct profile *baseline = NULL;
+    if (o.baseline && profile_load(o.baseline, &baseline, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    }
     /* the screen draws UTF-8 only where the locale says so; numbers keep
      * their C form so text output parses the same everywhere */
     setlocale(LC_ALL, "");
@@ -220,6 +297,7 @@ int main(int argc, char **argv)
     int sfd = setup_signals();
     if (sfd < 0) {
         fprintf(stderr, "pertop: cannot set up signal handling: %s\n", strerror(errno));
+        profile_free(baseline);
         return EXIT_FAILURE_INTERNAL;
     }
     bool screen = use_screen(&o);
@@ -234,9 +312,12 @@ int main(int argc, char **argv)
     int code;
     if (session_start(&s, &o, err, sizeof err, &code) < 0) {
         fprintf(stderr, "%s\n", err);
+        profile_free(baseline);
         return code;
     }
-    if (session_python_note(s)[0])
+    session_set_baseline(s, baseline);
+    /* the screen shows the note in its header; stderr would be overdrawn */
+    if (session_python_note(s)[0] && !screen)
         fprintf(stderr, "%s\n", session_python_note(s));
     if (screen && tui_run(s, &o, sfd) == TUI_NO_TERMINAL)
         screen = false;
@@ -244,6 +325,7 @@ int main(int argc, char **argv)
         run_loop(s, &o, sfd);
     code = finish(s, &o, screen);
     session_free(s);
+    profile_free(baseline);
     close(sfd);
     return code;
 }

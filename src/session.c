@@ -6,25 +6,36 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addrspace.h"
+#include "annotate.h"
 #include "capqueue.h"
+#include "config.h"
+#include "diff.h"
+#include "export_pprof.h"
+#include "export_speedscope.h"
+#include "export_svg.h"
 #include "intern.h"
 #include "liveview.h"
 #include "model.h"
 #include "modules.h"
 #include "procfs.h"
+#include "procstat.h"
+#include "profile.h"
 #include "ptsampler.h"
 #include "pycode_reg.h"
 #include "pysample.h"
+#include "report.h"
 #include "resolve.h"
 #include "snapshot.h"
 #include "symbolize.h"
@@ -36,7 +47,10 @@
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
 #define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
 #define MERGED_MAX      (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
+#define FIGS_EVERY_NS   1000000000ull /* run figures: one procstat reading a second */
 #define PY_MARK         (MODULE_NONE - 1) /* in mods[]: a Python frame, vaddr = id << 32 | line */
+#define NB_ALIVE_NS     10000000ull  /* --nonblocking: is the target still there, this often */
+#define NB_PUBLISH_NS   50000000ull  /* --nonblocking: statistics copied this often */
 
 enum run_state { RUN_WAIT, RUN_GO, RUN_ABORT };
 
@@ -81,10 +95,21 @@ struct session {
     struct ptsampler_stats pstats;
     uint64_t processed, truncated;
     uint64_t py_samples, py_unmerged, py_torn;
+    uint64_t nb_torn;              /* --nonblocking: torn walks, dropped */
+    struct pysample_stats pystats; /* copied from the sampler thread */
     uint64_t sampler_cpu_ns, processing_cpu_ns;
     int exit_status;
     char exit_msg[160];
     uint64_t t0_ns, t_end_ns;
+
+    /* run figures (report.h): procstat readings by the processing thread
+     * while it runs, then by the caller; figs under sync */
+    struct procstat *figs_ps;
+    struct procstat_snapshot *figs_snap;
+    uint64_t figs_last_ns;
+    struct report_figs figs;
+    const struct profile *baseline; /* --baseline, owned by the caller */
+    struct annot_env *annot;        /* made by session_annot_env */
 };
 
 static uint64_t now_ns(void)
@@ -131,6 +156,8 @@ static void publish_stats(struct session *s, struct ptsampler *ps)
 {
     pthread_mutex_lock(&s->sync);
     ptsampler_get_stats(ps, &s->pstats);
+    if (s->py)
+        pysample_get_stats(s->py, &s->pystats);
     pthread_mutex_unlock(&s->sync);
 }
 
@@ -148,6 +175,8 @@ static bool wait_until(struct session *s, struct ptsampler *ps, uint64_t deadlin
             return false;
         if (st == PTS_EXECED) {
             atomic_fetch_add(&s->exec_gen, 1);
+            if (s->py)
+                pysample_exec(s->py); /* a new program: find its interpreter again */
             ptsampler_ack_exec(ps);
         }
     }
@@ -217,9 +246,135 @@ static void python_setup(struct session *s, struct ptsampler_config *cfg)
                  (int)s->pid);
 }
 
+/* ------------------------------------------------- nonblocking sampler */
+
+/* --python --nonblocking: nothing is ever stopped and nothing attached
+ * (process_vm_readv needs the same permission as ptrace, no more); the
+ * reader finds the threads in the interpreter's own list.  Before
+ * sampling: the interpreter found (--pid) and its memory readable. */
+static int nb_attach(struct session *s, char *err, size_t errsz)
+{
+    s->py = pysample_new(s->pid, s->pyreg, s->opts.gil, s->child != 0);
+    if (!s->py) {
+        snprintf(err, errsz, "pertop: out of memory for the Python reader");
+        return -ENOMEM;
+    }
+    if (s->child)
+        return 0; /* not exec'd yet: looked for while sampling */
+    if (!pysample_nb_alive(s->py)) {
+        snprintf(err, errsz, "pertop: no process %d — check the PID (ps -e)", (int)s->pid);
+        return -ESRCH;
+    }
+    int rc = pysample_find(s->py, err, errsz);
+    if (rc == 0) {
+        snprintf(err, errsz,
+                 "pertop: no CPython found in process %d — --nonblocking reads Python frames "
+                 "only; drop --nonblocking and --python to profile its native frames",
+                 (int)s->pid);
+        return -ESRCH;
+    }
+    return rc < 0 ? rc : pysample_nb_check(s->py, err, errsz);
+}
+
+static void nb_publish(struct session *s, const struct pysample_nb_counts *nc)
+{
+    pthread_mutex_lock(&s->sync);
+    s->pstats.rounds = nc->rounds;
+    s->pstats.samples = nc->samples;
+    s->pstats.lost = nc->lost;
+    s->pstats.skipped_idle = nc->skipped_idle;
+    s->pstats.failed = nc->failed;
+    s->pstats.threads = nc->threads;
+    if (nc->threads > s->pstats.threads_seen)
+        s->pstats.threads_seen = nc->threads;
+    s->nb_torn = nc->torn;
+    pysample_get_stats(s->py, &s->pystats);
+    pthread_mutex_unlock(&s->sync);
+}
+
+static void nb_sleep_until(uint64_t t)
+{
+    struct timespec ts = {(time_t)(t / 1000000000ull), (long)(t % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static bool nb_wait_for_go(struct session *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->sync);
+        enum run_state r = s->run;
+        pthread_mutex_unlock(&s->sync);
+        if (r == RUN_GO)
+            return true;
+        if (r == RUN_ABORT || atomic_load(&s->stop))
+            return false;
+        nb_sleep_until(now_ns() + 2000000ull);
+    }
+}
+
+static void nb_loop(struct session *s)
+{
+    struct pysample_nb_counts nc = {0};
+    uint64_t rnd = now_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
+    uint64_t next = now_ns(), alive_at = 0, published_at = 0;
+    /* 10 kHz means 100 us sleeps: the default 50 us timer slack would
+     * cost half the rate */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    while (!atomic_load(&s->stop)) {
+        uint64_t period = 1000000000ull / atomic_load(&s->rate_hz);
+        pysample_nb_round(s->py, s->q, s->opts.idle, &nc);
+        uint64_t t = now_ns();
+        if (t - alive_at >= NB_ALIVE_NS) {
+            alive_at = t;
+            if (!pysample_nb_alive(s->py)) {
+                if (!s->child)
+                    snprintf(s->exit_msg, sizeof s->exit_msg, "process %d exited", (int)s->pid);
+                atomic_store(&s->exited, true);
+                break;
+            }
+        }
+        if (t - published_at >= NB_PUBLISH_NS) {
+            published_at = t;
+            nb_publish(s, &nc);
+        }
+        uint64_t jitter = period / 5 ? next_random(&rnd) % (period / 5) : 0;
+        next += period - period / 10 + jitter;
+        if (next < t)
+            next = t; /* fell behind: do not burst to catch up */
+        nb_sleep_until(next);
+    }
+    nb_publish(s, &nc);
+}
+
+static void *nb_sampler_main(struct session *s)
+{
+    char err[512] = "";
+    int rc = nb_attach(s, err, sizeof err);
+
+    pthread_mutex_lock(&s->sync);
+    s->attach_rc = rc;
+    snprintf(s->attach_err, sizeof s->attach_err, "%s", err);
+    s->attach_done = 1;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->sync);
+    if (rc >= 0 && nb_wait_for_go(s)) {
+        s->t0_ns = now_ns();
+        nb_loop(s);
+    }
+    pthread_mutex_lock(&s->sync);
+    s->t_end_ns = now_ns();
+    s->sampler_cpu_ns = thread_cpu_ns();
+    pthread_mutex_unlock(&s->sync);
+    capqueue_close(s->q);
+    return NULL;
+}
+
 static void *sampler_main(void *arg)
 {
     struct session *s = arg;
+    if (s->opts.nonblocking)
+        return nb_sampler_main(s);
     struct ptsampler_config cfg = {
         .pid = s->pid, .stack_size = s->opts.stack_size, .idle = s->opts.idle};
     /* --python unwinds nothing natively: registers only, no stack copy */
@@ -269,6 +424,7 @@ struct proc_ctx {
     uint8_t modpy[MODREG_MAX]; /* 0 not checked, 1 not the interpreter's file, 2 it is */
     uint64_t last_refresh_ns;
     unsigned seen_exec_gen;
+    unsigned seen_py_gen; /* pysample_generation: the interpreter's file may change */
 };
 
 static const struct as_region *find_region(struct session *s, struct proc_ctx *p, uint64_t addr)
@@ -310,6 +466,10 @@ static bool is_python_module(struct session *s, struct proc_ctx *p, uint32_t mod
 {
     if (mod >= MODREG_MAX || !pysample_ready(s->py))
         return false;
+    if (pysample_generation(s->py) != p->seen_py_gen) {
+        p->seen_py_gen = pysample_generation(s->py); /* found again after an exec */
+        memset(p->modpy, 0, sizeof p->modpy);
+    }
     if (!p->modpy[mod]) {
         const struct module *m = modreg_get(s->reg, mod);
         p->modpy[mod] = m && strcmp(m->name, pysample_module_path(s->py)) == 0 ? 2 : 1;
@@ -495,6 +655,19 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
     pthread_mutex_unlock(&s->sync);
 }
 
+/* One procstat reading into the run figures: when processing starts, about
+ * once a second while it runs, and at the end (session_stop).  A second
+ * collector beside the screen's, so neither disturbs the other's rates. */
+static void take_figures(struct session *s)
+{
+    s->figs_last_ns = now_ns();
+    if (!s->figs_ps || !s->figs_snap || procstat_read(s->figs_ps, s->figs_snap) < 0)
+        return;
+    pthread_mutex_lock(&s->sync);
+    report_figs_add(&s->figs, s->figs_snap);
+    pthread_mutex_unlock(&s->sync);
+}
+
 static void *processing_main(void *arg)
 {
     struct session *s = arg;
@@ -504,10 +677,13 @@ static void *processing_main(void *arg)
         return NULL;
     }
     p->seen_exec_gen = atomic_load(&s->exec_gen);
+    take_figures(s);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);
         if (c)
             process_one(s, p, c);
+        if (now_ns() - s->figs_last_ns >= FIGS_EVERY_NS)
+            take_figures(s);
         else if (capqueue_closed(s->q))
             break;
     }
@@ -733,6 +909,9 @@ static int start_processing(struct session *s, char *err, size_t errsz)
     s->uw = unwind_new(s->as, s->opts.max_depth, err, errsz);
     if (!s->uw)
         return -1;
+    /* no figures is no failure: the report says they were not measured */
+    s->figs_ps = procstat_new(s->pid);
+    s->figs_snap = malloc(sizeof *s->figs_snap);
     if (pthread_create(&s->proc_th, NULL, processing_main, s) != 0) {
         snprintf(err, errsz, "pertop: cannot start the processing thread: %s", strerror(errno));
         return -1;
@@ -849,6 +1028,7 @@ void session_stop(struct session *s)
         capqueue_close(s->q);
     if (s->proc_started)
         pthread_join(s->proc_th, NULL);
+    take_figures(s); /* the last reading, while a --pid target still runs */
     reap_child(s, !atomic_load(&s->exited));
 }
 
@@ -869,6 +1049,12 @@ void session_get_stats(struct session *s, struct session_stats *out)
     out->truncated = s->truncated;
     out->sampler_cpu_ns = s->sampler_cpu_ns;
     out->processing_cpu_ns = s->processing_cpu_ns;
+    out->py_walks = s->pystats.walks;
+    out->py_torn = s->pystats.torn;
+    out->py_retries = s->pystats.retries;
+    out->py_walk_ns = s->pystats.walk_ns;
+    out->py_reads = s->pystats.reads;
+    out->py_refinds = s->pystats.refinds;
     pthread_mutex_unlock(&s->sync);
 }
 
@@ -895,8 +1081,253 @@ static void fill_header(struct session *s, struct snapshot_header *h)
         h->py_samples = s->py_samples;
         h->py_unmerged = s->py_unmerged;
         h->py_torn = s->py_torn;
+        h->py_nb_torn = s->nb_torn;
+        h->py_nonblocking = s->opts.nonblocking;
         pthread_mutex_unlock(&s->sync);
     }
+}
+
+/* ------------------------------------------------- speedscope, svg, report */
+
+static const char *thread_name_of(void *ctx, pid_t tid)
+{
+    const struct model_thread *t = model_thread_find(ctx, tid);
+    return t ? t->name : NULL;
+}
+
+/* Thread time one sample stands for: the mean interval between rounds. */
+static uint64_t sample_period_ns(const struct snapshot_header *h)
+{
+    double hz = h->rate_achieved > 0 ? h->rate_achieved : h->rate_asked;
+    return hz > 0 ? (uint64_t)(1e9 / hz + 0.5) : 0;
+}
+
+static int write_speedscope(struct session *s, FILE *f, const struct snapshot_header *h,
+                            const struct resolver *r, const struct view_opts *vo)
+{
+    struct stack_table t;
+    int rc = view_stacks(s->model, r, vo, true, &t);
+    if (rc < 0)
+        return rc;
+    struct speedscope_opts o = {.name = s->cmdline,
+                                .exporter = "pertop " PACKAGE_VERSION,
+                                .period_ns = sample_period_ns(h),
+                                .thread_name = thread_name_of,
+                                .thread_ctx = s->model};
+    rc = export_speedscope_write(f, &t, r, &o);
+    stack_table_free(&t);
+    return rc;
+}
+
+static int write_svg(struct session *s, FILE *f, const struct snapshot_header *h,
+                     const struct resolver *r, const struct view_opts *vo, bool threads)
+{
+    struct stack_table t;
+    int rc = view_stacks(s->model, r, vo, threads, &t);
+    if (rc < 0)
+        return rc;
+    char title[300], sub[200];
+    snprintf(title, sizeof title, "pertop: %.280s", s->cmdline[0] ? s->cmdline : "?");
+    snprintf(sub, sizeof sub, "pid %d, %" PRIu64 " samples, %.1f s at %.0f Hz, %s", (int)s->pid,
+             h->samples, h->duration_s, h->rate_asked, h->idle ? "with idle" : "on-CPU");
+    struct svg_opts o;
+    svg_opts_default(&o);
+    o.title = title;
+    o.subtitle = sub;
+    o.threads = threads;
+    o.thread_name = thread_name_of;
+    o.thread_ctx = s->model;
+    rc = export_svg_write(f, &t, r, &o);
+    stack_table_free(&t);
+    return rc;
+}
+
+int session_run_figures(struct session *s, struct prof_meta *out)
+{
+    pthread_mutex_lock(&s->sync);
+    report_figs_meta(&s->figs, out);
+    pthread_mutex_unlock(&s->sync);
+    return 0;
+}
+
+/* Called under the model lock; figs is a copy taken before it. */
+static int write_report(struct session *s, FILE *f, const struct snapshot_header *h,
+                        const struct resolver *r, const struct view_opts *vo,
+                        const struct report_figs *figs)
+{
+    struct hot_table hot;
+    struct stack_table st;
+    int rc = view_hot(s->model, r, vo, &hot);
+    if (rc < 0)
+        return rc;
+    rc = view_stacks(s->model, r, vo, false, &st);
+    if (rc < 0) {
+        hot_table_free(&hot);
+        return rc;
+    }
+    struct report_in in = {.command = s->cmdline,
+                           .pid = s->pid,
+                           .duration_s = h->duration_s,
+                           .samples = h->samples,
+                           .lost = h->lost,
+                           .rate_asked = h->rate_asked,
+                           .rate_achieved = h->rate_achieved,
+                           .threads = h->threads,
+                           .idle = s->opts.idle,
+                           .figs = figs->readings ? figs : NULL,
+                           .hot = &hot,
+                           .stacks = &st,
+                           .r = r,
+                           .baseline = s->baseline,
+                           .baseline_name = s->opts.baseline};
+    rc = report_write(f, &in);
+    stack_table_free(&st);
+    hot_table_free(&hot);
+    return rc;
+}
+
+static int write_web(struct session *s, FILE *f, enum output_format fmt, bool threads,
+                     const struct snapshot_header *h, const struct resolver *r,
+                     const struct view_opts *vo)
+{
+    struct report_figs *figs = NULL;
+    if (fmt == FORMAT_REPORT) {
+        figs = malloc(sizeof *figs);
+        if (!figs)
+            return -ENOMEM;
+        pthread_mutex_lock(&s->sync);
+        *figs = s->figs;
+        pthread_mutex_unlock(&s->sync);
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = fmt == FORMAT_REPORT       ? write_report(s, f, h, r, vo, figs)
+             : fmt == FORMAT_SPEEDSCOPE ? write_speedscope(s, f, h, r, vo)
+                                        : write_svg(s, f, h, r, vo, threads);
+    pthread_mutex_unlock(&s->lock);
+    free(figs);
+    return rc;
+}
+
+/* ------------------------------------------------- pprof, baseline, profile */
+
+/* What pertop knows of its run, for pprof comments and profiles. */
+static void run_meta(struct session *s, const struct snapshot_header *h, struct prof_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->command, sizeof m->command, "%.255s", s->cmdline); /* long ones cut */
+    m->duration_s = h->duration_s;
+    m->samples = h->samples;
+    m->period_ns = (double)sample_period_ns(h);
+}
+
+/* Build-ids of every module, read from the files before the model lock is
+ * taken (the registry is append-only: ids below n stay valid). */
+static char **module_build_ids(struct session *s, size_t *n)
+{
+    *n = modreg_count(s->reg);
+    char **ids = calloc(*n ? *n : 1, sizeof *ids);
+    char hex[2 * 64 + 1];
+    for (size_t i = 0; ids && i < *n; i++) {
+        const struct module *m = modreg_get(s->reg, (uint32_t)i);
+        if (m && m->open_path && sym_build_id(m->open_path, hex, sizeof hex) == 0)
+            ids[i] = strdup(hex); /* NULL when out of memory: no build-id, no failure */
+    }
+    return ids;
+}
+
+static int write_pprof(struct session *s, FILE *f, const struct snapshot_header *h,
+                       const struct resolver *r)
+{
+    size_t nids;
+    char **ids = module_build_ids(s, &nids);
+    if (!ids)
+        return -ENOMEM;
+    struct prof_meta meta;
+    run_meta(s, h, &meta);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t dur = (int64_t)(h->duration_s * 1e9);
+    struct pprof_source src = {
+        .r = r,
+        .reg = s->reg,
+        .build_ids = (const char *const *)ids,
+        .nbuild_ids = nids,
+        .meta = &meta,
+        .period_ns = sample_period_ns(h),
+        .idle = s->opts.idle,
+        .time_nanos = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - dur,
+        .duration_nanos = dur,
+    };
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&s->lock);
+    src.m = s->model;
+    src.in = s->in;
+    int rc = export_pprof_encode(&src, &buf, &len);
+    pthread_mutex_unlock(&s->lock);
+    /* gzip and write outside the lock: the processing thread keeps going */
+    if (rc == 0)
+        rc = export_pprof_gzip(f, buf, len);
+    free(buf);
+    for (size_t i = 0; i < nids; i++)
+        free(ids[i]);
+    free(ids);
+    return rc;
+}
+
+void session_set_baseline(struct session *s, const struct profile *p)
+{
+    s->baseline = p;
+}
+
+/* Adds the run's stacks (function names, root first) to p. */
+static int add_stacks(struct profile *p, const struct stack_table *t, const struct resolver *r)
+{
+    const char *names[PROFILE_MAX_DEPTH];
+    for (size_t i = 0; i < t->n; i++) {
+        const struct stack_row *row = &t->rows[i];
+        /* deeper than a profile holds (inline chains): keep the leaf side */
+        size_t skip = row->n > PROFILE_MAX_DEPTH ? row->n - PROFILE_MAX_DEPTH : 0;
+        for (size_t k = skip; k < row->n; k++) {
+            const char *name = r->func(r->ctx, row->frames[k].func)->name;
+            names[k - skip] = name && name[0] ? name : "?";
+        }
+        int rc = row->n ? profile_add_stack(p, names, row->n - skip, row->count) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int profile_from_session(struct session *s, struct profile **out, char *err, size_t errsz)
+{
+    struct snapshot_header h;
+    fill_header(s, &h);
+    pthread_mutex_lock(&s->lock);
+    uint32_t upto = intern_count(s->in);
+    pthread_mutex_unlock(&s->lock);
+    resolver_native_prepare(s->res, upto);
+    struct resolver r = resolver_native_iface(s->res);
+    struct view_opts vo = {.window = MODEL_CUMULATIVE, .now_ns = now_ns(), .sort = SORT_SELF};
+    struct stack_table t;
+    pthread_mutex_lock(&s->lock);
+    int rc = view_stacks(s->model, &r, &vo, false, &t);
+    pthread_mutex_unlock(&s->lock);
+    struct profile *p = rc == 0 ? profile_new(PROFILE_LIVE) : NULL;
+    if (rc == 0) {
+        rc = p ? add_stacks(p, &t, &r) : -ENOMEM;
+        stack_table_free(&t);
+    }
+    if (rc < 0) {
+        profile_free(p);
+        snprintf(err, errsz, "pertop: out of memory while taking the run's profile");
+        return rc;
+    }
+    struct prof_meta meta;
+    run_meta(s, &h, &meta);
+    profile_set_meta(p, &meta);
+    *out = p;
+    return 0;
 }
 
 int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads)
@@ -914,6 +1345,11 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
     struct snapshot_opts so;
     snapshot_opts_default(&so);
     so.max_rows = s->opts.rows;
+    if (fmt == FORMAT_SPEEDSCOPE || fmt == FORMAT_SVG || fmt == FORMAT_REPORT)
+        return write_web(s, f, fmt, threads, &h, &r, &vo);
+    if (fmt == FORMAT_PPROF)
+        return write_pprof(s, f, &h, &r);
+    so.baseline = s->baseline;
     pthread_mutex_lock(&s->lock);
     int rc = fmt == FORMAT_FOLDED ? snapshot_write_folded(f, s->model, &r, &vo, threads)
                                   : snapshot_write_text(f, &h, s->model, &r, &vo, &so);
@@ -972,7 +1408,19 @@ static void live_header(struct session *s, struct lv_header *h)
     h->exited = atomic_load(&s->exited);
     pthread_mutex_lock(&s->sync);
     snprintf(h->exit_msg, sizeof h->exit_msg, "%s", s->exit_msg);
+    h->py_samples = s->py_samples;
+    h->py_unmerged = s->py_unmerged;
+    h->py_torn = s->opts.nonblocking ? s->nb_torn : s->py_torn;
     pthread_mutex_unlock(&s->sync);
+    h->py_nonblocking = s->opts.nonblocking;
+    snprintf(h->python, sizeof h->python, "%s", pysample_describe(s->py));
+    /* the note is for the user, not the log: "pertop: " says nothing here */
+    const char *note = s->py_note;
+    if (!strncmp(note, "pertop: ", 8))
+        note += 8;
+    size_t k = h->python[0] ? 0 : strnlen(note, sizeof h->py_note - 1); /* cut if long */
+    memcpy(h->py_note, note, k);
+    h->py_note[k] = '\0';
 }
 
 int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
@@ -986,8 +1434,20 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
     resolver_native_prepare(s->res, upto);
     struct resolver r = resolver_native_iface(s->res);
     double rate = f->h.rate_achieved > 0 ? f->h.rate_achieved : (double)f->h.rate_asked;
+    /* the request's view (drill-down) and zoom: every view starts from the
+     * same zoomed self counts */
+    struct lv_view_req v = req->v;
+    if (req->tid)
+        v.zoom.tid = req->tid;
+    bool annot = v.view == LIVE_SOURCE || v.view == LIVE_ASM;
+    struct annot_env *env = annot ? session_annot_env(s) : NULL;
+    struct annot_counts *counts = NULL;
+    f->seq = req->seq;
+    f->recent = req->recent;
+    f->tid = v.zoom.tid;
     pthread_mutex_lock(&s->lock);
-    int rc = lv_build_hot(s->model, &r, req->recent, now_ns, req->tid, rate, f);
+    uint64_t *self = lv_self_counts(s->model, &r, req->recent, now_ns, &v.zoom);
+    int rc = self ? lv_build_hot_self(s->model, &r, self, rate, f) : -ENOMEM;
     if (rc == 0) {
         /* the leaves are copied compactly so the builder scans few */
         struct lv_leaf *lv = malloc((s->nleaves ? s->nleaves : 1) * sizeof(*lv));
@@ -995,12 +1455,42 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
         for (size_t i = 0; lv && i < LEAF_SLOTS; i++)
             if (s->leaves[i].tid)
                 lv[n++] = s->leaves[i];
-        rc = lv ? lv_build_threads(s->model, &r, req->recent, now_ns, req->tid, lv, n, ps, f)
-                : -ENOMEM;
+        rc = lv ? lv_build_threads_self(s->model, &r, self, v.zoom.tid, lv, n, ps, f) : -ENOMEM;
         free(lv);
     }
+    if (rc == 0)
+        rc = lv_build_view(s->model, &r, self, &v, env, f, &counts);
     pthread_mutex_unlock(&s->lock);
+    free(self);
+    /* file reads and disassembly outside the lock */
+    if (counts)
+        f->annot = annot_build(env, counts, v.view == LIVE_SOURCE ? ANNOT_SOURCE : ANNOT_ASM);
+    annot_counts_free(counts);
+    f->have_baseline = s->baseline != NULL;
+    for (size_t i = 0; s->baseline && rc == 0 && i < f->nhot; i++)
+        diff_baseline_cell(s->baseline, f->hot[i].name, f->hot[i].self_pct, f->hot[i].vs_base,
+                           sizeof f->hot[i].vs_base);
     return rc;
+}
+
+struct annot_env *session_annot_env(struct session *s)
+{
+    if (!s->annot) {
+        struct annot_env_cfg cfg = {
+            .in = s->in,
+            .reg = s->reg,
+            .sym = s->sym,
+            .pyreg = s->pyreg,
+            .pid = s->pid,
+            .maps = s->opts.source_maps,
+            .nmaps = s->opts.nsource_maps,
+        };
+        s->annot = annot_env_new(&cfg);
+    }
+    /* once the target is gone its /proc/PID/root is too: plain paths */
+    if (s->annot)
+        annot_env_set_gone(s->annot, atomic_load(&s->exited));
+    return s->annot;
 }
 
 void session_free(struct session *s)
@@ -1008,6 +1498,7 @@ void session_free(struct session *s)
     if (!s)
         return;
     session_stop(s);
+    annot_env_free(s->annot);
     resolver_native_free(s->res);
     pysample_free(s->py);
     pycode_reg_free(s->pyreg);
@@ -1019,6 +1510,8 @@ void session_free(struct session *s)
     modreg_free(s->reg);
     capqueue_free(s->q);
     free(s->leaves);
+    procstat_free(s->figs_ps);
+    free(s->figs_snap);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->sync);
     pthread_cond_destroy(&s->cond);

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
+#include "liveview.h"
 
 struct session;
 struct live_frame;
@@ -31,6 +32,9 @@ struct session_stats {
     uint64_t sampler_cpu_ns, processing_cpu_ns;
     unsigned threads_now, threads_seen;
     double elapsed_s;
+    /* Python stacks read (walks), torn after the retry (--nonblocking:
+     * dropped), retried, and what reading them cost the sampler thread */
+    uint64_t py_walks, py_torn, py_retries, py_walk_ns, py_reads, py_refinds;
 };
 
 /* Launches the command (when o->command) and attaches.  On failure returns a
@@ -69,10 +73,14 @@ const char *session_python_note(const struct session *s);
 /* The command line of the target ("" when unknown). */
 const char *session_cmdline(const struct session *s);
 
-/* What the live screen asks for: the window and the thread (0 = all). */
+/* What the live screen asks for: the window and the thread (0 = all), and
+ * the drill-down view with its zoom (src/liveview.h); seq comes back in the
+ * frame, so the screen knows which request a frame answers. */
 struct live_req {
     bool recent;
     pid_t tid;
+    unsigned seq;
+    struct lv_view_req v;
 };
 
 /* Builds the hot-function and thread rows of a live frame (src/liveview.h)
@@ -89,6 +97,21 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
  * annot_collect under the same lock as the model.  NULL when out of memory. */
 struct annot_env;
 struct annot_env *session_annot_env(struct session *s);
+
+/* --baseline: the hot table of the screen and of the text output get a
+ * column with each function's self-% change against p (diff.h).  p stays
+ * the caller's and must outlive the session's views. */
+struct profile;
+void session_set_baseline(struct session *s, const struct profile *p);
+
+/* The run's figures so far, from procfs readings taken when sampling
+ * started, about once a second since, and at session_stop: CPU % of one
+ * CPU averaged over the run, RSS at the last reading and its peak (VmHWM),
+ * read and write bytes per second.  Fills only those fields of out
+ * (have_cpu, cpu_pct, have_rss, rss_bytes, rss_peak_bytes, have_io,
+ * read_bps, write_bps; have_* false when not measured).  Returns 0. */
+struct prof_meta;
+int session_run_figures(struct session *s, struct prof_meta *out);
 
 void session_free(struct session *s);
 

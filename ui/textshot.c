@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include "help.h"
+#include "pane_annot.h"
+#include "pane_func.h"
 #include "pane_hot.h"
+#include "pane_tree.h"
 #include "pane_memio.h"
 #include "pane_threads.h"
 
@@ -37,10 +40,10 @@ static int write_hot(FILE *f, const struct live_frame *fr, const struct ui_state
         n = o->max_rows;
     fprintf(f, "\nHot functions (%s%s)\n", st->recent ? "recent 5 s" : "cumulative",
             st->filter[0] ? ", filtered" : "");
-    pane_hot_header(st, o->width, l);
+    pane_hot_header_vs(st, fr->have_baseline, o->width, l);
     put(f, l);
     for (size_t i = 0; i < n; i++) {
-        pane_hot_row(&fr->hot[idx[i]], o->width, l);
+        pane_hot_row_vs(&fr->hot[idx[i]], fr->have_baseline, o->width, l);
         put(f, l);
     }
     free(idx);
@@ -73,6 +76,84 @@ static int write_lines(FILE *f, const struct ui_line *lines, size_t n)
     return 0;
 }
 
+static void write_func(FILE *f, const struct live_frame *fr, const char *crumbs, int width,
+                       struct ui_line *l)
+{
+    pane_func_title(&fr->fn, crumbs, width, l);
+    put(f, l);
+    pane_func_header(width, l);
+    put(f, l);
+    size_t n = pane_func_rows(&fr->fn);
+    for (size_t i = 0; i < n; i++) {
+        pane_func_row(&fr->fn, i, width, l);
+        put(f, l);
+    }
+}
+
+static void write_tree(FILE *f, const struct live_frame *fr, int width, struct ui_line *l)
+{
+    bool inv = fr->view == LIVE_INVERTED;
+    pane_tree_title(inv, fr->tree_samples, width, l);
+    put(f, l);
+    pane_tree_header(inv, width, l);
+    put(f, l);
+    for (size_t i = 0; i < fr->ntree; i++) {
+        pane_tree_row(&fr->tree[i], width, l);
+        put(f, l);
+    }
+    if (!fr->ntree)
+        fputs("(no samples)\n", f);
+}
+
+static void write_annot(FILE *f, const struct live_frame *fr, const char *crumbs, int width,
+                        struct ui_line *l)
+{
+    if (fr->fn.name) {
+        pane_func_title(&fr->fn, crumbs, width, l);
+        put(f, l);
+    }
+    if (!fr->annot) {
+        fprintf(f, "(%s view not available)\n", fr->view == LIVE_ASM ? "instruction" : "source");
+        return;
+    }
+    pane_annot_title(fr->annot, width, l);
+    put(f, l);
+    pane_annot_header(fr->annot, width, l);
+    put(f, l);
+    size_t n = pane_annot_rows(fr->annot);
+    for (size_t i = 0; i < n; i++) {
+        pane_annot_row(fr->annot, i, width, l);
+        put(f, l);
+    }
+}
+
+int textshot_write_view(FILE *f, const struct live_frame *fr, const struct ui_state *st,
+                        const char *crumbs, int width, size_t max_rows)
+{
+    struct ui_line *l = malloc(sizeof *l);
+    if (!l)
+        return -ENOMEM;
+    int rc = 0;
+    if (fr->zoom_desc[0])
+        fprintf(f, "Zoom: %s\n", fr->zoom_desc);
+    if (fr->view_err[0]) {
+        fprintf(f, "%s\n", fr->view_err);
+    } else if (fr->view == LIVE_FUNC) {
+        write_func(f, fr, crumbs, width, l);
+    } else if (fr->view == LIVE_TREE || fr->view == LIVE_INVERTED) {
+        write_tree(f, fr, width, l);
+    } else if (fr->view == LIVE_SOURCE || fr->view == LIVE_ASM) {
+        write_annot(f, fr, crumbs, width, l);
+    } else {
+        struct textshot_opts o = {.width = width, .max_rows = max_rows};
+        rc = write_hot(f, fr, st, &o, l);
+    }
+    free(l);
+    if (!rc && ferror(f))
+        rc = -EIO;
+    return rc;
+}
+
 int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *st,
                    const struct textshot_opts *o)
 {
@@ -83,6 +164,12 @@ int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *
     for (int i = 0; i < 4; i++)
         put(f, &l[i]);
     int rc = 0;
+    if (fr->view != LIVE_MAIN) {
+        /* a drill-down view fills the screen: it is the snapshot */
+        free(l);
+        fputc('\n', f);
+        return textshot_write_view(f, fr, st, o->crumbs, o->width, o->max_rows);
+    }
     if (o->shown[PANE_HOT])
         rc = write_hot(f, fr, st, o, l);
     if (!rc && o->shown[PANE_THREADS])
