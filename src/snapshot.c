@@ -13,17 +13,21 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "diff.h"
+
 #define MIN_FUNC_WIDTH 32 /* function names shorter than this are never cut */
 #define MIN_FILE_WIDTH 20
 #define MAX_FILE_WIDTH 40
 #define NUMBERS_WIDTH  25 /* " SELF%  TOTAL%  SAMPLES  " */
 #define ELLIPSIS       "..."
+#define BASE_WIDTH     9 /* "VS.BASE  " */
 
 void snapshot_opts_default(struct snapshot_opts *o)
 {
     o->max_rows = 30;
     o->max_stacks = 5;
     o->width = 100;
+    o->baseline = NULL;
 }
 
 static int stream_status(FILE *f)
@@ -58,7 +62,15 @@ static void write_header(FILE *f, const struct snapshot_header *h)
     if (h->exited)
         write_exit(f, h->exit_status);
     fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
-    if (h->python)
+    if (h->python && h->py_nonblocking)
+        fprintf(f,
+                "python:     %s, nonblocking, %" PRIu64 " samples with Python frames, %" PRIu64
+                " torn reads dropped (%.1f%%)\n",
+                h->python, h->py_samples, h->py_nb_torn,
+                h->py_samples + h->py_nb_torn
+                    ? 100.0 * (double)h->py_nb_torn / (double)(h->py_samples + h->py_nb_torn)
+                    : 0.0);
+    else if (h->python)
         fprintf(f,
                 "python:     %s, %" PRIu64 " samples with Python frames (%" PRIu64
                 " unmerged, %" PRIu64 " torn)\n",
@@ -162,9 +174,13 @@ static int write_hot(FILE *f, const struct model *m, const struct resolver *r,
     if (err)
         return err;
     size_t rows = t.n < so->max_rows ? t.n : so->max_rows;
-    struct columns c = hot_columns(&t, rows, r, so->width);
+    /* the baseline column takes its width from the function's */
+    unsigned width = so->baseline && so->width > BASE_WIDTH ? so->width - BASE_WIDTH : so->width;
+    struct columns c = hot_columns(&t, rows, r, width);
     write_hot_title(f, m, vo);
     fprintf(f, " SELF%%  TOTAL%%  SAMPLES  ");
+    if (so->baseline)
+        fprintf(f, "VS.BASE  ");
     put_cell(f, "FUNCTION", c.func, false);
     fputs("  ", f);
     put_cell(f, "FILE:LINE", c.file, false);
@@ -174,6 +190,12 @@ static int write_hot(FILE *f, const struct model *m, const struct resolver *r,
         const struct hot_row *row = &t.rows[i];
         const struct func_info *fi = r->func(r->ctx, row->func);
         fprintf(f, "%5.1f%%  %5.1f%%  %7" PRIu64 "  ", row->self_pct, row->total_pct, row->self);
+        if (so->baseline) {
+            char cell[16];
+            diff_baseline_cell(so->baseline, fi->name ? fi->name : "?", row->self_pct, cell,
+                               sizeof cell);
+            fprintf(f, "%7s  ", cell);
+        }
         put_cell(f, fi->name ? fi->name : "?", c.func, false);
         fputs("  ", f);
         file_line(buf, sizeof(buf), fi->file, fi->line);

@@ -27,6 +27,8 @@
 #include "resolve.h"
 #include "view.h"
 
+struct profile;
+
 struct snapshot_header {
     pid_t pid;
     const char *cmdline;
@@ -43,12 +45,15 @@ struct snapshot_header {
     uint64_t py_samples;              /* samples with Python frames */
     uint64_t py_unmerged;             /* ... whose Python and native frames could not be merged */
     uint64_t py_torn;                 /* ... read while they changed (partial) */
+    uint64_t py_nb_torn;              /* --nonblocking: torn walks dropped, not samples */
+    bool py_nonblocking;              /* --nonblocking: read without stopping */
 };
 
 struct snapshot_opts {
     size_t max_rows;   /* hot table rows (default 30) */
     size_t max_stacks; /* hottest stacks (default 5) */
     unsigned width;    /* line width for the function column (default 100) */
+    const struct profile *baseline; /* --baseline: a VS.BASE column (self % change), or NULL */
 };
 
 void snapshot_opts_default(struct snapshot_opts *o);

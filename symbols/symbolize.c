@@ -1091,3 +1091,42 @@ const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id, c
     cache_store(s, module_id, vaddr, &s->out);
     return &s->out;
 }
+
+int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
+                    const char *open_path, uint64_t vaddr, uint64_t *start, uint64_t *size,
+                    const char **func)
+{
+    struct sym_module *m = module_get(s, module_id, name, open_path);
+    const struct symtab_entry *e = m->syms ? symtab_lookup(m->syms, vaddr) : NULL;
+    if (!e)
+        return -ENOENT;
+    *start = e->addr;
+    *size = e->size;
+    *func = intern(s, e->name);
+    return 0;
+}
+
+int sym_build_id(const char *open_path, char *hex, size_t hexsz)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE || hexsz == 0)
+        return -ENOENT;
+    /* O_NONBLOCK: a FIFO in place of a module must not hang the export */
+    int fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -ENOENT;
+    struct stat st;
+    Elf *elf = NULL;
+    ssize_t n = -1;
+    const unsigned char *id = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf && elf_kind(elf) == ELF_K_ELF)
+        n = dwelf_elf_gnu_build_id(elf, (const void **)&id);
+    int rc = n > 0 && (size_t)n * 2 < hexsz ? 0 : -ENOENT;
+    for (ssize_t i = 0; rc == 0 && i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    if (elf)
+        elf_end(elf);
+    close(fd);
+    return rc;
+}

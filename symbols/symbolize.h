@@ -75,6 +75,14 @@ const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id, c
  * -ENOMEM, or -ENOSPC when too many directories were added. */
 int sym_add_debug_dir(struct symbolizer *s, const char *dir);
 
+/* The function symbol containing vaddr (the module's sorted symbol table):
+ * its first vaddr, its size as searched, and its name (interned).  For the
+ * instruction view.  0, or -ENOENT when no symbol contains vaddr or the
+ * module cannot be read. */
+int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
+                    const char *open_path, uint64_t vaddr, uint64_t *start, uint64_t *size,
+                    const char **func);
+
 /* Intern an arbitrary string in the symbolizer's string table. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 
@@ -83,5 +91,11 @@ struct sym_stats {
     uint64_t lookups, cache_hits, modules, modules_with_dwarf;
 };
 void sym_get_stats(const struct symbolizer *s, struct sym_stats *out);
+
+/* The GNU build-id of the ELF file at open_path as lower-case hex in hex
+ * (room for 2 * 64 + 1 bytes is enough), for exports that name modules
+ * (pprof mappings).  Needs no symbolizer, so any thread may call it.  0, or
+ * -ENOENT when the file has no build-id or cannot be read as ELF. */
+int sym_build_id(const char *open_path, char *hex, size_t hexsz);
 
 #endif

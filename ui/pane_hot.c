@@ -13,12 +13,15 @@
 static const char *const titles[HC_COUNT] = {"SELF%",    "TOTAL%",    "SELF-T",
                                              "FUNCTION", "FILE:LINE", "MODULE"};
 
+#define BASE_W 7 /* the --baseline column: "VS.BASE", "+12.3", "new" */
+
 /* Column widths; the function column takes what the others leave.  Narrow
- * terminals lose the file and module columns first. */
-static void widths(int width, int w[HC_COUNT])
+ * terminals lose the file and module columns first.  With a baseline its
+ * column sits after SELF-T and takes its room from the function's. */
+static void widths(int width, bool base, int w[HC_COUNT])
 {
     w[HC_SELF] = 6, w[HC_TOTAL] = 7, w[HC_TIME] = 7;
-    int rest = width - (w[HC_SELF] + w[HC_TOTAL] + w[HC_TIME] + 3);
+    int rest = width - (w[HC_SELF] + w[HC_TOTAL] + w[HC_TIME] + 3) - (base ? BASE_W + 1 : 0);
     w[HC_FILE] = w[HC_MODULE] = 0;
     if (rest >= 40) {
         w[HC_FILE] = rest / 4 > 28 ? 28 : rest / 4;
@@ -34,10 +37,10 @@ static bool right_aligned(int c)
     return c == HC_SELF || c == HC_TOTAL || c == HC_TIME;
 }
 
-void pane_hot_header(const struct ui_state *st, int width, struct ui_line *out)
+void pane_hot_header_vs(const struct ui_state *st, bool base, int width, struct ui_line *out)
 {
     int w[HC_COUNT];
-    widths(width, w);
+    widths(width, base, w);
     line_init(out, ROLE_COLHEAD);
     for (int c = 0; c < HC_COUNT; c++) {
         if (!w[c])
@@ -45,15 +48,24 @@ void pane_hot_header(const struct ui_state *st, int width, struct ui_line *out)
         enum ui_role role = st && st->hot_sort == (enum hot_col)c ? ROLE_SORTCOL : ROLE_COLHEAD;
         line_col(out, role, titles[c], w[c], right_aligned(c));
         line_add(out, ROLE_COLHEAD, " ");
+        if (c == HC_TIME && base) {
+            line_col(out, ROLE_COLHEAD, "VS.BASE", BASE_W, true);
+            line_add(out, ROLE_COLHEAD, " ");
+        }
     }
     line_cut(out, width);
     line_pad(out, width);
 }
 
-int pane_hot_col_at(int width, int x)
+void pane_hot_header(const struct ui_state *st, int width, struct ui_line *out)
+{
+    pane_hot_header_vs(st, false, width, out);
+}
+
+int pane_hot_col_at_vs(bool base, int width, int x)
 {
     int w[HC_COUNT];
-    widths(width, w);
+    widths(width, base, w);
     int at = 0;
     for (int c = 0; c < HC_COUNT; c++) {
         if (!w[c])
@@ -61,8 +73,18 @@ int pane_hot_col_at(int width, int x)
         if (x >= at && x <= at + w[c])
             return c;
         at += w[c] + 1;
+        if (c == HC_TIME && base) {
+            if (x >= at && x <= at + BASE_W)
+                return -1; /* the baseline column does not sort */
+            at += BASE_W + 1;
+        }
     }
     return -1;
+}
+
+int pane_hot_col_at(int width, int x)
+{
+    return pane_hot_col_at_vs(false, width, x);
 }
 
 static const char *base_name(const char *path)
@@ -71,10 +93,16 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out)
+/* More self time than the baseline stands out, less is quiet. */
+static enum ui_role base_role(const char *cell)
+{
+    return cell[0] == '+' || cell[0] == 'n' ? ROLE_WARN : cell[0] == '-' ? ROLE_DIM : ROLE_NORMAL;
+}
+
+void pane_hot_row_vs(const struct lv_hot_row *r, bool base, int width, struct ui_line *out)
 {
     int w[HC_COUNT];
-    widths(width, w);
+    widths(width, base, w);
     char buf[64], file[256];
     line_init(out, ROLE_NORMAL);
     snprintf(buf, sizeof buf, "%.1f%%", r->self_pct);
@@ -86,6 +114,10 @@ void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out)
     fmt_secs(buf, sizeof buf, r->self_s);
     line_col(out, ROLE_DIM, buf, w[HC_TIME], true);
     line_add(out, ROLE_NORMAL, " ");
+    if (base) {
+        line_col(out, base_role(r->vs_base), r->vs_base, BASE_W, true);
+        line_add(out, ROLE_NORMAL, " ");
+    }
     line_col(out, ROLE_NORMAL, r->name, w[HC_FUNC], false);
     if (w[HC_FILE]) {
         if (r->file && r->line > 0)
@@ -100,6 +132,11 @@ void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out)
         line_col(out, ROLE_LABEL, r->module[0] ? r->module : "-", w[HC_MODULE], false);
     }
     line_cut(out, width);
+}
+
+void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out)
+{
+    pane_hot_row_vs(r, false, width, out);
 }
 
 struct order_ctx {

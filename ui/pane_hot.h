@@ -1,6 +1,8 @@
 /*
  * pane_hot.h - the hot-functions pane: self %, total %, self time,
- * function, file:line, module.  Pure: rows in, text lines out.
+ * function, file:line, module; with --baseline a VS.BASE column after self
+ * time (the row's vs_base: change of self % in points, or "new").  Pure:
+ * rows in, text lines out.
  *
  * pane_hot_order filters (case-insensitive substring of the function name)
  * and sorts (any column, either way; ties: more self, then name, then id)
@@ -9,6 +11,7 @@
 #ifndef PERTOP_UI_PANE_HOT_H
 #define PERTOP_UI_PANE_HOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "keys.h"
@@ -21,5 +24,10 @@ void pane_hot_header(const struct ui_state *st, int width, struct ui_line *out);
 void pane_hot_row(const struct lv_hot_row *r, int width, struct ui_line *out);
 /* Column (enum hot_col) under x in the header, or -1. */
 int pane_hot_col_at(int width, int x);
+/* The same with the VS.BASE column when base (the frame's have_baseline);
+ * a click on VS.BASE gives -1. */
+void pane_hot_header_vs(const struct ui_state *st, bool base, int width, struct ui_line *out);
+void pane_hot_row_vs(const struct lv_hot_row *r, bool base, int width, struct ui_line *out);
+int pane_hot_col_at_vs(bool base, int width, int x);
 
 #endif

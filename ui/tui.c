@@ -99,12 +99,12 @@ static void draw_empty(struct tui *t, const struct ui_rect *r, const char *why)
 static void draw_hot(struct tui *t, const struct ui_rect *r)
 {
     struct ui_line l;
-    pane_hot_header(&t->st, r->w, &l);
+    pane_hot_header_vs(&t->st, t->frame->have_baseline, r->w, &l);
     screen_line(t->scr, r->y, r->x, r->w, &l, false);
     const struct ui_pos *p = &t->st.pos[PANE_HOT];
     for (int i = 0; i < r->h - 1 && p->top + (size_t)i < t->nhot; i++) {
         size_t k = p->top + (size_t)i;
-        pane_hot_row(&t->frame->hot[t->hot_idx[k]], r->w, &l);
+        pane_hot_row_vs(&t->frame->hot[t->hot_idx[k]], t->frame->have_baseline, r->w, &l);
         screen_line(t->scr, r->y + 1 + i, r->x, r->w, &l, k == p->sel && t->st.focus == PANE_HOT);
     }
     if (!t->nhot)
@@ -272,7 +272,8 @@ static void mouse(struct tui *t, const struct screen_mouse *m)
     if (m->wheel) {
         ui_wheel(&t->st, (enum ui_pane)p, m->wheel * 3, &t->ctx);
     } else if (m->click && m->y == r->y) {
-        int col = p == PANE_HOT       ? pane_hot_col_at(r->w, m->x - r->x)
+        bool base = t->frame->have_baseline;
+        int col = p == PANE_HOT       ? pane_hot_col_at_vs(base, r->w, m->x - r->x)
                   : p == PANE_THREADS ? pane_threads_col_at(r->w, m->x - r->x)
                                       : -1;
         ui_click_header(&t->st, (enum ui_pane)p, col);
