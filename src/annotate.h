@@ -111,6 +111,9 @@ struct annot_counts {
     uint64_t self_total;            /* samples counted as self in this view */
     uint64_t func_total;            /* samples whose stack holds F (once per stack) */
     uint64_t other_file;            /* self+incl samples on lines of other files */
+    bool inlined_only;              /* every frame of F was an inlined instance */
+    uint32_t any_module;            /* a module and address of F's code, to locate it */
+    uint64_t any_addr;              /* (MODULE_NONE / 0 when F has no native frame) */
     struct annot_addr_count *addrs; /* sorted by (module, addr) */
     size_t naddrs;
     struct annot_line_count *lines; /* of file, sorted by line */
