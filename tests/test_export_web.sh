@@ -1,0 +1,276 @@
+#!/bin/sh
+# speedscope, SVG flame graph and Markdown report on real fixture runs:
+# the speedscope file validated against the schema the speedscope npm
+# package ships (with ajv), the SVG parsed as XML with every frame's width
+# checked against its count and its shares against a folded run of the same
+# process, the report's sections on a CPU-bound and on a memory/I/O fixture,
+# and the Result section against a baseline.  Without the npm registry the
+# schema check cannot run: the test then ends as SKIP (77) when all else
+# passed, never as a pass.
+. "$(dirname "$0")/lib.sh"
+
+BUILD_DIR=${BUILD_DIR:-.}
+NPM_DIR="$BUILD_DIR/tests/.npm-web"
+SCHEMA_SKIPPED=""
+
+# ---------------------------------------------------------------- helpers
+
+# svg_check SVG [FOLDED TOL]: XML parses; every frame's width is its count's
+# share of the plot; children fit in their parents; with FOLDED, each
+# function's share of stacks (total %) matches the folded profile within TOL
+# points for the functions above 5%.
+svg_check() {
+    python3 - "$@" <<'PY'
+import re, sys
+import xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+assert root.find("s:script", ns) is not None, "no embedded script"
+group = root.find(".//s:g[@id='frames']", ns)
+frames = []
+for g in group.findall("s:g", ns):
+    title = g.find("s:title", ns).text
+    m = re.match(r"^(.*) \((\d+) samples?, ([\d.]+)%\)$", title, re.S)
+    assert m, "bad title %r" % title
+    r = g.find("s:rect", ns)
+    frames.append(dict(name=m.group(1), n=int(m.group(2)), pct=float(m.group(3)),
+                       x=float(r.get("x")), w=float(r.get("width")), y=int(r.get("y"))))
+top = [f for f in frames if f["name"] == "all"][0]
+total = top["n"]
+assert total > 0, "no samples"
+plot = top["w"]
+bad = 0
+for f in frames:
+    want = f["n"] * plot / total
+    if abs(f["w"] - want) > 0.002 or abs(f["pct"] - 100.0 * f["n"] / total) > 0.006:
+        bad += 1
+        print("width off: %r" % f)
+    if f["x"] < top["x"] - 1e-3 or f["x"] + f["w"] > top["x"] + plot + 2e-3:
+        bad += 1
+        print("outside the plot: %r" % f)
+# parents: the frame one level down (y + 16) whose range holds it
+bylevel = {}
+for f in frames:
+    bylevel.setdefault(f["y"], []).append(f)
+for f in frames:
+    if f is top:
+        continue
+    ps = [p for p in bylevel.get(f["y"] + 16, []) if p["x"] - 1e-3 <= f["x"] and
+          f["x"] + f["w"] <= p["x"] + p["w"] + 1e-3]
+    if len(ps) != 1:
+        bad += 1
+        print("no single parent for %r" % f)
+        continue
+    f["parent"] = ps[0]
+    ps[0].setdefault("kids", 0)
+    ps[0]["kids"] += f["n"]
+for f in frames:
+    if f.get("kids", 0) > f["n"]:
+        bad += 1
+        print("children exceed their parent: %r" % f)
+print("svg: %d frames, %d samples, %d problems" % (len(frames), total, bad))
+if len(sys.argv) > 2:
+    # share of samples with each function on the stack, from both files
+    def path(f):
+        p = []
+        while "parent" in f:
+            p.append(f["name"])
+            f = f["parent"]
+        return tuple(reversed(p))
+    svg_total = {}
+    for f in frames:
+        if f is top:
+            continue
+        p = path(f)
+        if f["name"] in p[:-1]:
+            continue  # recursion: counted at its outermost frame
+        svg_total[f["name"]] = svg_total.get(f["name"], 0) + f["n"]
+    fold_total, fold_n = {}, 0
+    for line in open(sys.argv[2]):
+        stack, _, count = line.rstrip("\n").rpartition(" ")
+        fold_n += int(count)
+        for name in set(stack.split(";")):
+            fold_total[name] = fold_total.get(name, 0) + int(count)
+    tol = float(sys.argv[3])
+    for name, c in sorted(fold_total.items()):
+        a, b = 100.0 * c / fold_n, 100.0 * svg_total.get(name, 0) / total
+        if a < 5:
+            continue
+        flag = "ok" if abs(a - b) <= tol else "OFF"
+        print("%s: %s folded %.1f%%, svg %.1f%%" % (flag, name, a, b))
+        if flag != "ok":
+            bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+# speedscope_check JSON TID: structure the schema does not cover: one
+# profile per thread named name-tid, weights adding up to endValue, frames
+# with file and line for the fixture's functions.
+speedscope_check() {
+    python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["exporter"].startswith("pertop "), d["exporter"]
+names = [p["name"] for p in d["profiles"]]
+assert any(n.endswith("-" + sys.argv[2]) for n in names), names
+frames = d["shared"]["frames"]
+for p in d["profiles"]:
+    assert p["type"] == "sampled" and p["unit"] == "nanoseconds", p["unit"]
+    assert sum(p["weights"]) == p["endValue"], p["name"]
+    assert len(p["samples"]) == len(p["weights"])
+    assert all(0 <= i < len(frames) for s in p["samples"] for i in s)
+ci = [f for f in frames if f["name"] == "compute_inner"]
+assert ci and ci[0]["file"].endswith("cpu_mix.c") and ci[0]["line"] > 0, ci
+print("speedscope: %d profiles %s, %d frames" % (len(names), names, len(frames)))
+PY
+}
+
+# schema_check JSON: validates against the speedscope package's schema with
+# ajv, both installed under the build tree on first use.
+schema_check() {
+    if [ ! -f "$NPM_DIR/node_modules/speedscope/package.json" ] ||
+        [ ! -f "$NPM_DIR/node_modules/ajv/package.json" ]; then
+        if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+            SCHEMA_SKIPPED="node or npm missing (scripts/install-deps.sh --test installs them)"
+            return 0
+        fi
+        mkdir -p "$NPM_DIR"
+        if ! timeout 300 npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+            speedscope ajv >"$TMP/npm.log" 2>&1; then
+            SCHEMA_SKIPPED="npm could not install speedscope and ajv: $(tail -n1 "$TMP/npm.log")"
+            return 0
+        fi
+    fi
+    schema=$(find "$NPM_DIR/node_modules/speedscope" -name 'file-format-schema.json' | head -n1)
+    if [ -z "$schema" ]; then
+        fail "the speedscope package ships no file-format-schema.json"
+        return 0
+    fi
+    NODE_PATH="$NPM_DIR/node_modules" node - "$schema" "$1" <<'JS'
+const fs = require("fs");
+const Ajv = require("ajv");
+const schema = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const data = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+const validate = new Ajv({allErrors: true, strict: false}).compile(schema);
+if (!validate(data)) {
+    console.log(JSON.stringify(validate.errors, null, 1).slice(0, 2000));
+    process.exit(1);
+}
+console.log("valid against " + process.argv[2]);
+JS
+    check "speedscope file valid against the speedscope package's schema" [ $? -eq 0 ]
+}
+
+no_temp_left() {
+    ! ls "$TMP" | grep -q '\.tmp[0-9]'
+}
+
+# ---------------------------------------------------------------- cpu_mix
+
+start_fixture "$FIXTURE_DIR/cpu_mix"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 3 --rate 299 --batch -o "$TMP/mix.svg" -f svg \
+    >/dev/null 2>"$TMP/svg.err"
+check "svg run exits 0" [ $? -eq 0 ]
+"$PERTOP" --pid "$P" --duration 3 --rate 299 --batch -o "$TMP/mix.folded" -f folded \
+    >/dev/null 2>&1
+check "folded run exits 0" [ $? -eq 0 ]
+check "SVG: XML, widths from counts, shares as the folded run's (±8)" \
+    svg_check "$TMP/mix.svg" "$TMP/mix.folded" 8
+check "SVG names the hot function" grep -q "<title>compute_inner (" "$TMP/mix.svg"
+check "SVG has zoom, search and details" sh -c "grep -q 'function zoom' '$TMP/mix.svg' &&
+    grep -q 'function search' '$TMP/mix.svg' && grep -q 'id=\"details\"' '$TMP/mix.svg'"
+
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/mix.json" -f speedscope >/dev/null 2>&1
+check "speedscope run exits 0" [ $? -eq 0 ]
+check "speedscope: profile per thread, weights, frames with file:line" \
+    speedscope_check "$TMP/mix.json" "$P"
+schema_check "$TMP/mix.json"
+
+"$PERTOP" --pid "$P" --duration 3 --batch -o "$TMP/mix.md" -f report >/dev/null 2>&1
+check "report run exits 0" [ $? -eq 0 ]
+check "report: title names the command" grep -q "^## Performance Analysis: .*cpu_mix" "$TMP/mix.md"
+check "report: Baseline with CPU %" grep -qE "^\| CPU \| [0-9.]+% of one CPU" "$TMP/mix.md"
+cpu=$(sed -n 's/^| CPU | \([0-9.]*\)% of one CPU.*/\1/p' "$TMP/mix.md")
+check "report: cpu_mix burns about one CPU ($cpu%)" at_least "${cpu:-0}" 60
+check "report: RSS and its peak" grep -qE "^\| RSS \| .* at the end, peak " "$TMP/mix.md"
+check "report: Bottleneck names compute_inner with file:line" \
+    grep -qE "^\| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| \`compute_inner\` \| .*cpu_mix.c:[0-9]+ \|" "$TMP/mix.md"
+check "report: hottest stacks in code blocks" grep -q "^Stack #1: " "$TMP/mix.md"
+check "report: a stack reaches main" grep -qE "^ *main \(.*cpu_mix.c:[0-9]+\)" "$TMP/mix.md"
+check "report: no Memory section for a flat process" sh -c "! grep -q '^### Memory' '$TMP/mix.md'"
+check "report: no I/O section for a CPU-bound process" sh -c "! grep -q '^### I/O' '$TMP/mix.md'"
+
+# --baseline: a pprof of this process (carrying its run figures), then a
+# folded file (carrying none)
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/base.pb.gz" -f pprof >/dev/null 2>&1
+check "pprof baseline written" [ -s "$TMP/base.pb.gz" ]
+"$PERTOP" --pid "$P" --duration 2 --batch --baseline "$TMP/base.pb.gz" -o "$TMP/res.md" \
+    -f report >/dev/null 2>"$TMP/res.err"
+check "report --baseline exits 0" [ $? -eq 0 ]
+check "Result section" grep -q "^### Result" "$TMP/res.md"
+check "Result: CPU before and after (from the pprof's run figures)" \
+    grep -qE "^\| CPU \| [0-9.]+% \| [0-9.]+% \| [-+][0-9.]+% \|" "$TMP/res.md"
+check "Result: compute_inner before and after" \
+    grep -qE "^\| \`compute_inner\` \| [0-9.]+ \| [0-9.]+ \| [-+][0-9.]+ \|" "$TMP/res.md"
+"$PERTOP" --pid "$P" --duration 1 --batch --baseline "$TMP/mix.folded" -o "$TMP/res2.md" \
+    -f report >/dev/null 2>&1
+check "Result against a folded file says it has no run figures" \
+    grep -q "carries no run figures" "$TMP/res2.md"
+check "target still running after all that" running_free "$P"
+kill -9 "$P"
+
+# threads as the first level of the flame graph
+start_fixture "$FIXTURE_DIR/cpu_mix" --threads 2
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/thr.svg" -f svg --threads >/dev/null 2>&1
+check "svg --threads exits 0" [ $? -eq 0 ]
+check "SVG --threads: XML and geometry" svg_check "$TMP/thr.svg"
+check "SVG --threads: worker threads are frames" grep -qE "<title>mixworker-1-[0-9]+ \(" "$TMP/thr.svg"
+kill -9 "$P"
+
+# ---------------------------------------------------------------- C++ names
+
+start_fixture "$FIXTURE_DIR/cxx_mix"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cxx.svg" -f svg >/dev/null 2>&1
+"$PERTOP" --pid "$P" --duration 1 --batch -o "$TMP/cxx.json" -f speedscope >/dev/null 2>&1
+kill -9 "$P"
+check "SVG of template names parses as XML" svg_check "$TMP/cxx.svg"
+check "SVG escapes '<' in template names" grep -q "&lt;" "$TMP/cxx.svg"
+check "speedscope of C++ names is JSON" python3 -c "import json,sys; json.load(open(sys.argv[1]))" \
+    "$TMP/cxx.json"
+
+# ---------------------------------------------------------------- memio
+
+start_fixture "$FIXTURE_DIR/memio"
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 5 --idle --batch -o "$TMP/memio.md" -f report >/dev/null 2>&1
+check "memio report exits 0" [ $? -eq 0 ]
+check "memio: Memory section (2 MiB/s growth)" grep -q "^### Memory" "$TMP/memio.md"
+check "memio: I/O section (1 MiB/s each way)" grep -q "^### I/O" "$TMP/memio.md"
+rd=$(sed -n 's/^- all I\/O (files, pipes, sockets): read \([0-9.]*\) MiB\/s.*/\1/p' "$TMP/memio.md")
+check "memio: read rate about 1 MiB/s ($rd)" within "${rd:-0}" 1.0 0.4
+check "memio: Waits section" grep -q "^### Waits" "$TMP/memio.md"
+check "memio: blocker waits in read on a pipe" \
+    grep -qE "^\| blocker-[0-9]+ \| \`read\` \| pipe:\[" "$TMP/memio.md"
+check "memio: netwait waits in accept on a listening socket" \
+    grep -qE "^\| netwait-[0-9]+ \| \`accept4?\` \| socket:\[[0-9]+\] tcp .*listen" "$TMP/memio.md"
+check "memio still running" running_free "$P"
+kill -9 "$P"
+
+# ---------------------------------------------------------------- bad output
+
+"$PERTOP" --batch -o "$TMP/none/x.svg" -f svg -- "$FIXTURE_DIR/cpu_mix" --seconds 1 \
+    >/dev/null 2>"$TMP/bad.err"
+check "unwritable svg path: exit 6" [ $? -eq 6 ]
+check "unwritable svg path: one line" [ "$(wc -l <"$TMP/bad.err")" -eq 1 ]
+check "no temporary file left behind" no_temp_left
+
+if [ -n "$SCHEMA_SKIPPED" ]; then
+    echo "SKIP: speedscope schema check: $SCHEMA_SKIPPED"
+    [ "$FAILS" -eq 0 ] && exit 77
+fi
+finish
