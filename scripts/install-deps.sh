@@ -11,6 +11,12 @@ test_pkgs="tmux python3 linux-perf binutils gdb libc6-dbg golang-go"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--test" ] && pkgs="$build_pkgs $test_pkgs"
+# speedscope output is validated against the speedscope npm package's
+# schema: node and npm from Debian, unless another install is on PATH
+if [ "${1:-}" = "--test" ] &&
+    { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+    pkgs="$pkgs nodejs npm"
+fi
 
 missing=""
 for p in $pkgs; do
