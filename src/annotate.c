@@ -772,9 +772,10 @@ static void title_of(struct annot_view *v, const struct annot_counts *c, const c
                      const char *where)
 {
     double pct = c->total ? 100.0 * (double)c->func_total / (double)c->total : 0.0;
-    snprintf(v->title, sizeof v->title, "%s: %.160s  %.160s  self %llu, total %llu (%.1f%%) of %llu", what,
-             c->name, where, (unsigned long long)c->self_total, (unsigned long long)c->func_total,
-             pct, (unsigned long long)c->total);
+    snprintf(v->title, sizeof v->title,
+             "%s: %.160s  %.160s  self %llu, total %llu (%.1f%%) of %llu", what, c->name, where,
+             (unsigned long long)c->self_total, (unsigned long long)c->func_total, pct,
+             (unsigned long long)c->total);
 }
 
 static struct annot_view *build_source(struct annot_env *env, const struct annot_counts *c,
@@ -1068,8 +1069,8 @@ static struct annot_view *build_asm(struct annot_env *env, const struct annot_co
     uint64_t elsewhere = asm_counts(v, c, a, module);
     v->line_digits = 0;
     if (strcmp(a->fname, c->name) != 0)
-        snprintf(v->note, sizeof v->note, "%.80s is inlined: showing %.80s, where its hottest code is",
-                 c->name, a->fname);
+        snprintf(v->note, sizeof v->note,
+                 "%.80s is inlined: showing %.80s, where its hottest code is", c->name, a->fname);
     if (elsewhere)
         snprintf(v->note + strlen(v->note), sizeof v->note - strlen(v->note),
                  "%s%llu samples in other copies of its code", v->note[0] ? "; " : "",

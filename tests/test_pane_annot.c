@@ -156,6 +156,15 @@ static void test_note_and_error(void **state)
     pane_annot_row(&e, 0, 200, &l);
     assert_string_equal(l.text, "source not found: /src/x.c (No such file or directory)");
     assert_true(has_span(&l, "source not found", ROLE_WARN));
+    /* the advice after the dash gets a row of its own */
+    snprintf(e.error, sizeof e.error,
+             "source not found: /src/x.c (No such file or directory) \xe2\x80\x94 if the tree "
+             "moved, give --source-path OLD=NEW");
+    assert_int_equal(pane_annot_rows(&e), 2);
+    pane_annot_row(&e, 0, 60, &l);
+    assert_string_equal(l.text, "source not found: /src/x.c (No such file or directory)");
+    pane_annot_row(&e, 1, 60, &l);
+    assert_string_equal(l.text, "\xe2\x80\x94 if the tree moved, give --source-path OLD=NEW");
     assert_int_equal(pane_annot_next_hot(&e, SIZE_MAX), SIZE_MAX);
     assert_int_equal(pane_annot_prev_hot(&e, 3), SIZE_MAX);
 }

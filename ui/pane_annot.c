@@ -24,9 +24,19 @@ static size_t note_rows(const struct annot_view *v)
     return !v->error[0] && v->note[0] ? 1 : 0;
 }
 
+/* An error's advice (after " — ") goes on a row of its own: a long path
+ * would push it past the width. */
+static const char *advice(const struct annot_view *v)
+{
+    const char *dash = strstr(v->error, " \xe2\x80\x94 ");
+    return dash ? dash + 1 : NULL;
+}
+
 size_t pane_annot_rows(const struct annot_view *v)
 {
-    if (v->error[0] || v->nrows == 0)
+    if (v->error[0])
+        return advice(v) ? 2 : 1;
+    if (v->nrows == 0)
         return 1;
     return note_rows(v) + v->nrows;
 }
@@ -101,13 +111,20 @@ static void message_row(const char *msg, enum ui_role role, int width, struct ui
 
 void pane_annot_row(const struct annot_view *v, size_t i, int width, struct ui_line *out)
 {
-    const char *msg = v->error[0]                    ? v->error
-                      : v->nrows == 0                ? "(nothing to show)"
+    if (v->error[0]) {
+        const char *adv = advice(v);
+        char first[sizeof v->error];
+        size_t n = adv ? (size_t)(adv - 1 - v->error) : strlen(v->error);
+        snprintf(first, sizeof first, "%.*s", (int)n, v->error);
+        message_row(i == 0 ? first : i == 1 && adv ? adv : "", ROLE_WARN, width, out);
+        return;
+    }
+    const char *msg = v->nrows == 0                  ? "(nothing to show)"
                       : i < note_rows(v)             ? v->note
                       : i - note_rows(v) >= v->nrows ? ""
                                                      : NULL;
     if (msg) {
-        message_row(msg, v->error[0] ? ROLE_WARN : ROLE_LABEL, width, out);
+        message_row(msg, ROLE_LABEL, width, out);
         return;
     }
     i -= note_rows(v);
