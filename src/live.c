@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -30,6 +31,10 @@ struct live {
     struct live_req req;
     bool wake, zero, quit;
     struct live_frame *slot;
+    bool save; /* live_save asked for: */
+    char save_path[4096];
+    enum output_format save_fmt;
+    bool save_threads;
 
     /* refresher-only */
     struct procstat_snapshot *last_ps; /* kept when the target is gone */
@@ -97,6 +102,30 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
     return f;
 }
 
+/* The 'S' key's file, written where it cannot be seen half-done. */
+static void save_profile(struct live *l, const char *path, enum output_format fmt, bool threads,
+                         char *msg, size_t n)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    int rc = f ? 0 : -errno;
+    if (f) {
+        if (session_write(l->s, f, fmt, threads) < 0)
+            rc = -EIO;
+        if (fclose(f) != 0 && rc == 0)
+            rc = -errno;
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = -errno;
+        if (rc < 0)
+            unlink(tmp);
+    }
+    if (rc == 0)
+        snprintf(msg, n, "profile written to %.480s", path);
+    else
+        snprintf(msg, n, "cannot write the profile to %.400s: %s", path, strerror(-rc));
+}
+
 static void publish(struct live *l, struct live_frame *f)
 {
     pthread_mutex_lock(&l->mu);
@@ -126,12 +155,21 @@ static void *live_main(void *arg)
     pthread_mutex_lock(&l->mu);
     while (!l->quit) {
         struct live_req req = l->req;
-        bool zero = l->zero;
-        l->wake = l->zero = false;
+        bool zero = l->zero, save = l->save;
+        char path[sizeof l->save_path];
+        memcpy(path, l->save_path, sizeof path);
+        enum output_format fmt = l->save_fmt;
+        bool threads = l->save_threads;
+        l->wake = l->zero = l->save = false;
         pthread_mutex_unlock(&l->mu);
         if (zero)
             session_zero(l->s);
+        char msg[sizeof((struct live_frame *)0)->msg] = "";
+        if (save)
+            save_profile(l, path, fmt, threads, msg, sizeof msg);
         struct live_frame *f = build(l, &req);
+        if (f)
+            memcpy(f->msg, msg, sizeof f->msg);
         pthread_mutex_lock(&l->mu);
         if (f && f->have_expand && l->req.seq == req.seq) {
             /* 'H' is done once: later frames keep the rows it opened */
@@ -203,6 +241,17 @@ void live_request(struct live *l, const struct live_req *req)
     pthread_mutex_lock(&l->mu);
     l->req = *req;
     l->wake = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void live_save(struct live *l, const char *path, enum output_format fmt, bool threads)
+{
+    pthread_mutex_lock(&l->mu);
+    snprintf(l->save_path, sizeof l->save_path, "%s", path);
+    l->save_fmt = fmt;
+    l->save_threads = threads;
+    l->save = l->wake = true;
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }

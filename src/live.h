@@ -29,6 +29,10 @@ struct live_frame *live_take(struct live *l);
 void live_request(struct live *l, const struct live_req *req);
 /* Zero the counts (under the model lock, on the refresher) and rebuild. */
 void live_zero(struct live *l);
+/* Writes the profile in fmt to path (session_write, through path.tmp and a
+ * rename) on the refresher, which owns the symbolizer; the next frame's msg
+ * says where it went or why it failed. */
+void live_save(struct live *l, const char *path, enum output_format fmt, bool threads);
 /* Stops and joins the thread; frees everything.  NULL is fine. */
 void live_stop(struct live *l);
 

@@ -284,8 +284,9 @@ int lv_build_view(const struct model *m, const struct resolver *r, const uint64_
 /* ------------------------------------------------------------ threads */
 
 static const char *leaf_func(const struct model *m, const struct resolver *r,
-                             const struct lv_leaf *leaves, size_t n, pid_t tid)
+                             const struct lv_leaf *leaves, size_t n, pid_t tid, uint32_t *id)
 {
+    *id = UINT32_MAX;
     for (size_t i = 0; i < n; i++) {
         if (leaves[i].tid != tid)
             continue;
@@ -294,6 +295,7 @@ static const char *leaf_func(const struct model *m, const struct resolver *r,
         if (!nd || nd->parent == MODEL_ROOT || nd->parent == MODEL_NO_NODE)
             return NULL;
         const struct frame_chain *c = r->chain(r->ctx, nd->frame);
+        *id = c->f[0].func;
         return r->func(r->ctx, c->f[0].func)->name;
     }
     return NULL;
@@ -387,7 +389,7 @@ int lv_build_threads_self(const struct model *m, const struct resolver *r, const
         merge_ps(f, cap, tid, ps);
     merge_model(f, cap, m, total, total[MODEL_ROOT], tid, ps != NULL);
     for (size_t i = 0; i < f->nthr; i++)
-        f->thr[i].func = leaf_func(m, r, leaves, nleaves, f->thr[i].tid);
+        f->thr[i].func = leaf_func(m, r, leaves, nleaves, f->thr[i].tid, &f->thr[i].func_id);
     free(total);
     return 0;
 }

@@ -45,6 +45,7 @@ struct lv_thread_row {
     uint64_t samples; /* in the window */
     double share_pct; /* of all the window's samples */
     const char *func; /* innermost function of its latest sample, NULL = none */
+    uint32_t func_id; /* its function id (Enter opens its view), UINT32_MAX = none */
     double read_bps, write_bps, syscalls_ps;
     struct procstat_wait wait;
 };
@@ -146,6 +147,7 @@ struct live_frame {
     size_t ntree;
     uint64_t tree_samples;
     struct annot_view *annot; /* LIVE_SOURCE, LIVE_ASM (owned) */
+    char msg[512];            /* for the status line ("" = none): what 'S' did */
     bool have_expand;         /* expand holds the set after an 'H' request */
     struct drill_expand expand;
     bool have_baseline; /* --baseline given: the hot rows carry vs_base */

@@ -16,7 +16,12 @@
 
 static struct ui_key_ctx ctx_all(void)
 {
-    struct ui_key_ctx c = {.rows = {100, 5, 20, 30}, .page = {10, 4, 6, 6}};
+    struct ui_key_ctx c;
+    ui_ctx_init(&c);
+    const size_t rows[PANE_COUNT] = {100, 5, 20, 30};
+    const int page[PANE_COUNT] = {10, 4, 6, 6};
+    memcpy(c.rows, rows, sizeof rows);
+    memcpy(c.page, page, sizeof page);
     c.cursor_tid = 42;
     c.cursor_name = "mixworker-1";
     return c;
@@ -222,9 +227,11 @@ static void test_actions_help_enter(void **state)
     assert_true(ui_key(&st, '+', &c) & UA_RATE_UP);
     assert_true(ui_key(&st, '-', &c) & UA_RATE_DOWN);
     assert_true(ui_key(&st, 's', &c) & UA_SNAPSHOT);
+    /* Enter with no function under the cursor: a message, no view */
     unsigned a = ui_key(&st, UI_KEY_ENTER, &c);
     assert_int_equal(a, UA_REDRAW);
-    assert_non_null(strstr(st.msg, "later version"));
+    assert_non_null(strstr(st.msg, "no function"));
+    assert_int_equal(st.nviews, 0);
     ui_key(&st, 'j', &c);
     assert_string_equal(st.msg, ""); /* a message lasts until the next key */
     ui_key(&st, '?', &c);
@@ -288,6 +295,232 @@ static void test_layout_small_and_others(void **state)
     assert_int_equal(l.pane[PANE_HOT].h, 0);
 }
 
+/* ------------------------------------------------------------ drill-down */
+
+static struct ui_key_ctx ctx_hot_func(uint32_t func, const char *name, const char *module)
+{
+    struct ui_key_ctx c = ctx_all();
+    c.cursor_func = func;
+    c.cursor_func_name = name;
+    c.cursor_module = module;
+    return c;
+}
+
+static void test_drill_function_views_and_back(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_hot_func(7, "compute_middle", "cpu_mix");
+    unsigned a = ui_key(&st, UI_KEY_ENTER, &c);
+    assert_true(a & UA_REFETCH);
+    assert_int_equal(ui_view(&st), LIVE_FUNC);
+    assert_int_equal(st.views[0].func, 7);
+    /* Enter on a caller moves there; the breadcrumb grows */
+    c = ctx_hot_func(5, "compute_outer", "cpu_mix");
+    c.view_rows = 6;
+    c.view_page = 10;
+    a = ui_key(&st, UI_KEY_ENTER, &c);
+    assert_true(a & UA_REFETCH);
+    assert_int_equal(st.nviews, 2);
+    assert_int_equal(st.views[1].func, 5);
+    char crumbs[256];
+    ui_crumbs(&st, crumbs, sizeof crumbs);
+    assert_string_equal(crumbs, "hot > compute_middle");
+    /* Enter on a section line (no function) does nothing */
+    c.cursor_func = UI_NO_FUNC;
+    assert_int_equal(ui_key(&st, UI_KEY_ENTER, &c), UA_NONE);
+    /* movement is the view's, not the hot pane's */
+    ui_key(&st, 'j', &c);
+    ui_key(&st, 'j', &c);
+    assert_int_equal(st.views[1].pos.sel, 2);
+    assert_int_equal(st.pos[PANE_HOT].sel, 0);
+    /* + and - keep changing the rate outside the trees */
+    assert_true(ui_key(&st, '+', &c) & UA_RATE_UP);
+    /* v and a: the view's function when the cursor is on no function */
+    a = ui_key(&st, 'v', &c);
+    assert_true(a & UA_REFETCH);
+    assert_int_equal(ui_view(&st), LIVE_SOURCE);
+    assert_int_equal(st.views[2].func, 5);
+    assert_string_equal(st.views[2].name, "source of compute_outer");
+    ui_key(&st, 'a', &c);
+    assert_int_equal(ui_view(&st), LIVE_ASM);
+    assert_int_equal(st.views[3].func, 5);
+    /* Esc and Backspace go back one view each, then to the panes */
+    ui_key(&st, UI_KEY_ESC, &c);
+    ui_key(&st, UI_KEY_BACKSPACE, &c);
+    assert_int_equal(ui_view(&st), LIVE_FUNC);
+    assert_int_equal(st.views[1].pos.sel, 2); /* the cursor where it was */
+    ui_key(&st, UI_KEY_ESC, &c);
+    ui_key(&st, UI_KEY_ESC, &c);
+    assert_int_equal(ui_view(&st), LIVE_MAIN);
+    assert_int_equal(st.nviews, 0);
+}
+
+static void test_drill_thread_now_in(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_all();
+    ui_key(&st, UI_KEY_TAB, &c);
+    assert_int_equal(st.focus, PANE_THREADS);
+    c.cursor_func = 9; /* the function the thread is in now */
+    c.cursor_func_name = "parse_input";
+    assert_true(ui_key(&st, UI_KEY_ENTER, &c) & UA_REFETCH);
+    assert_int_equal(st.views[0].func, 9);
+    assert_string_equal(st.views[0].name, "parse_input");
+}
+
+static void test_drill_tree_keys(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_all();
+    assert_true(ui_key(&st, 'T', &c) & UA_REFETCH);
+    assert_int_equal(ui_view(&st), LIVE_TREE);
+    assert_int_equal(ui_key(&st, 'T', &c), UA_NONE); /* already there */
+    /* the row under the cursor: collapsed, with children */
+    c.view_rows = 3;
+    c.view_page = 10;
+    c.cursor_func = 2;
+    c.cursor_hash = 1234;
+    c.cursor_has_children = true;
+    c.cursor_expanded = false;
+    c.cursor_parent = 0;
+    assert_true(ui_key(&st, UI_KEY_ENTER, &c) & UA_REFETCH);
+    assert_true(drill_expand_has(&st.expand[0], 1234));
+    c.cursor_expanded = true;
+    ui_key(&st, UI_KEY_ENTER, &c); /* Enter again closes */
+    assert_false(drill_expand_has(&st.expand[0], 1234));
+    c.cursor_expanded = false;
+    /* + and Right open, - and Left close: not the rate */
+    unsigned a = ui_key(&st, '+', &c);
+    assert_false(a & UA_RATE_UP);
+    assert_true(drill_expand_has(&st.expand[0], 1234));
+    ui_key(&st, UI_KEY_RIGHT, &c);
+    c.cursor_expanded = true;
+    a = ui_key(&st, '-', &c);
+    assert_false(a & UA_RATE_DOWN);
+    assert_false(drill_expand_has(&st.expand[0], 1234));
+    /* Left on a closed row goes to its parent row */
+    c.cursor_expanded = false;
+    st.views[0].pos.sel = 2;
+    ui_key(&st, UI_KEY_LEFT, &c);
+    assert_int_equal(st.views[0].pos.sel, 0);
+    /* - on a leaf at the top: nothing, and not the rate */
+    c.cursor_has_children = false;
+    c.cursor_parent = SIZE_MAX;
+    assert_int_equal(ui_key(&st, '-', &c), UA_NONE);
+    /* H: the hottest path below the row, asked of the refresher once */
+    a = ui_key(&st, 'H', &c);
+    assert_true(a & UA_REFETCH);
+    assert_true(st.hot_expand);
+    assert_int_equal(st.hot_from, 1234);
+    /* the inverted tree keeps its own expansion */
+    c.cursor_has_children = true;
+    ui_key(&st, 'B', &c);
+    assert_int_equal(ui_view(&st), LIVE_INVERTED);
+    ui_key(&st, UI_KEY_ENTER, &c);
+    assert_true(drill_expand_has(&st.expand[1], 1234));
+    assert_false(drill_expand_has(&st.expand[0], 1234));
+    /* H with no rows yet starts from the top */
+    c.view_rows = 0;
+    ui_key(&st, 'H', &c);
+    assert_int_equal(st.hot_from, DRILL_ROOT_HASH);
+}
+
+static void test_drill_zoom_keys(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_hot_func(4, "inflate", "libz.so.1");
+    /* d: the module of the function under the cursor; d again: all */
+    assert_true(ui_key(&st, 'd', &c) & UA_REFETCH);
+    assert_string_equal(st.zoom.module, "libz.so.1");
+    ui_key(&st, 'd', &c);
+    assert_string_equal(st.zoom.module, "");
+    ui_key(&st, 'd', &c);
+    /* Z on the hot list: every stack through the function */
+    ui_key(&st, 'Z', &c);
+    assert_int_equal(st.zoom.sub, ZOOM_SUB_FUNC);
+    assert_int_equal(st.zoom.path[0], 4);
+    /* Z in the call tree: the path of the row from the root */
+    ui_key(&st, 'T', &c);
+    c.view_rows = 5;
+    c.cursor_npath = 3;
+    c.cursor_path[0] = 1, c.cursor_path[1] = 2, c.cursor_path[2] = 3;
+    ui_key(&st, 'Z', &c);
+    assert_int_equal(st.zoom.sub, ZOOM_SUB_PATH);
+    assert_int_equal(st.zoom.npath, 3);
+    assert_int_equal(st.zoom.path[2], 3);
+    /* Esc goes back to the list; there Esc clears the filter first, then
+     * the zoom (and the thread limit) */
+    ui_key(&st, UI_KEY_ESC, &c);
+    assert_int_equal(st.nviews, 0);
+    st.tid = 42;
+    strcpy(st.filter, "inf");
+    ui_key(&st, UI_KEY_ESC, &c);
+    assert_string_equal(st.filter, "");
+    assert_true(zoom_active(&st.zoom));
+    assert_true(ui_key(&st, UI_KEY_ESC, &c) & UA_REFETCH);
+    assert_false(zoom_active(&st.zoom));
+    assert_int_equal(st.tid, 0);
+    /* no module under the cursor: a message */
+    c.cursor_module = "";
+    assert_false(ui_key(&st, 'd', &c) & UA_REFETCH);
+    assert_true(st.msg[0] != '\0');
+}
+
+static void test_drill_annot_keys(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_hot_func(3, "parse_row", "app");
+    ui_key(&st, 'v', &c);
+    assert_int_equal(ui_view(&st), LIVE_SOURCE);
+    c.view_rows = 100;
+    c.view_page = 20;
+    c.hottest = 40;
+    c.next_hot = 55;
+    c.prev_hot = 12;
+    ui_key(&st, 'n', &c); /* first: the hottest */
+    assert_int_equal(st.views[0].pos.sel, 40);
+    ui_key(&st, 'n', &c);
+    assert_int_equal(st.views[0].pos.sel, 55);
+    ui_key(&st, 'N', &c);
+    assert_int_equal(st.views[0].pos.sel, 12);
+    assert_true(st.views[0].pos.top <= 12);
+    c.next_hot = c.hottest = SIZE_MAX;
+    ui_key(&st, 'n', &c);
+    assert_int_equal(st.views[0].pos.sel, 12);
+    assert_true(st.msg[0] != '\0');
+    /* S writes the profile; s snapshots the view */
+    assert_true(ui_key(&st, 'S', &c) & UA_SAVE_PROFILE);
+    assert_true(ui_key(&st, 's', &c) & UA_SNAPSHOT);
+    /* keys of the panes do nothing here */
+    assert_int_equal(ui_key(&st, '/', &c), UA_NONE);
+    assert_false(st.filtering);
+}
+
+static void test_drill_view_stack_bounded(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_hot_func(1, "a", "m");
+    ui_key(&st, UI_KEY_ENTER, &c);
+    for (uint32_t i = 2; i < 2 * UI_VIEWS_MAX; i++) {
+        c.cursor_func = i;
+        ui_key(&st, UI_KEY_ENTER, &c);
+    }
+    assert_int_equal(st.nviews, UI_VIEWS_MAX);
+    assert_int_equal(st.views[UI_VIEWS_MAX - 1].func, 2 * UI_VIEWS_MAX - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +534,12 @@ int main(void)
         cmocka_unit_test(test_thread_window_pause),
         cmocka_unit_test(test_actions_help_enter),
         cmocka_unit_test(test_clamp_after_new_data),
+        cmocka_unit_test(test_drill_function_views_and_back),
+        cmocka_unit_test(test_drill_thread_now_in),
+        cmocka_unit_test(test_drill_tree_keys),
+        cmocka_unit_test(test_drill_zoom_keys),
+        cmocka_unit_test(test_drill_annot_keys),
+        cmocka_unit_test(test_drill_view_stack_bounded),
         cmocka_unit_test(test_layout_80x24),
         cmocka_unit_test(test_layout_small_and_others),
     };

@@ -91,6 +91,30 @@ static void counts(const struct live_frame *f, struct ui_line *l, bool rate)
     line_add(l, f->h.lost ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)f->h.lost);
 }
 
+/* One line's end: the CPython found and its counts, or why its frames
+ * are missing. */
+static void python_state(const struct live_frame *f, struct ui_line *l)
+{
+    if (f->h.py_note[0]) {
+        line_add(l, ROLE_LABEL, "  python ");
+        line_add(l, ROLE_WARN, "%s", f->h.py_note);
+        return;
+    }
+    if (!f->h.python[0])
+        return;
+    line_add(l, ROLE_LABEL, "  ");
+    line_add(l, ROLE_VALUE, "%s", f->h.python);
+    line_add(l, ROLE_LABEL, " py ");
+    line_add(l, ROLE_VALUE, "%llu", (unsigned long long)f->h.py_samples);
+    if (!f->h.py_nonblocking) {
+        line_add(l, ROLE_LABEL, " unmerged ");
+        line_add(l, f->h.py_unmerged ? ROLE_WARN : ROLE_VALUE, "%llu",
+                 (unsigned long long)f->h.py_unmerged);
+    }
+    line_add(l, ROLE_LABEL, f->h.py_nonblocking ? " torn (dropped) " : " torn ");
+    line_add(l, f->h.py_torn ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)f->h.py_torn);
+}
+
 static void line_view(const struct ui_state *st, struct ui_line *l)
 {
     line_init(l, ROLE_NORMAL);
@@ -112,6 +136,20 @@ static void line_view(const struct ui_state *st, struct ui_line *l)
     }
 }
 
+/* The drill-down view on screen and the zoom every view is narrowed by. */
+static void line_drill(const struct live_frame *f, const struct ui_state *st, struct ui_line *l)
+{
+    if (st->nviews) {
+        line_add(l, ROLE_LABEL, "  in ");
+        line_add(l, ROLE_VALUE, "%s", st->views[st->nviews - 1].name);
+    }
+    if (f->zoom_desc[0] && f->seq) {
+        line_add(l, ROLE_LABEL, "  zoom ");
+        line_add(l, ROLE_WARN, "%s", f->zoom_desc);
+        line_add(l, ROLE_DIM, " (Esc on the list: off)");
+    }
+}
+
 void header_lines(const struct live_frame *f, const struct ui_state *st, int width, int n,
                   const struct header_opts *o, struct ui_line *out)
 {
@@ -130,13 +168,16 @@ void header_lines(const struct live_frame *f, const struct ui_state *st, int wid
         line_add(&out[2], ROLE_LABEL, " Hz asked, ");
         line_add(&out[2], ROLE_VALUE, "%.1f", f->h.rate_achieved);
         line_add(&out[2], ROLE_LABEL, " achieved");
+        python_state(f, &out[2]);
     } else if (n == 2) {
         line_init(&out[1], ROLE_NORMAL);
         cpu_bar(f, 10, o, &out[1]);
         counts(f, &out[1], true);
     }
-    if (n >= 4)
+    if (n >= 4) {
         line_view(st, &out[3]);
+        line_drill(f, st, &out[3]);
+    }
     for (int i = 0; i < n && i < 4; i++)
         line_cut(&out[i], width);
 }

@@ -24,8 +24,23 @@ static const char *const help_text[][2] = {
     {"space p", "pause the display (sampling goes on)"},
     {"z", "zero the counts"},
     {"+ -", "raise or lower the sampling rate"},
-    {"s", "save the views on screen as text: pertop-PID-DATE-TIME.txt"},
-    {"Enter", "drill down into a function (comes in a later version)"},
+    {"s", "save the view on screen as text: pertop-PID-DATE-TIME.txt"},
+    {"S", "save the profile in --format (text when none): pertop-PID-DATE-TIME.EXT"},
+    {"", ""},
+    {"", "Drill-down (every view below the header; Esc or Backspace goes back):"},
+    {"Enter", "function view of the function under the cursor (hot list, or the"},
+    {"", "              function a thread is in now): callers and callees with shares"},
+    {"", "              of its samples; Enter on one of them moves there"},
+    {"T B", "call tree top down (like perf report --children), inverted (bottom up)"},
+    {"Enter + Right", "in a tree: open the row (Enter again closes it)"},
+    {"- Left", "in a tree: close the row, or go to its parent"},
+    {"H", "in a tree: open the hottest path below the row"},
+    {"v a", "source lines / instructions of the function, with sample counts"},
+    {"n N", "in source or instructions: next / previous hot line (first: the hottest)"},
+    {"Z", "zoom every view into the subtree under the tree row (elsewhere: into the"},
+    {"", "              stacks through the function under the cursor)"},
+    {"d", "zoom into the module (shared object) of the function; d again: all"},
+    {"Esc", "at the top: clear the filter, then remove the zoom and thread limit"},
     {"mouse", "click a column header to sort by it, wheel to scroll"},
     {"", ""},
     {"", "Columns: SELF% samples with the function innermost, TOTAL% anywhere on"},
@@ -50,10 +65,34 @@ size_t help_lines(int width, struct ui_line *out, size_t max)
     return n;
 }
 
+static const char *const func_keys[][2] = {
+    {"Esc", "Back"},   {"Enter", "Go to"}, {"v", "Source"}, {"a", "Asm"},      {"T", "Tree"},
+    {"B", "Inverted"}, {"Z", "Zoom"},      {"d", "Module"}, {"s", "Snapshot"}, {"h", "Help"},
+};
+
+static const char *const tree_keys[][2] = {
+    {"Esc", "Back"},   {"Enter", "Open/close"}, {"+-", "Open/close"}, {"H", "Hot path"},
+    {"Z", "Zoom"},     {"d", "Module"},         {"v", "Source"},      {"a", "Asm"},
+    {"s", "Snapshot"}, {"h", "Help"},
+};
+
+static const char *const annot_keys[][2] = {
+    {"Esc", "Back"}, {"n", "Next hot"}, {"N", "Prev hot"}, {"v", "Source"}, {"a", "Asm"},
+    {"Z", "Zoom"},   {"s", "Snapshot"}, {"S", "Profile"},  {"h", "Help"},
+};
+
+static void put_keys(struct ui_line *out, const char *const (*k)[2], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        line_add(out, ROLE_KEY, "%s", k[i][0]);
+        line_add(out, ROLE_KEYLABEL, "%s ", k[i][1]);
+    }
+}
+
 static const char *const status_keys[][2] = {
-    {"h", "Help"},   {"q", "Quit"},     {"Tab", "Pane"}, {"1-4", "Layout"},
-    {"/", "Filter"}, {"t", "Thread"},   {"w", "Window"}, {"<>", "Sort"},
-    {"p", "Pause"},  {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},
+    {"h", "Help"},      {"q", "Quit"},     {"Tab", "Pane"}, {"1-4", "Layout"}, {"/", "Filter"},
+    {"Enter", "Drill"}, {"T", "Tree"},     {"t", "Thread"}, {"w", "Window"},   {"<>", "Sort"},
+    {"p", "Pause"},     {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},
 };
 
 void help_status_line(const struct ui_state *st, int width, struct ui_line *out)
@@ -65,10 +104,18 @@ void help_status_line(const struct ui_state *st, int width, struct ui_line *out)
     } else if (st->msg[0]) {
         line_add(out, ROLE_KEYLABEL, "%s", st->msg);
     } else {
-        for (size_t i = 0; i < sizeof status_keys / sizeof status_keys[0]; i++) {
-            line_add(out, ROLE_KEY, "%s", status_keys[i][0]);
-            line_add(out, ROLE_KEYLABEL, "%s ", status_keys[i][1]);
-        }
+        /* the keys of the view on screen */
+        enum live_view v = ui_view(st);
+#define KEYS(k) put_keys(out, k, sizeof k / sizeof k[0])
+        if (v == LIVE_FUNC)
+            KEYS(func_keys);
+        else if (v == LIVE_TREE || v == LIVE_INVERTED)
+            KEYS(tree_keys);
+        else if (v == LIVE_SOURCE || v == LIVE_ASM)
+            KEYS(annot_keys);
+        else
+            KEYS(status_keys);
+#undef KEYS
     }
     line_cut(out, width);
     line_pad(out, width);

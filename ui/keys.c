@@ -4,6 +4,7 @@
  */
 #include "keys.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,6 +194,13 @@ static unsigned thread_key(struct ui_state *st, const struct ui_key_ctx *ctx)
     return UA_REDRAW | UA_REFETCH;
 }
 
+/* The drill-down keys (below) and the panes' keys call each other. */
+static unsigned view_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx);
+static bool zoomed(const struct ui_state *st);
+static unsigned unzoom(struct ui_state *st);
+static unsigned open_func_view(struct ui_state *st, enum live_view v, const struct ui_key_ctx *ctx);
+static unsigned drill_common(struct ui_state *st, int key, const struct ui_key_ctx *ctx);
+
 static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
     switch (key) {
@@ -231,8 +239,11 @@ static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ct
         st->filtering = true;
         return UA_REDRAW;
     case UI_KEY_ESC:
-        st->filter[0] = '\0';
+        /* Esc at the top: the filter first, then the zoom */
         st->msg[0] = '\0';
+        if (!st->filter[0] && zoomed(st))
+            return unzoom(st);
+        st->filter[0] = '\0';
         return UA_REDRAW;
     case 't':
         return thread_key(st, ctx);
@@ -253,12 +264,355 @@ static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ct
     case 's':
         return UA_REDRAW | UA_SNAPSHOT;
     case UI_KEY_ENTER:
-        snprintf(st->msg, sizeof st->msg,
-                 "drill-down (callers, callees, source) comes in a later version");
-        return UA_REDRAW;
+        if (st->focus != PANE_HOT && st->focus != PANE_THREADS)
+            return UA_NONE;
+        return open_func_view(st, LIVE_FUNC, ctx);
     default:
+        if (st->focus == PANE_HOT || st->focus == PANE_THREADS) {
+            unsigned a = drill_common(st, key, ctx);
+            if (a != UA_NONE)
+                return a;
+        }
         return movement(st, key, ctx);
     }
+}
+
+/* ------------------------------------------------------------ drill-down */
+
+enum live_view ui_view(const struct ui_state *st)
+{
+    return st->nviews ? st->views[st->nviews - 1].view : LIVE_MAIN;
+}
+
+void ui_ctx_init(struct ui_key_ctx *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cursor_func = UI_NO_FUNC;
+    ctx->cursor_parent = SIZE_MAX;
+    ctx->hottest = ctx->next_hot = ctx->prev_hot = SIZE_MAX;
+}
+
+void ui_crumbs(const struct ui_state *st, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < st->nviews && at < n; i++) {
+        int k = snprintf(buf + at, n - at, "%s%s", i ? " > " : "hot > ", st->views[i].name);
+        at += k > 0 ? (size_t)k : 0;
+    }
+    /* only the way there: the last entry is the view itself */
+    if (st->nviews) {
+        char *last = strrchr(buf, '>');
+        if (last && last > buf)
+            last[-1] = '\0';
+    }
+}
+
+static const char *view_label(enum live_view v)
+{
+    switch (v) {
+    case LIVE_TREE:
+        return "call tree";
+    case LIVE_INVERTED:
+        return "inverted tree";
+    case LIVE_SOURCE:
+        return "source";
+    case LIVE_ASM:
+        return "instructions";
+    default:
+        return "function";
+    }
+}
+
+static unsigned push_view(struct ui_state *st, enum live_view v, uint32_t func, const char *name)
+{
+    if (st->nviews == UI_VIEWS_MAX) {
+        /* a very long walk forgets its oldest steps */
+        memmove(&st->views[0], &st->views[1], (UI_VIEWS_MAX - 1) * sizeof st->views[0]);
+        st->nviews--;
+    }
+    struct ui_viewent *e = &st->views[st->nviews++];
+    memset(e, 0, sizeof *e);
+    e->view = v;
+    e->func = func;
+    if (v == LIVE_FUNC)
+        snprintf(e->name, sizeof e->name, "%s", name ? name : "?");
+    else if (v == LIVE_SOURCE || v == LIVE_ASM)
+        snprintf(e->name, sizeof e->name, "%s of %s", view_label(v), name ? name : "?");
+    else
+        snprintf(e->name, sizeof e->name, "%s", view_label(v));
+    return UA_REDRAW | UA_REFETCH;
+}
+
+static unsigned pop_view(struct ui_state *st)
+{
+    if (st->nviews)
+        st->nviews--;
+    return UA_REDRAW | UA_REFETCH;
+}
+
+/* The function the keys v, a, Z act on: under the cursor, else the
+ * function the view is about. */
+static uint32_t target_func(const struct ui_state *st, const struct ui_key_ctx *ctx,
+                            const char **name)
+{
+    if (ctx->cursor_func != UI_NO_FUNC) {
+        *name = ctx->cursor_func_name;
+        return ctx->cursor_func;
+    }
+    if (st->nviews && st->views[st->nviews - 1].func != UI_NO_FUNC) {
+        const struct ui_viewent *e = &st->views[st->nviews - 1];
+        /* the view's own name: "source of f" -> f */
+        const char *of = strstr(e->name, " of ");
+        *name = e->view == LIVE_FUNC || !of ? e->name : of + 4;
+        return e->func;
+    }
+    return UI_NO_FUNC;
+}
+
+static unsigned open_func_view(struct ui_state *st, enum live_view v, const struct ui_key_ctx *ctx)
+{
+    const char *name = NULL;
+    uint32_t f = target_func(st, ctx, &name);
+    if (f == UI_NO_FUNC) {
+        snprintf(st->msg, sizeof st->msg, "no function under the cursor");
+        return UA_REDRAW;
+    }
+    if (ui_view(st) == v && st->views[st->nviews - 1].func == f)
+        return UA_NONE;
+    char copy[64];
+    snprintf(copy, sizeof copy, "%s", name ? name : "?");
+    return push_view(st, v, f, copy);
+}
+
+static unsigned open_tree(struct ui_state *st, enum live_view v)
+{
+    if (ui_view(st) == v)
+        return UA_NONE;
+    return push_view(st, v, UI_NO_FUNC, NULL);
+}
+
+static void reset_positions(struct ui_state *st)
+{
+    st->pos[PANE_HOT] = (struct ui_pos){0, 0};
+    st->pos[PANE_THREADS] = (struct ui_pos){0, 0};
+    for (unsigned i = 0; i < st->nviews; i++)
+        st->views[i].pos = (struct ui_pos){0, 0};
+}
+
+static unsigned zoom_subtree(struct ui_state *st, const struct ui_key_ctx *ctx)
+{
+    if (ui_view(st) == LIVE_TREE && ctx->cursor_npath) {
+        st->zoom.sub = ZOOM_SUB_PATH;
+        st->zoom.npath = ctx->cursor_npath;
+        memcpy(st->zoom.path, ctx->cursor_path, ctx->cursor_npath * sizeof ctx->cursor_path[0]);
+    } else {
+        const char *name;
+        uint32_t f = target_func(st, ctx, &name);
+        if (f == UI_NO_FUNC) {
+            snprintf(st->msg, sizeof st->msg, "no function under the cursor to zoom into");
+            return UA_REDRAW;
+        }
+        st->zoom.sub = ZOOM_SUB_FUNC;
+        st->zoom.npath = 1;
+        st->zoom.path[0] = f;
+    }
+    reset_positions(st);
+    return UA_REDRAW | UA_REFETCH;
+}
+
+static unsigned zoom_module(struct ui_state *st, const struct ui_key_ctx *ctx)
+{
+    const char *m = ctx->cursor_module;
+    if (!m || !m[0]) {
+        snprintf(st->msg, sizeof st->msg, "no module (shared object) under the cursor");
+        return UA_REDRAW;
+    }
+    if (!strcmp(st->zoom.module, m))
+        st->zoom.module[0] = '\0'; /* d again: the whole process */
+    else
+        snprintf(st->zoom.module, sizeof st->zoom.module, "%s", m);
+    reset_positions(st);
+    return UA_REDRAW | UA_REFETCH;
+}
+
+static bool zoomed(const struct ui_state *st)
+{
+    return st->tid || zoom_active(&st->zoom);
+}
+
+static unsigned unzoom(struct ui_state *st)
+{
+    memset(&st->zoom, 0, sizeof st->zoom);
+    st->tid = 0;
+    st->tid_name[0] = '\0';
+    reset_positions(st);
+    return UA_REDRAW | UA_REFETCH;
+}
+
+static struct drill_expand *tree_expand(struct ui_state *st)
+{
+    return &st->expand[ui_view(st) == LIVE_INVERTED ? 1 : 0];
+}
+
+static unsigned set_expanded(struct ui_state *st, const struct ui_key_ctx *ctx, bool on)
+{
+    if (!ctx->view_rows || !ctx->cursor_has_children)
+        return UA_NONE;
+    if (drill_expand_set(tree_expand(st), ctx->cursor_hash, on) < 0) {
+        snprintf(st->msg, sizeof st->msg, "too many rows open: collapse some first");
+        return UA_REDRAW;
+    }
+    return UA_REDRAW | UA_REFETCH;
+}
+
+static void move_view_to(struct ui_state *st, size_t row, const struct ui_key_ctx *ctx)
+{
+    struct ui_pos *p = &st->views[st->nviews - 1].pos;
+    p->sel = row;
+    keep_visible(p, ctx->view_rows, ctx->view_page, true);
+}
+
+static unsigned tree_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    switch (key) {
+    case UI_KEY_ENTER:
+        return set_expanded(st, ctx, !ctx->cursor_expanded);
+    case '+':
+    case '=':
+    case UI_KEY_RIGHT:
+        return set_expanded(st, ctx, true);
+    case '-':
+    case UI_KEY_LEFT:
+        if (ctx->cursor_expanded)
+            return set_expanded(st, ctx, false);
+        if (ctx->view_rows && ctx->cursor_parent != SIZE_MAX) {
+            move_view_to(st, ctx->cursor_parent, ctx); /* as in a file manager */
+            return UA_REDRAW;
+        }
+        return UA_NONE;
+    case 'H':
+        st->hot_expand = true;
+        st->hot_from = ctx->view_rows ? ctx->cursor_hash : DRILL_ROOT_HASH;
+        return UA_REDRAW | UA_REFETCH;
+    default:
+        return UA_NONE;
+    }
+}
+
+static unsigned annot_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    struct ui_viewent *e = &st->views[st->nviews - 1];
+    size_t to = SIZE_MAX;
+    if (key == 'n')
+        to = e->jumped ? ctx->next_hot : ctx->hottest;
+    else if (key == 'N')
+        to = e->jumped ? ctx->prev_hot : ctx->hottest;
+    else
+        return UA_NONE;
+    if (to == SIZE_MAX) {
+        snprintf(st->msg, sizeof st->msg, "no line or instruction with samples here");
+        return UA_REDRAW;
+    }
+    e->jumped = true;
+    move_view_to(st, to, ctx);
+    return UA_REDRAW;
+}
+
+static unsigned view_move(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    struct ui_pos *p = &st->views[st->nviews - 1].pos;
+    long page = ctx->view_page > 1 ? ctx->view_page - 1 : 1;
+    long d;
+    switch (key) {
+    case UI_KEY_UP:
+    case 'k':
+        d = -1;
+        break;
+    case UI_KEY_DOWN:
+    case 'j':
+        d = 1;
+        break;
+    case UI_KEY_PGUP:
+        d = -page;
+        break;
+    case UI_KEY_PGDN:
+        d = page;
+        break;
+    case UI_KEY_HOME:
+        d = -(long)(ctx->view_rows + 1);
+        break;
+    case UI_KEY_END:
+        d = (long)(ctx->view_rows + 1);
+        break;
+    default:
+        return UA_NONE;
+    }
+    if (d < 0 && (size_t)-d > p->sel)
+        p->sel = 0;
+    else
+        p->sel = (size_t)((long)p->sel + d);
+    keep_visible(p, ctx->view_rows, ctx->view_page, true);
+    return UA_REDRAW;
+}
+
+/* Keys every drill-down view shares; UA_NONE when key is not one. */
+static unsigned drill_common(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    switch (key) {
+    case 'v':
+        return open_func_view(st, LIVE_SOURCE, ctx);
+    case 'a':
+        return open_func_view(st, LIVE_ASM, ctx);
+    case 'T':
+        return open_tree(st, LIVE_TREE);
+    case 'B':
+        return open_tree(st, LIVE_INVERTED);
+    case 'Z':
+        return zoom_subtree(st, ctx);
+    case 'd':
+        return zoom_module(st, ctx);
+    case 'S':
+        return UA_REDRAW | UA_SAVE_PROFILE;
+    default:
+        return UA_NONE;
+    }
+}
+
+static unsigned view_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    enum live_view v = ui_view(st);
+    unsigned a = UA_NONE;
+    if (key == UI_KEY_ESC || key == UI_KEY_BACKSPACE)
+        return pop_view(st);
+    if (v == LIVE_TREE || v == LIVE_INVERTED) {
+        a = tree_key(st, key, ctx);
+        /* in the trees these keys open and close rows, nothing else */
+        if (a != UA_NONE || key == '+' || key == '=' || key == '-' || key == 'H' ||
+            key == UI_KEY_LEFT || key == UI_KEY_RIGHT || key == UI_KEY_ENTER)
+            return a;
+    } else if (v == LIVE_SOURCE || v == LIVE_ASM)
+        a = annot_key(st, key, ctx);
+    else if (v == LIVE_FUNC && key == UI_KEY_ENTER) {
+        if (ctx->cursor_func == UI_NO_FUNC)
+            return UA_NONE;
+        return open_func_view(st, LIVE_FUNC, ctx);
+    }
+    if (a != UA_NONE)
+        return a;
+    if ((a = drill_common(st, key, ctx)) != UA_NONE)
+        return a;
+    if ((a = view_move(st, key, ctx)) != UA_NONE)
+        return a;
+    if (key == 't' && !st->tid) {
+        snprintf(st->msg, sizeof st->msg, "t: pick a thread in the threads pane (Esc back there)");
+        return UA_REDRAW;
+    }
+    if (key == '/' || key == UI_KEY_TAB || key == UI_KEY_BTAB || (key >= '1' && key <= '4') ||
+        key == '<' || key == '>' || key == ',' || key == '.' || key == 'I' || key == 'P' ||
+        key == 'M' || key == UI_KEY_ENTER)
+        return UA_NONE; /* keys of the panes: not here */
+    return command_key(st, key, ctx);
 }
 
 unsigned ui_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
@@ -271,6 +625,8 @@ unsigned ui_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
         return filter_key(st, key, ctx);
     if (key != UI_KEY_ESC && st->msg[0])
         st->msg[0] = '\0'; /* a message lasts until the next key */
+    if (st->nviews)
+        return view_key(st, key, ctx);
     return command_key(st, key, ctx);
 }
 

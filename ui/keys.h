@@ -15,7 +15,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "drill.h"
+#include "liveview.h"
+#include "zoom.h"
 
 enum ui_pane { PANE_HOT, PANE_THREADS, PANE_MEM, PANE_IO, PANE_COUNT };
 
@@ -49,6 +54,7 @@ enum ui_action {
     UA_ZERO = 1 << 4,
     UA_RATE_UP = 1 << 5,
     UA_RATE_DOWN = 1 << 6,
+    UA_SAVE_PROFILE = 1 << 7, /* 'S': the profile in --format to a file */
 };
 
 #define UI_FILTER_MAX 64
@@ -57,6 +63,17 @@ enum ui_action {
 struct ui_pos {
     size_t sel; /* cursor row */
     size_t top; /* first visible row */
+};
+
+/* One drill-down view on the view stack: the breadcrumb is the stack. */
+#define UI_VIEWS_MAX 32
+#define UI_NO_FUNC   UINT32_MAX
+struct ui_viewent {
+    enum live_view view;
+    uint32_t func; /* LIVE_FUNC, LIVE_SOURCE, LIVE_ASM */
+    char name[64]; /* for the breadcrumb */
+    struct ui_pos pos;
+    bool jumped; /* source/asm: 'n' went to the hottest row already */
 };
 
 struct ui_state {
@@ -75,6 +92,15 @@ struct ui_state {
     bool paused;
     bool help;
     char msg[UI_MSG_MAX]; /* status-line message, "" = none */
+    /* drill-down: the view stack (0 = the panes), the trees' expanded rows
+     * (top down, inverted), the zoom (its thread is tid above), and an 'H'
+     * waiting to be sent */
+    struct ui_viewent views[UI_VIEWS_MAX];
+    unsigned nviews;
+    struct drill_expand expand[2];
+    struct zoom zoom;
+    bool hot_expand;
+    uint64_t hot_from;
 };
 
 struct ui_key_ctx {
@@ -82,9 +108,30 @@ struct ui_key_ctx {
     int page[PANE_COUNT];    /* rows each pane shows (0 = not shown) */
     pid_t cursor_tid;        /* thread under the threads pane's cursor, 0 = none */
     const char *cursor_name;
+    /* the drill-down view on screen (its frame has arrived) */
+    size_t view_rows;
+    int view_page;
+    /* the function under the cursor of the focused pane or view
+     * (UI_NO_FUNC: none), with its name and module */
+    uint32_t cursor_func;
+    const char *cursor_func_name, *cursor_module;
+    /* trees: the row under the cursor */
+    uint64_t cursor_hash;
+    bool cursor_has_children, cursor_expanded;
+    size_t cursor_parent;                /* row of its parent, SIZE_MAX at the top */
+    uint32_t cursor_path[ZOOM_PATH_MAX]; /* top-down tree: functions from the root */
+    unsigned cursor_npath;
+    /* source and instruction views: hot rows around the cursor (SIZE_MAX none) */
+    size_t hottest, next_hot, prev_hot;
 };
 
 void ui_state_init(struct ui_state *st);
+/* The view on screen: LIVE_MAIN for the panes. */
+enum live_view ui_view(const struct ui_state *st);
+/* The breadcrumb: "hot > run_cycle > call tree" ("" on the panes). */
+void ui_crumbs(const struct ui_state *st, char *buf, size_t n);
+/* A ui_key_ctx with nothing under any cursor. */
+void ui_ctx_init(struct ui_key_ctx *ctx);
 unsigned ui_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx);
 /* A click on a column header of pane (col = its column index). */
 unsigned ui_click_header(struct ui_state *st, enum ui_pane pane, int col);

@@ -19,9 +19,12 @@
 #include "layout.h"
 #include "live.h"
 #include "liveview.h"
+#include "pane_annot.h"
+#include "pane_func.h"
 #include "pane_hot.h"
 #include "pane_memio.h"
 #include "pane_threads.h"
+#include "pane_tree.h"
 #include "screen.h"
 #include "session.h"
 #include "textshot.h"
@@ -41,6 +44,8 @@ struct tui {
     size_t *hot_idx, *thr_idx; /* display order, sized for the frame */
     size_t nhot, nthr;
     struct ui_line *lines; /* scratch for the memory and I/O panes */
+    unsigned seq;          /* of the latest request */
+    struct live_req req;   /* the latest request (big: kept here, not on the stack) */
     bool quit;
     enum tui_result result;
 };
@@ -69,10 +74,153 @@ static int order_frame(struct tui *t)
     return 0;
 }
 
+/* ------------------------------------------------------------ drill-down views */
+
+/* The frame answers the view on screen (not a request made before). */
+static bool view_ready(const struct tui *t)
+{
+    return t->frame->view == ui_view(&t->st) && t->frame->seq == t->seq;
+}
+
+/* Rows of the view area below the header: title, column header, rows. */
+static int view_area(const struct tui *t, int *y0)
+{
+    int lines, cols;
+    screen_size(t->scr, &lines, &cols);
+    *y0 = t->lay.header.h;
+    int h = lines - t->lay.header.h - t->lay.status.h;
+    return h > 0 ? h : 0;
+}
+
+static void ctx_tree(struct tui *t, size_t sel)
+{
+    const struct lv_tree_row *r = &t->frame->tree[sel];
+    struct ui_key_ctx *c = &t->ctx;
+    c->cursor_func = r->func;
+    c->cursor_func_name = r->name;
+    c->cursor_module = r->module;
+    c->cursor_hash = r->hash;
+    c->cursor_has_children = r->has_children;
+    c->cursor_expanded = r->expanded;
+    c->cursor_parent = r->parent;
+    if (t->frame->view != LIVE_TREE || r->depth >= ZOOM_PATH_MAX)
+        return; /* Z zooms into the function then */
+    /* the path from the root, through the parent rows */
+    unsigned n = r->depth + 1;
+    size_t k = sel;
+    for (unsigned i = n; i-- > 0 && k != SIZE_MAX; k = t->frame->tree[k].parent)
+        c->cursor_path[i] = t->frame->tree[k].func;
+    c->cursor_npath = n;
+}
+
+static void ctx_view(struct tui *t)
+{
+    struct ui_key_ctx *c = &t->ctx;
+    int y0, h = view_area(t, &y0);
+    c->view_page = h > 2 ? h - 2 : 1;
+    if (!view_ready(t))
+        return;
+    const struct live_frame *f = t->frame;
+    enum live_view v = f->view;
+    if (v == LIVE_FUNC)
+        c->view_rows = pane_func_rows(&f->fn);
+    else if (v == LIVE_TREE || v == LIVE_INVERTED)
+        c->view_rows = f->ntree;
+    else if (f->annot)
+        c->view_rows = pane_annot_rows(f->annot);
+    struct ui_pos *p = &t->st.views[t->st.nviews - 1].pos;
+    if (p->sel >= c->view_rows)
+        p->sel = c->view_rows ? c->view_rows - 1 : 0;
+    if (p->sel < p->top)
+        p->top = p->sel;
+    if (p->sel >= p->top + (size_t)c->view_page)
+        p->top = p->sel - (size_t)c->view_page + 1;
+    if (!c->view_rows)
+        return;
+    if (v == LIVE_FUNC) {
+        c->cursor_func = pane_func_row_func(&f->fn, p->sel);
+        c->cursor_func_name = c->cursor_func == PANE_FUNC_NONE ? NULL : f->fn.name;
+        for (size_t i = 0; c->cursor_func != PANE_FUNC_NONE && i < f->fn.ncallers + f->fn.ncallees;
+             i++) {
+            const struct lv_edge_row *e =
+                i < f->fn.ncallers ? &f->fn.callers[i] : &f->fn.callees[i - f->fn.ncallers];
+            if (e->func == c->cursor_func)
+                c->cursor_func_name = e->name;
+        }
+        c->cursor_module =
+            c->cursor_func == PANE_FUNC_NONE ? f->fn.module : pane_func_row_module(&f->fn, p->sel);
+    } else if (v == LIVE_TREE || v == LIVE_INVERTED) {
+        ctx_tree(t, p->sel);
+    } else {
+        c->cursor_module = f->fn.module;
+        c->hottest = pane_annot_next_hot(f->annot, SIZE_MAX);
+        c->next_hot = pane_annot_next_hot(f->annot, p->sel);
+        c->prev_hot = pane_annot_prev_hot(f->annot, p->sel);
+    }
+}
+
+static void draw_view_rows(struct tui *t, int y, int h, int cols)
+{
+    const struct live_frame *f = t->frame;
+    const struct ui_pos *p = &t->st.views[t->st.nviews - 1].pos;
+    struct ui_line l;
+    for (int i = 0; i < h && p->top + (size_t)i < t->ctx.view_rows; i++) {
+        size_t k = p->top + (size_t)i;
+        if (f->view == LIVE_FUNC)
+            pane_func_row(&f->fn, k, cols, &l);
+        else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED)
+            pane_tree_row(&f->tree[k], cols, &l);
+        else
+            pane_annot_row(f->annot, k, cols, &l);
+        screen_line(t->scr, y + i, 0, cols, &l, k == p->sel);
+    }
+}
+
+static void draw_view(struct tui *t, int cols)
+{
+    int y0, h = view_area(t, &y0);
+    if (h < 3)
+        return;
+    const struct live_frame *f = t->frame;
+    struct ui_line l;
+    char crumbs[512];
+    ui_crumbs(&t->st, crumbs, sizeof crumbs);
+    line_init(&l, ROLE_DIM);
+    if (!view_ready(t)) {
+        line_add(&l, ROLE_DIM, " %s > %s: building...", crumbs, t->st.views[t->st.nviews - 1].name);
+        screen_line(t->scr, y0, 0, cols, &l, false);
+        return;
+    }
+    if (f->view_err[0]) {
+        line_add(&l, ROLE_WARN, " %s", f->view_err);
+        screen_line(t->scr, y0, 0, cols, &l, false);
+        return;
+    }
+    if (f->view == LIVE_FUNC) {
+        pane_func_title(&f->fn, crumbs, cols, &l);
+    } else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED) {
+        pane_tree_title(f->view == LIVE_INVERTED, f->tree_samples, cols, &l);
+    } else if (f->annot) {
+        pane_annot_title(f->annot, cols, &l);
+    } else {
+        line_add(&l, ROLE_WARN, " no %s view: out of memory",
+                 f->view == LIVE_ASM ? "instruction" : "source");
+    }
+    screen_line(t->scr, y0, 0, cols, &l, false);
+    if (f->view == LIVE_FUNC)
+        pane_func_header(cols, &l);
+    else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED)
+        pane_tree_header(f->view == LIVE_INVERTED, cols, &l);
+    else if (f->annot)
+        pane_annot_header(f->annot, cols, &l);
+    screen_line(t->scr, y0 + 1, 0, cols, &l, false);
+    draw_view_rows(t, y0 + 2, h - 2, cols);
+}
+
 /* What the key machine needs to know of the screen as drawn. */
 static void update_ctx(struct tui *t, size_t mem_lines, size_t io_lines)
 {
-    memset(&t->ctx, 0, sizeof t->ctx);
+    ui_ctx_init(&t->ctx);
     t->ctx.rows[PANE_HOT] = t->nhot;
     t->ctx.rows[PANE_THREADS] = t->nthr;
     t->ctx.rows[PANE_MEM] = mem_lines;
@@ -85,7 +233,21 @@ static void update_ctx(struct tui *t, size_t mem_lines, size_t io_lines)
         const struct lv_thread_row *r = &t->frame->thr[t->thr_idx[sel]];
         t->ctx.cursor_tid = r->tid;
         t->ctx.cursor_name = r->name;
+        if (t->st.focus == PANE_THREADS && r->func_id != UINT32_MAX) {
+            /* Enter on a thread opens the function it is in now */
+            t->ctx.cursor_func = r->func_id;
+            t->ctx.cursor_func_name = r->func;
+        }
     }
+    size_t hs = t->st.pos[PANE_HOT].sel;
+    if (t->st.focus == PANE_HOT && hs < t->nhot) {
+        const struct lv_hot_row *h = &t->frame->hot[t->hot_idx[hs]];
+        t->ctx.cursor_func = h->func;
+        t->ctx.cursor_func_name = h->name;
+        t->ctx.cursor_module = h->module;
+    }
+    if (t->st.nviews)
+        ctx_view(t);
 }
 
 static void draw_empty(struct tui *t, const struct ui_rect *r, const char *why)
@@ -189,6 +351,8 @@ static void draw(struct tui *t)
     size_t mem_n = 0, io_n = 0;
     if (t->st.help)
         draw_help(t, lines, cols);
+    else if (t->st.nviews)
+        draw_view(t, cols);
     else
         draw_panes(t, &mem_n, &io_n);
     if (t->lay.status.h) {
@@ -226,6 +390,13 @@ static void snapshot(struct tui *t)
                                .hdr = t->hdr};
     for (int i = 0; i < PANE_COUNT; i++)
         so.shown[i] = t->lay.pane[i].h > 0;
+    char crumbs[512];
+    ui_crumbs(&t->st, crumbs, sizeof crumbs);
+    so.crumbs = crumbs;
+    if (t->st.nviews && !view_ready(t)) {
+        snprintf(t->st.msg, sizeof t->st.msg, "the view is still being built: try again");
+        return;
+    }
     char path[4096];
     int rc = textshot_save(t->o->snapshot_dir, t->frame, &t->st, &so, path, sizeof path);
     if (rc == 0)
@@ -235,10 +406,56 @@ static void snapshot(struct tui *t)
                  t->o->snapshot_dir ? t->o->snapshot_dir : ".", strerror(-rc));
 }
 
+static void fill_request(struct tui *t)
+{
+    struct live_req *req = &t->req;
+    memset(req, 0, sizeof *req);
+    req->recent = t->st.recent;
+    req->tid = t->st.tid;
+    req->seq = ++t->seq;
+    struct lv_view_req *v = &req->v;
+    v->view = ui_view(&t->st);
+    v->func = t->st.nviews ? t->st.views[t->st.nviews - 1].func : UI_NO_FUNC;
+    v->zoom = t->st.zoom;
+    v->zoom.tid = t->st.tid;
+    v->expand = t->st.expand[v->view == LIVE_INVERTED ? 1 : 0];
+    v->hot_expand = t->st.hot_expand;
+    v->hot_from = t->st.hot_from;
+    t->st.hot_expand = false; /* once: the frame brings the rows it opened */
+}
+
 static void request(struct tui *t)
 {
-    struct live_req req = {.recent = t->st.recent, .tid = t->st.tid};
-    live_request(t->live, &req);
+    fill_request(t);
+    live_request(t->live, &t->req);
+}
+
+/* --view tree|inverted, --thread and --module: where the screen starts. */
+static void start_state(struct tui *t)
+{
+    ui_ctx_init(&t->ctx);
+    if (t->o->view == VIEW_TREE || t->o->view == VIEW_INVERTED)
+        ui_key(&t->st, t->o->view == VIEW_TREE ? 'T' : 'B', &t->ctx);
+    t->st.tid = t->o->zoom_tid;
+    if (t->st.tid)
+        snprintf(t->st.tid_name, sizeof t->st.tid_name, "tid %d", (int)t->st.tid);
+    if (t->o->zoom_module)
+        snprintf(t->st.zoom.module, sizeof t->st.zoom.module, "%s", t->o->zoom_module);
+}
+
+/* 'S': the profile in --format (text when none) next to the snapshots. */
+static void save_profile(struct tui *t)
+{
+    char base[4096], path[4200];
+    textshot_name(base, sizeof base, t->o->snapshot_dir, (int)session_pid(t->s), time(NULL));
+    size_t stem = strlen(base) - 4; /* without ".txt" */
+    const char *ext = cli_format_ext(t->o->format);
+    snprintf(path, sizeof path, "%.*s.%s", (int)stem, base, ext);
+    for (int k = 2; access(path, F_OK) == 0 && k < 100; k++)
+        snprintf(path, sizeof path, "%.*s-%d.%s", (int)stem, base, k, ext);
+    live_save(t->live, path, t->o->format, t->o->threads);
+    snprintf(t->st.msg, sizeof t->st.msg, "writing the profile (%s)...",
+             cli_format_name(t->o->format));
 }
 
 static void act(struct tui *t, unsigned a)
@@ -261,6 +478,8 @@ static void act(struct tui *t, unsigned a)
         request(t);
     if (a & UA_SNAPSHOT)
         snapshot(t);
+    if (a & UA_SAVE_PROFILE)
+        save_profile(t);
 }
 
 static void mouse(struct tui *t, const struct screen_mouse *m)
@@ -321,10 +540,14 @@ static bool new_frame(struct tui *t)
     if (!f)
         return false;
     /* paused: keep showing the old one, unless the user asked for this */
-    if (t->st.paused && f->recent == t->frame->recent && f->tid == t->frame->tid) {
+    if (t->st.paused && f->seq == t->frame->seq && !f->msg[0]) {
         live_frame_free(f);
         return false;
     }
+    if (f->have_expand && f->seq == t->seq)
+        t->st.expand[f->view == LIVE_INVERTED ? 1 : 0] = f->expand; /* what 'H' opened */
+    if (f->msg[0])
+        snprintf(t->st.msg, sizeof t->st.msg, "%s", f->msg);
     live_frame_free(t->frame);
     t->frame = f;
     return true;
@@ -389,8 +612,9 @@ enum tui_result tui_run(struct session *s, const struct cli_opts *o, int sigfd)
     t.hdr.interval_s = o->interval_s;
     t.frame = first_frame(s);
     t.lines = malloc(PANE_LINES_MAX * sizeof *t.lines);
-    struct live_req req = {.recent = t.st.recent};
-    t.live = t.frame && t.lines ? live_start(s, o->interval_s, &req) : NULL;
+    start_state(&t);
+    fill_request(&t);
+    t.live = t.frame && t.lines ? live_start(s, o->interval_s, &t.req) : NULL;
     t.scr = t.live ? screen_open(want_color(o)) : NULL;
     if (t.scr) {
         t.hdr.utf8 = screen_utf8(t.scr);
