@@ -42,6 +42,9 @@ static int setup_signals(void)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* a file size limit hit while writing --output must fail the write
+     * (and remove the temporary file), not kill pertop half-way */
+    signal(SIGXFSZ, SIG_IGN);
 
     sigset_t set;
     sigemptyset(&set);

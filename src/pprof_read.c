@@ -74,7 +74,7 @@ struct rd {
 static int bad(struct rd *r, const char *what)
 {
     snprintf(r->err, r->errsz,
-             "pertop: %s: corrupt pprof data (%s) - the file is truncated or not a "
+             "pertop: %s: corrupt pprof data (%s) — the file is truncated or not a "
              "profile.proto; export it again",
              r->name, what);
     return -EINVAL;
@@ -482,7 +482,7 @@ static int decode(struct rd *r, const uint8_t *d, size_t len)
         m->period_ns = (double)r->period;
     if (profile_samples(r->p) == 0) {
         snprintf(r->err, r->errsz,
-                 "pertop: %s: this pprof profile has no samples - record a longer run", r->name);
+                 "pertop: %s: this pprof profile has no samples — record a longer run", r->name);
         return -EINVAL;
     }
     return 0;

@@ -439,7 +439,7 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
         if (rc == -EINVAL)
             set_err(err, errsz,
                     "pertop: %s:%zu: not a folded stack line (expected 'frame;frame;... COUNT')"
-                    " - pass a folded or pprof profile",
+                    " — pass a folded or pprof profile",
                     name, lineno);
         else if (rc > 0)
             added++;
@@ -450,7 +450,7 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
         return set_err(err, errsz, "pertop: %s: out of memory while reading it", name), -ENOMEM;
     if (rc >= 0 && added == 0)
         rc = set_err(err, errsz,
-                     "pertop: %s: no stacks in this folded file - record one with "
+                     "pertop: %s: no stacks in this folded file — record one with "
                      "'pertop --batch --output FILE --format folded'",
                      name);
     return rc < 0 ? rc : 0;
@@ -475,7 +475,7 @@ int profile_parse(const void *buf, size_t len, const char *name, struct profile 
     const unsigned char *b = buf;
     if (len == 0)
         return set_err(err, errsz,
-                       "pertop: %s: empty file - pass a folded or pprof profile "
+                       "pertop: %s: empty file — pass a folded or pprof profile "
                        "(pertop --output FILE --format folded|pprof)",
                        name);
     bool gz = len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
@@ -500,13 +500,13 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        snprintf(err, errsz, "pertop: cannot read %s: %s - check the path", path, strerror(e));
+        snprintf(err, errsz, "pertop: cannot read %s: %s — check the path", path, strerror(e));
         return -e;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return set_err(err, errsz, "pertop: %s is not a regular file - pass a profile file", path);
+        return set_err(err, errsz, "pertop: %s is not a regular file — pass a profile file", path);
     }
     if ((uint64_t)st.st_size > PROFILE_MAX_FILE) {
         close(fd);
