@@ -19,9 +19,11 @@
 #include "graph.h"
 #include "liveview.h"
 #include "model.h"
+#include "pane_func.h"
 #include "pane_hot.h"
 #include "pane_memio.h"
 #include "pane_threads.h"
+#include "pane_tree.h"
 #include "text.h"
 #include "textshot.h"
 
@@ -463,6 +465,168 @@ static void test_snapshot_file(void **state)
     assert_true(textshot_save("/nonexistent/dir", x->f, &st, &o, p1, sizeof p1) < 0);
 }
 
+/* ------------------------------------------------------------ drill-down views */
+
+static uint64_t *self_of(struct fix *x, const struct zoom *z)
+{
+    uint64_t *self = lv_self_counts(x->m, &x->r, false, 21 * SEC, z);
+    assert_non_null(self);
+    return self;
+}
+
+static char *render(const struct live_frame *f, const char *crumbs)
+{
+    struct ui_state st;
+    ui_state_init(&st);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(textshot_write_view(out, f, &st, crumbs, 100, 0), 0);
+    fclose(out);
+    return buf;
+}
+
+static void test_func_view_rows(void **state)
+{
+    struct fix *x = *state;
+    add_mix(x);
+    uint64_t *self = self_of(x, NULL);
+    assert_int_equal(lv_build_func(x->m, &x->r, self, x->run, x->f), 0);
+    const struct lv_func *fn = &x->f->fn;
+    assert_int_equal(fn->total, 100);
+    assert_int_equal(fn->ncallers, 1);
+    assert_string_equal(fn->callers[0].name, "main");
+    assert_int_equal(fn->ncallees, 2);
+    assert_string_equal(fn->callees[0].name, "compute_inner");
+    assert_float_equal(fn->callees[0].pct, 70.0, 1e-9);
+    assert_string_equal(fn->callees[1].module, "libparse.so");
+    /* rows: section, main, section, compute_inner, parse_input */
+    assert_int_equal(pane_func_rows(fn), 5);
+    assert_int_equal(pane_func_row_func(fn, 0), PANE_FUNC_NONE);
+    assert_int_equal(pane_func_row_func(fn, 1), x->main_);
+    assert_int_equal(pane_func_row_func(fn, 2), PANE_FUNC_NONE);
+    assert_int_equal(pane_func_row_func(fn, 3), x->compute);
+    assert_string_equal(pane_func_row_module(fn, 4), "libparse.so");
+    struct ui_line l;
+    pane_func_row(fn, 3, 80, &l);
+    assert_non_null(strstr(l.text, "70.0%"));
+    assert_non_null(strstr(l.text, "compute_inner"));
+    pane_func_title(fn, "hot > main", 100, &l);
+    assert_non_null(strstr(l.text, "hot > main > run"));
+    assert_non_null(strstr(l.text, "total 100.0%"));
+    x->f->view = LIVE_FUNC;
+    char *txt = render(x->f, "hot");
+    assert_non_null(strstr(txt, "Callers of run"));
+    assert_non_null(strstr(txt, "Callees of run"));
+    assert_non_null(strstr(txt, "parse_input"));
+    assert_null(strstr(txt, " \n"));
+    free(txt);
+    /* the leaf: its callees are [self] only */
+    assert_int_equal(lv_build_func(x->m, &x->r, self, x->parse, x->f), 0);
+    assert_int_equal(x->f->fn.ncallees, 1);
+    assert_string_equal(x->f->fn.callees[0].name, "[self]");
+    assert_int_equal(pane_func_row_func(&x->f->fn, 3), PANE_FUNC_NONE);
+    free(self);
+}
+
+static void test_tree_view_rows(void **state)
+{
+    struct fix *x = *state;
+    add_mix(x);
+    uint64_t *self = self_of(x, NULL);
+    struct drill_expand e = {0};
+    drill_expand_set(&e, drill_path_hash(DRILL_ROOT_HASH, x->main_), true);
+    struct drill_tree_opts o = {.kind = DRILL_TOPDOWN, .expand = &e};
+    assert_int_equal(lv_build_tree(x->m, &x->r, self, &o, x->f), 0);
+    assert_int_equal(x->f->ntree, 2);
+    assert_string_equal(x->f->tree[0].name, "main");
+    assert_true(x->f->tree[0].expanded);
+    assert_string_equal(x->f->tree[1].name, "run");
+    assert_false(x->f->tree[1].expanded);
+    assert_true(x->f->tree[1].has_children);
+    struct ui_line l;
+    pane_tree_row(&x->f->tree[1], 80, &l);
+    assert_non_null(strstr(l.text, "  + run"));
+    pane_tree_row(&x->f->tree[0], 80, &l);
+    assert_non_null(strstr(l.text, "- main"));
+    x->f->view = LIVE_TREE;
+    char *txt = render(x->f, "");
+    assert_non_null(strstr(txt, "Call tree (top down"));
+    assert_non_null(strstr(txt, "TOTAL%"));
+    free(txt);
+    /* inverted, fully open: leaves first, their callers indented below */
+    o = (struct drill_tree_opts){.kind = DRILL_INVERTED, .expand_all = true};
+    assert_int_equal(lv_build_tree(x->m, &x->r, self, &o, x->f), 0);
+    assert_string_equal(x->f->tree[0].name, "compute_inner");
+    assert_float_equal(x->f->tree[0].pct, 70.0, 1e-9);
+    assert_string_equal(x->f->tree[1].name, "run");
+    assert_int_equal(x->f->tree[1].depth, 1);
+    x->f->view = LIVE_INVERTED;
+    txt = render(x->f, "");
+    assert_non_null(strstr(txt, "Inverted tree"));
+    assert_non_null(strstr(txt, "%  - compute_inner"));
+    assert_non_null(strstr(txt, "%    - run")); /* one level in */
+    free(txt);
+    free(self);
+}
+
+static void test_views_zoomed(void **state)
+{
+    struct fix *x = *state;
+    add_mix(x);
+    /* thread 2 only: the hot list and the threads pane narrow too */
+    struct zoom z = {.tid = 2};
+    uint64_t *self = self_of(x, &z);
+    assert_int_equal(lv_build_hot_self(x->m, &x->r, self, 100.0, x->f), 0);
+    assert_int_equal(x->f->hot_samples, 40);
+    assert_float_equal(hot(x->f, "parse_input")->self_pct, 75.0, 1e-9);
+    assert_int_equal(lv_build_threads_self(x->m, &x->r, self, 2, x->leaves, x->nleaves, NULL, x->f),
+                     0);
+    assert_int_equal(x->f->nthr, 1);
+    assert_int_equal(x->f->thr[0].samples, 40);
+    assert_int_equal(x->f->thr[0].func_id, x->compute); /* where it is now */
+    free(self);
+    /* a module: the samples whose innermost frame is in it */
+    z = (struct zoom){0};
+    strcpy(z.module, "libparse.so");
+    self = self_of(x, &z);
+    assert_int_equal(lv_build_hot_self(x->m, &x->r, self, 100.0, x->f), 0);
+    assert_int_equal(x->f->hot_samples, 30);
+    assert_null(hot(x->f, "compute_inner"));
+    free(self);
+}
+
+static void test_view_by_name(void **state)
+{
+    struct fix *x = *state;
+    add_mix(x);
+    uint64_t *self = self_of(x, NULL);
+    struct lv_view_req v = {.view = LIVE_FUNC, .func_name = "parse"};
+    struct annot_counts *c = NULL;
+    assert_int_equal(lv_build_view(x->m, &x->r, self, &v, NULL, x->f, &c), 0);
+    assert_string_equal(x->f->view_err, "");
+    assert_int_equal(v.func, x->parse);
+    assert_string_equal(x->f->fn.name, "parse_input");
+    /* no such function: the reason, nothing built */
+    v = (struct lv_view_req){.view = LIVE_FUNC, .func_name = "nothing_like_it"};
+    assert_int_equal(lv_build_view(x->m, &x->r, self, &v, NULL, x->f, &c), 0);
+    assert_non_null(strstr(x->f->view_err, "nothing_like_it"));
+    char *txt = render(x->f, "");
+    assert_non_null(strstr(txt, "no sampled function matches"));
+    free(txt);
+    /* the zoom is described for the header */
+    v = (struct lv_view_req){.view = LIVE_TREE, .zoom = {.tid = 2}};
+    assert_int_equal(lv_build_view(x->m, &x->r, self, &v, NULL, x->f, &c), 0);
+    assert_string_equal(x->f->zoom_desc, "thread 2");
+    /* H: the frame brings back the rows it opened */
+    v = (struct lv_view_req){.view = LIVE_TREE, .hot_expand = true, .hot_from = DRILL_ROOT_HASH};
+    assert_int_equal(lv_build_view(x->m, &x->r, self, &v, NULL, x->f, &c), 0);
+    assert_true(x->f->have_expand);
+    assert_true(x->f->expand.n >= 2);
+    assert_string_equal(x->f->tree[x->f->ntree - 1].name, "parse_input");
+    free(self);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +641,10 @@ int main(void)
         cmocka_unit_test(test_text_helpers),
         cmocka_unit_test_setup_teardown(test_snapshot_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_func_view_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree_view_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_views_zoomed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_by_name, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
