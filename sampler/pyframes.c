@@ -11,13 +11,34 @@
 
 #include "pylines.h"
 
-#define SPAN_MAX     512    /* largest struct prefix read in one go */
-#define SEEN_SLOTS   2048   /* cycle guard: > PYF_MAX_DEPTH, power of two */
-#define INTERPS_MAX  256    /* interpreters followed to find the list tail */
-#define TID_SCAN_MAX 4096   /* bytes of struct pthread searched for the tid */
-#define PAGE_SIZE_T  4096u  /* target pages: mapped whole or not at all */
-#define BLOCK        16384u /* unit of the per-walk read cache */
-#define BLOCKS       32u    /* cache slots (512 KiB, fixed) */
+#define SPAN_MAX      512                     /* largest struct prefix read in one go */
+#define SEEN_SLOTS    2048                    /* cycle guard: > PYF_MAX_DEPTH, power of two */
+#define INTERPS_MAX   256                     /* interpreters followed to find the list tail */
+#define TID_SCAN_MAX  4096                    /* bytes of struct pthread searched for the tid */
+#define PAGE_SIZE_T   4096u                   /* target pages: mapped whole or not at all */
+#define BLOCK         16384u                  /* unit of the per-walk read cache */
+#define BLOCKS        32u                     /* cache slots (512 KiB, fixed) */
+#define PYF_IOV_MAX   1024                    /* pieces per process_vm_readv (IOV_MAX) */
+#define PYF_IOV_TOTAL (2 * PYF_MAX_DEPTH + 2) /* code heads, chain head, frames */
+#define RECHECK_MAX   (128u * 1024u)          /* frames re-read per walk, bytes */
+#define MERGE_GAP     1024u                   /* frames this close are re-read as one piece */
+#define NO_CHK        UINT32_MAX
+#define HINTS         64u /* thread states whose last chain head is remembered */
+
+struct range {
+    uint64_t lo, hi;
+    uint32_t off;
+};
+/* One frame as first read: its code object, the byte offset of its
+ * instruction, the next frame, and where its re-read copy lands. */
+struct raw_frame {
+    uint64_t addr, code, next, instr;
+    int64_t lasti;
+    int owner;
+    bool is_entry; /* 3.11: the outermost frame of its eval-loop run */
+    uint32_t head; /* index of its code object's head in the batch */
+    uint32_t chk;  /* offset of its re-read copy in pf->rbuf, or NO_CHK */
+};
 
 struct pyframes {
     struct pycode *cache;
@@ -43,6 +64,27 @@ struct pyframes {
         uint32_t gen;
     } seen[SEEN_SLOTS];
     bool stopped; /* the caller stops the thread around each walk */
+    /* One walk's snapshot: frames as first read, the distinct code
+     * objects (slot of each in cseen, by gen) and the batched read. */
+    struct raw_frame *raw; /* [PYF_MAX_DEPTH] */
+    struct {
+        uint64_t addr;
+        uint32_t gen, idx;
+    } cseen[SEEN_SLOTS];
+    uint64_t *head_addr; /* [PYF_MAX_DEPTH] */
+    size_t nheads;
+    uint8_t *hbuf;     /* [PYF_MAX_DEPTH][SPAN_MAX]: code heads */
+    uint8_t *rbuf;     /* [RECHECK_MAX]: frames read again */
+    struct range *rng; /* [PYF_IOV_TOTAL] */
+    struct pyiov *iov; /* [PYF_IOV_TOTAL] */
+    bool *ok;          /* [PYF_IOV_TOTAL] */
+    /* Per thread state, where its chain head was last time: the cframe
+     * (3.11, 3.12) and the block of the innermost frame, read on a guess
+     * in the same call as the thread state's own field. */
+    struct head_hint {
+        uint64_t tstate, cframe, block[2]; /* innermost frame's, one more */
+    } hint[HINTS];
+    uint64_t filled; /* the last block collect() had to read */
 };
 
 int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -54,6 +96,29 @@ int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len)
     if (n < 0)
         return -errno;
     return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int pyread_pid_v(void *ctx, const struct pyiov *v, size_t n)
+{
+    pid_t pid = *(const pid_t *)ctx;
+    struct iovec local[PYF_IOV_MAX], remote[PYF_IOV_MAX];
+    ssize_t got;
+    int whole = 0;
+
+    if (n == 0)
+        return 0;
+    if (n > PYF_IOV_MAX)
+        n = PYF_IOV_MAX;
+    for (size_t i = 0; i < n; i++) {
+        local[i] = (struct iovec){v[i].buf, v[i].len};
+        remote[i] = (struct iovec){(void *)(uintptr_t)v[i].addr, v[i].len};
+    }
+    got = process_vm_readv(pid, local, n, remote, n, 0);
+    if (got < 0)
+        return errno == EFAULT ? 0 : -errno; /* EFAULT: the first piece failed */
+    for (size_t i = 0; i < n && (size_t)got >= v[i].len; i++, whole++)
+        got -= (ssize_t)v[i].len;
+    return whole;
 }
 
 struct pyframes *pyframes_new(size_t cache_entries)
@@ -70,7 +135,15 @@ struct pyframes *pyframes_new(size_t cache_entries)
     pf->cache = calloc(n, sizeof *pf->cache);
     pf->scratch = malloc(PYF_SCRATCH_MAX);
     pf->blocks = malloc(BLOCKS * BLOCK);
-    if (!pf->cache || !pf->scratch || !pf->blocks) {
+    pf->raw = malloc(PYF_MAX_DEPTH * sizeof *pf->raw);
+    pf->head_addr = malloc(PYF_MAX_DEPTH * sizeof *pf->head_addr);
+    pf->hbuf = malloc((size_t)PYF_MAX_DEPTH * SPAN_MAX);
+    pf->rbuf = malloc(RECHECK_MAX);
+    pf->rng = malloc(PYF_IOV_TOTAL * sizeof *pf->rng);
+    pf->iov = malloc(PYF_IOV_TOTAL * sizeof *pf->iov);
+    pf->ok = malloc(PYF_IOV_TOTAL * sizeof *pf->ok);
+    if (!pf->cache || !pf->scratch || !pf->blocks || !pf->raw || !pf->head_addr || !pf->hbuf ||
+        !pf->rbuf || !pf->rng || !pf->iov || !pf->ok) {
         pyframes_free(pf);
         return NULL;
     }
@@ -85,6 +158,13 @@ void pyframes_free(struct pyframes *pf)
     free(pf->cache);
     free(pf->scratch);
     free(pf->blocks);
+    free(pf->raw);
+    free(pf->head_addr);
+    free(pf->hbuf);
+    free(pf->rbuf);
+    free(pf->rng);
+    free(pf->iov);
+    free(pf->ok);
     free(pf);
 }
 
@@ -129,6 +209,7 @@ static int fill_block(struct pyframes *pf, const struct pyf_target *t, size_t i,
     pf->bmeta[i].gen = pf->gen;
     pf->bmeta[i].lo = lo;
     pf->bmeta[i].hi = hi;
+    pf->filled = base;
     return 0;
 }
 
@@ -314,20 +395,21 @@ struct code_id {
     int32_t firstlineno, firsttraceable;
 };
 
-/* One read of the code object's head: its identity fields, and a check
- * that it is a code object at all when PyCode_Type is known. */
-static int code_head(struct pyframes *pf, const struct pyf_target *t, uint64_t code,
-                     struct code_id *id)
+/* The bytes of a code object's head that say what it is. */
+static size_t code_span(const struct py_layout *L)
 {
-    const struct py_layout *L = &t->layout;
     const int32_t offs[] = {L->co_name,        L->co_filename,       L->co_linetable,
                             L->co_firstlineno, L->co_firsttraceable, L->co_qualname,
                             L->ob_type};
-    size_t n = span(offs, sizeof offs / sizeof offs[0]);
-    uint8_t b[SPAN_MAX];
+    return span(offs, sizeof offs / sizeof offs[0]);
+}
 
-    if (!n || rdc(pf, t, code, b, n) < 0)
-        return -EFAULT;
+/* The identity fields of a code object's head (b, code_span bytes), and a
+ * check that it is a code object at all when PyCode_Type is known. */
+static int code_head(const struct pyf_target *t, const uint8_t *b, struct code_id *id)
+{
+    const struct py_layout *L = &t->layout;
+
     if (t->code_type && ptr_at(b, L->ob_type) != t->code_type)
         return -EINVAL;
     id->name = ptr_at(b, L->co_name);
@@ -414,14 +496,16 @@ static struct pycode *victim(struct pyframes *pf, uint64_t code)
     return v;
 }
 
-/* The cache entry of `code`, (re)loaded when new or when its identity
- * changed (the address was reused by another code object). */
-static struct pycode *code_get(struct pyframes *pf, const struct pyf_target *t, uint64_t code)
+/* The cache entry of `code` whose head was read into b, (re)loaded when
+ * new or when its identity changed (the address was reused by another
+ * code object). */
+static struct pycode *code_get(struct pyframes *pf, const struct pyf_target *t, uint64_t code,
+                               const uint8_t *b)
 {
     struct pycode *e = lookup(pf, code);
     struct code_id id;
 
-    if (code_head(pf, t, code, &id) < 0)
+    if (code_head(t, b, &id) < 0)
         return NULL;
     if (e && e->id_name == id.name && e->id_file == id.file && e->id_table == id.table &&
         e->firstlineno == id.firstlineno) {
@@ -464,59 +548,45 @@ static int32_t code_line(struct pyframes *pf, const struct pyf_target *t, const 
 
 /* ------------------------------------------------------------ frame walk */
 
-static int frame_head(const struct pyf_target *t, uint64_t tstate, uint64_t *f)
-{
-    const struct py_layout *L = &t->layout;
-    uint64_t cf;
-
-    if (L->ts_frame >= 0)
-        return rd_ptr(t, tstate + (uint64_t)L->ts_frame, f);
-    if (L->ts_cframe < 0 || L->cframe_current < 0 ||
-        rd_ptr(t, tstate + (uint64_t)L->ts_cframe, &cf))
-        return -EFAULT;
-    *f = 0;
-    return cf ? rd_ptr(t, cf + (uint64_t)L->cframe_current, f) : 0;
-}
-
-/* One frame: its code object, the byte offset of its instruction, the next
- * frame; *skip for frames CPython itself does not show. */
-struct raw_frame {
-    uint64_t code, next, instr;
-    int64_t lasti;
-    int owner;
-    bool is_entry; /* 3.11: the outermost frame of its eval-loop run */
+/* Where the chain head was read: re-read at the end to validate. */
+struct head_at {
+    uint64_t slot[2], val[2]; /* tstate's field; 3.11/3.12: then the cframe's */
+    int n;
 };
 
-static int read_frame(struct pyframes *pf, const struct pyf_target *t, uint64_t f,
-                      struct raw_frame *r)
+/* The bytes of a frame the walker looks at. */
+static size_t frame_span(const struct py_layout *L)
 {
-    const struct py_layout *L = &t->layout;
-    uint8_t b[SPAN_MAX];
-    size_t n;
-
     if (L->frame_kind == PYL_FRAME_OBJECT) {
         const int32_t offs[] = {L->f_back, L->f_code, L->f_lasti};
-        if (!(n = span(offs, 3)) || rdc(pf, t, f, b, n) < 0)
-            return -EFAULT;
+        return span(offs, 3);
+    }
+    int32_t instr = L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr;
+    const int32_t offs[] = {L->if_previous, L->if_code, instr, L->if_owner,
+                            L->if_is_entry > 0 ? L->if_is_entry : L->if_owner};
+    return span(offs, 5);
+}
+
+static void parse_frame(const struct py_layout *L, const uint8_t *b, struct raw_frame *r)
+{
+    if (L->frame_kind == PYL_FRAME_OBJECT) {
         r->code = ptr_at(b, L->f_code);
         r->next = ptr_at(b, L->f_back);
         r->lasti = int_at(b, L->f_lasti);
         r->lasti = r->lasti < 0 ? -1 : r->lasti * L->f_lasti_scale;
         r->owner = -1;
-        return 0;
+        return;
     }
-    int32_t instr = L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr;
-    bool has_entry = L->if_is_entry > 0;
-    const int32_t offs[] = {L->if_previous, L->if_code, instr, L->if_owner,
-                            has_entry ? L->if_is_entry : L->if_owner};
-    if (!(n = span(offs, 5)) || rdc(pf, t, f, b, n) < 0)
-        return -EFAULT;
     r->code = ptr_at(b, L->if_code);
     r->next = ptr_at(b, L->if_previous);
-    r->instr = ptr_at(b, instr);
+    r->instr = ptr_at(b, L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr);
     r->owner = b[L->if_owner];
-    r->is_entry = has_entry && b[L->if_is_entry] != 0;
-    return 0;
+    r->is_entry = L->if_is_entry > 0 && b[L->if_is_entry] != 0;
+}
+
+static bool is_shim(const struct py_layout *L, const struct raw_frame *r)
+{
+    return L->if_owner_cstack >= 0 && r->owner == L->if_owner_cstack;
 }
 
 /* 3.11+: the byte offset from the code's first unit; *skip for shim and
@@ -532,33 +602,18 @@ static int64_t interp_offset(const struct pyf_target *t, const struct raw_frame 
     return off;
 }
 
-int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tstate,
-                  struct pyf_frame *out, size_t cap, size_t *n, unsigned *flags)
+/* Phase 1: follow the chain from head through the block cache into
+ * pf->raw, up to cap frames that are not shims. */
+static size_t collect(struct pyframes *pf, const struct pyf_target *t, uint64_t head, size_t cap,
+                      unsigned *flags)
 {
     const struct py_layout *L = &t->layout;
-    uint64_t head, again, f;
-    int rc;
+    size_t fs = frame_span(L), nraw = 0, shown = 0;
+    uint8_t b[SPAN_MAX];
 
-    *n = 0;
-    *flags = 0;
-    pf->st.walks++;
-    if (++pf->gen == 0) { /* wrapped: forget every slot once */
-        memset(pf->seen, 0, sizeof pf->seen);
-        memset(pf->bmeta, 0, sizeof pf->bmeta);
-        pf->gen = 1;
-    }
-    if ((rc = frame_head(t, tstate, &head)) < 0)
-        return rc;
-    if (cap > PYF_MAX_DEPTH)
-        cap = PYF_MAX_DEPTH;
-    f = head;
-    for (size_t depth = 0; f; depth++) {
-        struct raw_frame r = {0};
-        struct pycode *e;
-        bool skip = false;
-        int64_t off;
-
-        if (*n >= cap || depth >= PYF_MAX_DEPTH) {
+    for (uint64_t f = head; f;) {
+        struct raw_frame *r = &pf->raw[nraw];
+        if (shown >= cap || nraw >= PYF_MAX_DEPTH) {
             *flags |= PYF_TRUNCATED;
             break;
         }
@@ -566,36 +621,312 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
             *flags |= PYF_CYCLE | PYF_TORN;
             break;
         }
-        if (read_frame(pf, t, f, &r) < 0) {
+        if (!fs || rdc(pf, t, f, b, fs) < 0) {
             *flags |= PYF_BADREAD | PYF_TORN;
             break;
         }
-        if (L->if_owner_cstack >= 0 && r.owner == L->if_owner_cstack) {
+        memset(r, 0, sizeof *r);
+        r->addr = f;
+        parse_frame(L, b, r);
+        r->chk = NO_CHK;
+        shown += !is_shim(L, r);
+        nraw++;
+        f = r->next;
+    }
+    return nraw;
+}
+
+/* Index of code object `code` among this walk's heads, added if new. */
+static uint32_t head_index(struct pyframes *pf, uint64_t code)
+{
+    size_t h = (size_t)((code >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
+        if (pf->cseen[h].gen != pf->gen) {
+            pf->cseen[h].gen = pf->gen;
+            pf->cseen[h].addr = code;
+            pf->cseen[h].idx = (uint32_t)pf->nheads;
+            pf->head_addr[pf->nheads++] = code;
+            return pf->cseen[h].idx;
+        }
+        if (pf->cseen[h].addr == code)
+            return pf->cseen[h].idx;
+    }
+    return 0; /* cannot happen: more slots than frames */
+}
+
+/* Reads every piece, in as few calls as the reader allows; ok[i] says
+ * which arrived whole.  A piece that fails stops process_vm_readv there:
+ * the rest is read again after it. */
+static void batch_read(struct pyframes *pf, const struct pyf_target *t, const struct pyiov *v,
+                       size_t n, bool *ok)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t chunk = n - i < PYF_IOV_MAX ? n - i : PYF_IOV_MAX;
+        int got;
+        pf->st.reads++;
+        if (t->mem.readv) {
+            got = t->mem.readv(t->mem.ctx, v + i, chunk);
+        } else {
+            got = 0;
+            while ((size_t)got < chunk &&
+                   rd(t, v[i + got].addr, v[i + got].buf, v[i + got].len) == 0)
+                got++;
+        }
+        if (got < 0)
+            got = 0;
+        for (int k = 0; k < got; k++)
+            ok[i + k] = true;
+        i += (size_t)got;
+        if (i < n && (size_t)got < chunk)
+            ok[i++] = false; /* the piece that stopped the batch */
+    }
+}
+
+/* Lays out the re-read of the frames: frames within MERGE_GAP of each
+ * other share one piece (3.11+ frames sit together in the data stack).
+ * Appends pieces to pf->iov from *niov; false when they do not fit. */
+static bool plan_recheck(struct pyframes *pf, const struct pyf_target *t, size_t nraw, size_t *niov)
+{
+    size_t fs = frame_span(&t->layout), used = 0, first = *niov;
+    uint64_t lo = 0, hi = 0;
+
+    for (size_t i = 0; i < nraw; i++) {
+        uint64_t a = pf->raw[i].addr;
+        if (i > 0 && a + fs + MERGE_GAP >= lo && a <= hi + MERGE_GAP) {
+            lo = a < lo ? a : lo;
+            hi = a + fs > hi ? a + fs : hi;
+        } else {
+            if (i > 0)
+                pf->rng[*niov - first - 1].hi = hi;
+            if (*niov >= PYF_IOV_TOTAL)
+                return false;
+            lo = a, hi = a + fs;
+            pf->rng[*niov - first].lo = lo;
+            (*niov)++;
+        }
+        pf->rng[*niov - first - 1].lo = lo;
+        pf->raw[i].chk = (uint32_t)(*niov - first - 1); /* range index for now */
+    }
+    if (nraw)
+        pf->rng[*niov - first - 1].hi = hi;
+    for (size_t r = 0; r < *niov - first; r++) {
+        size_t len = (size_t)(pf->rng[r].hi - pf->rng[r].lo);
+        if (used + len > RECHECK_MAX)
+            return false;
+        pf->iov[first + r] = (struct pyiov){pf->rng[r].lo, pf->rbuf + used, len};
+        pf->rng[r].off = (uint32_t)used;
+        used += len;
+    }
+    for (size_t i = 0; i < nraw; i++) {
+        const struct range *g = &pf->rng[pf->raw[i].chk];
+        pf->raw[i].chk = g->off + (uint32_t)(pf->raw[i].addr - g->lo);
+    }
+    return true;
+}
+
+/* Did frame r (at depth i of the chain) change since it was read?  The
+ * innermost frame's instruction may: it is the running one. */
+static bool frame_moved(const struct pyf_target *t, const uint8_t *now, const struct raw_frame *r,
+                        size_t i)
+{
+    struct raw_frame c = {0};
+    parse_frame(&t->layout, now, &c);
+    if (c.code != r->code || c.next != r->next || c.owner != r->owner)
+        return true;
+    return i > 0 && (c.instr != r->instr || c.lasti != r->lasti);
+}
+
+/* Phase 2: one batched read of the code heads and, unless the thread is
+ * stopped, of the chain head and the frames again.  false: torn. */
+static bool read_heads(struct pyframes *pf, const struct pyf_target *t, size_t nraw,
+                       const struct head_at *h)
+{
+    size_t hs = code_span(&t->layout), niov = 0, nheads;
+    uint64_t again[2] = {0, 0};
+    bool recheck = !pf->stopped, planned;
+
+    pf->nheads = 0;
+    for (size_t i = 0; i < nraw; i++)
+        if (!is_shim(&t->layout, &pf->raw[i]) && pf->raw[i].code)
+            pf->raw[i].head = head_index(pf, pf->raw[i].code);
+    nheads = pf->nheads;
+    for (size_t k = 0; k < nheads; k++)
+        pf->iov[niov++] = (struct pyiov){pf->head_addr[k], pf->hbuf + k * SPAN_MAX, hs};
+    if (recheck) {
+        for (int k = 0; k < h->n; k++)
+            pf->iov[niov++] = (struct pyiov){h->slot[k], &again[k], 8};
+        planned = plan_recheck(pf, t, nraw, &niov);
+        if (!planned)
+            return false; /* too large to re-read: cannot vouch for it */
+    }
+    batch_read(pf, t, pf->iov, niov, pf->ok);
+    if (!recheck)
+        return true;
+    for (int k = 0; k < h->n; k++)
+        if (!pf->ok[nheads + k] || again[k] != h->val[k])
+            return false;
+    for (size_t i = nheads + (size_t)h->n; i < niov; i++)
+        if (!pf->ok[i])
+            return false;
+    for (size_t i = 0; i < nraw; i++)
+        if (frame_moved(t, pf->rbuf + pf->raw[i].chk, &pf->raw[i], i))
+            return false;
+    return true;
+}
+
+/* Phase 3: frames with names and lines into out. */
+static void emit(struct pyframes *pf, const struct pyf_target *t, size_t nraw,
+                 struct pyf_frame *out, size_t *n, unsigned *flags)
+{
+    const struct py_layout *L = &t->layout;
+
+    for (size_t i = 0; i < nraw; i++) {
+        const struct raw_frame *r = &pf->raw[i];
+        struct pycode *e = NULL;
+        bool skip = false;
+        int64_t off;
+
+        if (is_shim(L, r)) {
             if (*n > 0)
                 out[*n - 1].entry = 1; /* that run of frames began here */
-            f = r.next;                /* shim frame: C called into Python here */
             continue;
         }
-        if (!r.code || !(e = code_get(pf, t, r.code))) {
+        if (r->code && pf->ok[r->head])
+            e = code_get(pf, t, r->code, pf->hbuf + r->head * SPAN_MAX);
+        if (!e) {
             *flags |= PYF_TORN; /* not a code object: the chain moved */
-            break;
+            return;
         }
-        off = L->frame_kind == PYL_FRAME_OBJECT ? r.lasti : interp_offset(t, &r, e, &skip);
+        off = L->frame_kind == PYL_FRAME_OBJECT ? r->lasti : interp_offset(t, r, e, &skip);
         if (!skip) {
-            out[*n].code = r.code;
+            out[*n].code = r->code;
             out[*n].line = code_line(pf, t, e, off);
-            out[*n].entry = r.is_entry;
+            out[*n].entry = r->is_entry;
             (*n)++;
         }
-        f = r.next;
     }
-    pf->st.frames += *n;
-    /* A chain that changed while it was read is torn, even if every
-     * pointer led somewhere plausible.  A stopped thread's cannot change:
-     * only the thread itself runs its frames. */
-    if (!pf->stopped && (frame_head(t, tstate, &again) < 0 || again != head))
-        *flags |= PYF_TORN;
+}
+
+static void next_gen(struct pyframes *pf)
+{
+    if (++pf->gen == 0) { /* wrapped: forget every slot once */
+        memset(pf->seen, 0, sizeof pf->seen);
+        memset(pf->cseen, 0, sizeof pf->cseen);
+        memset(pf->bmeta, 0, sizeof pf->bmeta);
+        pf->gen = 1;
+    }
+}
+
+/* The chain head, in one target read when the thread is where it was
+ * last time: the thread state's field, the cframe's (3.11, 3.12) and the
+ * block of the last innermost frame are read together, the last two on a
+ * guess; a wrong guess costs the reads frame_head would have made. */
+static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint64_t tstate,
+                           uint64_t *head, struct head_at *h)
+{
+    const struct py_layout *L = &t->layout;
+    bool cf = L->ts_frame < 0;
+    int32_t field = cf ? L->ts_cframe : L->ts_frame;
+    struct head_hint *hi = &pf->hint[(tstate >> 4) % HINTS];
+    uint64_t first = 0, cur = 0;
+    size_t nv = 0, bi[2] = {0, 0}, at[2] = {0, 0};
+    struct pyiov v[4];
+    bool ok[4];
+
+    if (field < 0 || (cf && L->cframe_current < 0))
+        return -EFAULT;
+    if (hi->tstate != tstate)
+        *hi = (struct head_hint){tstate, 0, {0, 0}};
+    v[nv++] = (struct pyiov){tstate + (uint64_t)field, &first, 8};
+    if (cf && hi->cframe)
+        v[nv++] = (struct pyiov){hi->cframe + (uint64_t)L->cframe_current, &cur, 8};
+    for (int k = 0; k < 2; k++) {
+        bi[k] = (size_t)(hi->block[k] / BLOCK) % BLOCKS;
+        if (hi->block[k] && (k == 0 || bi[1] != bi[0])) {
+            at[k] = nv;
+            v[nv++] = (struct pyiov){hi->block[k], pf->blocks[bi[k]], BLOCK};
+        }
+    }
+    batch_read(pf, t, v, nv, ok);
+    if (!ok[0])
+        return -EFAULT;
+    for (int k = 0; k < 2; k++)
+        if (at[k] && ok[at[k]]) { /* the guess serves collect() if right */
+            pf->bmeta[bi[k]].base = hi->block[k];
+            pf->bmeta[bi[k]].gen = pf->gen;
+            pf->bmeta[bi[k]].lo = 0;
+            pf->bmeta[bi[k]].hi = BLOCK;
+        }
+    h->slot[0] = tstate + (uint64_t)field;
+    h->val[0] = first;
+    h->n = 1;
+    *head = first;
+    if (cf) {
+        *head = 0;
+        if (first) {
+            h->slot[1] = first + (uint64_t)L->cframe_current;
+            h->n = 2;
+            if (first != hi->cframe || !ok[1]) {
+                pf->st.reads++;
+                if (rd_ptr(t, h->slot[1], head) < 0)
+                    return -EFAULT;
+            } else {
+                *head = cur;
+            }
+            h->val[1] = *head;
+        }
+    }
+    hi->cframe = cf ? first : 0;
+    hi->block[0] = *head & ~(uint64_t)(BLOCK - 1);
     return 0;
+}
+
+static int walk_once(struct pyframes *pf, const struct pyf_target *t, uint64_t tstate,
+                     struct pyf_frame *out, size_t cap, size_t *n, unsigned *flags)
+{
+    struct head_at h;
+    uint64_t head;
+    size_t nraw;
+    int rc;
+
+    *n = 0;
+    *flags = 0;
+    next_gen(pf);
+    if ((rc = frame_head_fast(pf, t, tstate, &head, &h)) < 0)
+        return rc;
+    pf->filled = 0;
+    nraw = collect(pf, t, head, cap, flags);
+    /* the chain went on in another block: guess it next time too */
+    struct head_hint *hi = &pf->hint[(tstate >> 4) % HINTS];
+    if (pf->filled && pf->filled != hi->block[0])
+        hi->block[1] = pf->filled;
+    if (!read_heads(pf, t, nraw, &h))
+        *flags |= PYF_TORN;
+    emit(pf, t, nraw, out, n, flags);
+    return 0;
+}
+
+int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tstate,
+                  struct pyf_frame *out, size_t cap, size_t *n, unsigned *flags)
+{
+    int rc;
+
+    pf->st.walks++;
+    if (cap > PYF_MAX_DEPTH)
+        cap = PYF_MAX_DEPTH;
+    rc = walk_once(pf, t, tstate, out, cap, n, flags);
+    /* A running thread that moved under the read is most often caught in
+     * a call or a return: read again at once rather than lose the sample. */
+    if (rc == 0 && (*flags & PYF_TORN) && !pf->stopped) {
+        pf->st.retries++;
+        rc = walk_once(pf, t, tstate, out, cap, n, flags);
+    }
+    if (rc == 0 && (*flags & PYF_TORN))
+        pf->st.torn++;
+    if (rc == 0)
+        pf->st.frames += *n;
+    return rc;
 }
 
 /* --------------------------------------------------------------- threads */
@@ -635,8 +966,10 @@ int pyframes_interp(const struct pyf_target *t, uint64_t *interp)
 uint64_t pyframes_gil_holder(const struct pyf_target *t, uint64_t interp)
 {
     const struct py_layout *L = &t->layout;
+    const int32_t offs[] = {L->gil_locked, L->gil_last_holder};
+    size_t n = span(offs, 2);
     uint64_t gil = 0, holder = 0;
-    int32_t locked = 0;
+    uint8_t b[SPAN_MAX];
 
     if (L->rt_gil >= 0)
         gil = t->root + (uint64_t)L->rt_gil;
@@ -648,9 +981,10 @@ uint64_t pyframes_gil_holder(const struct pyf_target *t, uint64_t interp)
             return holder;
         return 0;
     }
-    if (rd(t, gil + (uint64_t)L->gil_locked, &locked, sizeof locked) < 0 || !locked)
+    /* locked and last_holder in one read: they share the struct */
+    if (!n || rd(t, gil, b, n) < 0 || !int_at(b, L->gil_locked))
         return 0;
-    return rd_ptr(t, gil + (uint64_t)L->gil_last_holder, &holder) == 0 ? holder : 0;
+    return ptr_at(b, L->gil_last_holder);
 }
 
 int pyframes_tid_offset(const struct pyf_target *t, uint64_t main_pthread_id, pid_t pid)

@@ -10,10 +10,16 @@
  *   - the thread list and the frame chain have depth caps and cycle guards;
  *   - no allocation depends on target data: the context allocates its code
  *     cache, a 512 KiB read cache and scratch space once, in pyframes_new;
- *   - within one walk, small reads are served from 16 KiB target blocks read
- *     once (a syscall costs ~2 us whatever its size; 3.11+ frames share
- *     pages of the data stack), never from an earlier walk; the chain head
- *     is re-read directly at the end to detect a torn chain;
+ *   - within one walk, frames are read from 16 KiB target blocks read once
+ *     (a syscall costs 2-5 us whatever its size; 3.11+ frames share pages
+ *     of the data stack), never from an earlier walk; the heads of all the
+ *     walk's code objects (which say whether a cached one is still the
+ *     same) are then read in one batched read;
+ *   - snapshot, then validate: unless the caller stops the thread, that
+ *     same batched read re-reads the chain head and every frame walked, and
+ *     the walk is torn when a link, a code pointer or a caller's
+ *     instruction changed (the leaf's instruction may move: its line is
+ *     the one at the first read); a torn walk is retried once at once;
  *   - a chain that changes under the read (a live target, read without
  *     stopping it) or a pointer that leads to something that is not a code
  *     object yields the frames read so far and PYF_TORN, never a guess.
@@ -40,13 +46,27 @@
  * errno (-EFAULT for unmapped or short). */
 typedef int (*pyread_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/* One piece of a batched read. */
+struct pyiov {
+    uint64_t addr;
+    void *buf;
+    size_t len;
+};
+
+/* Reads n pieces in one go (one process_vm_readv): the number of leading
+ * pieces read whole (n when all were; a piece that cannot be read stops
+ * the batch there, as process_vm_readv does), or a negative errno. */
+typedef int (*pyreadv_fn)(void *ctx, const struct pyiov *v, size_t n);
+
 struct pyread {
     pyread_fn read;
     void *ctx;
+    pyreadv_fn readv; /* NULL: the pieces are read one by one with read */
 };
 
 /* process_vm_readv on the pid that ctx points to (a pid_t *). */
 int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len);
+int pyread_pid_v(void *ctx, const struct pyiov *v, size_t n);
 
 #define PYF_MAX_THREADS 1024  /* thread states followed per interpreter */
 #define PYF_MAX_DEPTH   1024  /* frames followed per thread (cap <= this) */
@@ -143,8 +163,8 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
                   struct pyf_frame *out, size_t cap, size_t *n, unsigned *flags);
 
 /* The caller stops each thread around its walk (ptrace mode): skip the
- * final re-read of the chain head (one or two target reads) that detects
- * chains torn by a running thread.  Default false: nonblocking. */
+ * re-read of the chain that detects chains torn by a running thread, and
+ * the retry.  Default false: nonblocking. */
 void pyframes_set_stopped(struct pyframes *pf, bool stopped);
 
 /* The cached names of a code object seen in the last walk, or NULL. */
@@ -153,7 +173,9 @@ const struct pycode *pyframes_code(struct pyframes *pf, uint64_t code);
 /* Counters for the status line and the tests. */
 struct pyframes_stats {
     uint64_t walks, frames, code_misses, code_invalidated;
-    uint64_t reads; /* walk reads that reached the target (page cache misses) */
+    uint64_t reads;   /* walk reads that reached the target (block misses, batches) */
+    uint64_t retries; /* walks read again at once because the first was torn */
+    uint64_t torn;    /* walks that ended torn (after the retry) */
 };
 void pyframes_stats(const struct pyframes *pf, struct pyframes_stats *out);
 

@@ -12,9 +12,23 @@
  *   stopped  walks the stopped thread's frames into the capture: addresses
  *            and lines only, no names, no allocation
  *   resumed  copies the names of new code objects into the registry
+ * The thread list is kept and read again every 100 ms (sooner when a
+ * sampled thread is missing from it); with --pid, a process that is not
+ * (yet) a Python is looked at again each second when its mapped files
+ * changed (an embedding program that dlopens libpython); after an exec
+ * (pysample_exec, or when the thread list cannot be read any more) the
+ * interpreter is looked for again.
+ *
+ * --nonblocking: pysample_nb_round reads every Python thread's frames
+ * without stopping it (no ptrace at all: process_vm_readv of the live
+ * interpreter, threads from its own thread list, state and name from
+ * /proc), and drops the walks that were torn, counting them.
+ *
  * The eval-loop address ranges (pysample_is_eval) and pysample_ready are
- * read by the processing thread: they are written once, before `ready` is
- * published with release order, and never change after.
+ * read by the processing thread: they are written before being published
+ * with release order, into the one of two slots not in use, and never
+ * change after (an exec that finds another interpreter publishes the
+ * other slot: pysample_generation changes).
  */
 #ifndef PERTOP_PYSAMPLE_H
 #define PERTOP_PYSAMPLE_H
@@ -24,6 +38,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capqueue.h"
 #include "ptsampler.h"
 #include "pycode_reg.h"
 
@@ -41,8 +56,43 @@ int pysample_find(struct pysample *p, char *err, size_t errsz);
 
 struct ptsampler_hooks pysample_hooks(struct pysample *p);
 
+/* The target exec'd: forget the interpreter and look for it again.
+ * Sampler thread. */
+void pysample_exec(struct pysample *p);
+
+/* What reading Python stacks cost and found, for --stats and the headers.
+ * Sampler thread (the session copies it under its own lock). */
+struct pysample_stats {
+    uint64_t walks;   /* thread stacks read */
+    uint64_t torn;    /* of them torn after the retry */
+    uint64_t retries; /* torn at first, read again at once */
+    uint64_t walk_ns; /* wall time spent reading them, on the sampler thread */
+    uint64_t frames;  /* Python frames read */
+    uint64_t reads;   /* of the walks' target reads, batched or not */
+    uint64_t refinds; /* interpreter looked for again (exec, dlopen) */
+};
+void pysample_get_stats(const struct pysample *p, struct pysample_stats *out);
+
+/* --nonblocking: counts of the rounds so far. */
+struct pysample_nb_counts {
+    uint64_t rounds, samples, lost, skipped_idle, failed, torn;
+    uint32_t threads;
+};
+/* One round: every Python thread that runs (all with idle; only the GIL
+ * holder with --gil), read live into q; torn walks are counted in nc,
+ * not queued.  Sampler thread. */
+void pysample_nb_round(struct pysample *p, struct capqueue *q, bool idle,
+                       struct pysample_nb_counts *nc);
+/* After pysample_find succeeded: can the target's memory be read?  0, or
+ * -errno with a message (what, why, what to do). */
+int pysample_nb_check(struct pysample *p, char *err, size_t errsz);
+/* Is the process still there (not gone, not a zombie)? */
+bool pysample_nb_alive(struct pysample *p);
+
 /* Processing thread (any thread). */
 bool pysample_ready(const struct pysample *p);
+/* Changes each time another interpreter is published (0: none yet). */
+unsigned pysample_generation(const struct pysample *p);
 /* "CPython 3.12.1" once ready, else "". */
 const char *pysample_describe(const struct pysample *p);
 /* The file holding the interpreter, as the target names it. */

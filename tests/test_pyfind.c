@@ -167,7 +167,7 @@ static void check_python(const char *exe, int major, int minor)
         rc = pyfind(pid, &r, err, sizeof err);
         if (rc < 0)
             continue;
-        struct pyread mem = {pyread_pid, &pid};
+        struct pyread mem = {pyread_pid, &pid, pyread_pid_v};
         assert_int_equal(pyfind_target(&r, mem, &t, err, sizeof err), 0);
         walk_once(pf, &t, pid, &s);
     }
@@ -257,7 +257,7 @@ static void churn_one(const char *exe)
 
     for (int tries = 0; tries < 100 && (rc < 0 || n == 0); tries++) {
         usleep(20000);
-        struct pyread mem = {pyread_pid, &pid};
+        struct pyread mem = {pyread_pid, &pid, pyread_pid_v};
         if ((rc = pyfind(pid, &r, err, sizeof err)) == 0 &&
             (rc = pyfind_target(&r, mem, &t, err, sizeof err)) == 0)
             rc = pyframes_threads(&t, th, 4, &n, &fl, -1);

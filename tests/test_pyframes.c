@@ -27,6 +27,11 @@ struct image {
     uint64_t top;
     int reads, tear_after; /* tear: move the chain head after N reads */
     uint64_t tear_at, tear_to;
+    /* A thread that runs while it is read: before every batched read (the
+     * walker's validation step), the word at flip_at changes, alternating
+     * between its value and flip_to. */
+    uint64_t flip_at, flip_to;
+    int batches;
 };
 
 static struct image img;
@@ -40,6 +45,24 @@ static int fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
         memcpy(im->mem + (im->tear_at - BASE), &im->tear_to, 8);
     memcpy(buf, im->mem + (addr - BASE), len);
     return 0;
+}
+
+/* Batched reads: the moment a live thread's chain may change. */
+static int fake_readv(void *ctx, const struct pyiov *v, size_t n)
+{
+    struct image *im = ctx;
+    size_t i;
+    im->batches++;
+    if (im->flip_at) {
+        uint64_t was;
+        memcpy(&was, im->mem + (im->flip_at - BASE), 8);
+        memcpy(im->mem + (im->flip_at - BASE), &im->flip_to, 8);
+        im->flip_to = was;
+    }
+    for (i = 0; i < n; i++)
+        if (fake_read(ctx, v[i].addr, v[i].buf, v[i].len) < 0)
+            break;
+    return (int)i;
 }
 
 static uint64_t alloc(size_t n)
@@ -154,7 +177,7 @@ static void build(struct world *w, int major, int minor)
     memset(&img, 0, sizeof img);
     memset(w, 0, sizeof *w);
     w->t.layout = *L;
-    w->t.mem = (struct pyread){fake_read, &img};
+    w->t.mem = (struct pyread){fake_read, &img, NULL};
     w->t.code_type = 0xc0de;
     interp = alloc(8192);
     w->tstate = alloc(1024);
@@ -255,13 +278,23 @@ static void good_chain(int major, int minor)
           w.t.layout.frame_kind == PYL_FRAME_OBJECT ? w.t.layout.f_back : w.t.layout.if_previous,
           0);
 
-    /* Torn: the chain head moves to the middle frame during the walk. */
+    /* Torn once: the chain head moves to the middle frame during the walk
+     * (the leaf returned).  The walk sees it, reads again at once and
+     * reports the new chain whole: never a mix of both. */
+    struct pyframes_stats st0, st1;
+    pyframes_stats(pf, &st0);
     img.reads = 0;
     img.tear_after = 4;
     img.tear_at = head_slot(&w);
     img.tear_to = w.frames[1];
     assert_int_equal(pyframes_walk(pf, &w.t, w.tstate, fr, 8, &n, &fl), 0);
-    assert_true(fl & PYF_TORN);
+    pyframes_stats(pf, &st1);
+    assert_int_equal(st1.retries, st0.retries + 1);
+    assert_int_equal(st1.torn, st0.torn);
+    assert_false(fl & PYF_TORN);
+    assert_int_equal(n, 2);
+    assert_int_equal(fr[0].code, w.codes[1]);
+    assert_int_equal(fr[1].code, w.codes[2]);
     /* A caller that stops the thread skips that check (and its reads). */
     put64(img.tear_at, 0, w.frames[0]);
     img.reads = 0;
@@ -317,6 +350,81 @@ static void test_chain_313(void **state)
 {
     (void)state;
     good_chain(3, 13);
+}
+
+/* The frame's word at `off` changes under every validation read. */
+static void flip_walk(struct world *w, uint64_t at, uint64_t to, bool want_torn)
+{
+    struct pyframes *pf = pyframes_new(0);
+    struct pyframes_stats st;
+    struct pyf_frame fr[8];
+    size_t n;
+    unsigned fl;
+
+    w->t.mem.readv = fake_readv;
+    img.flip_at = at;
+    img.flip_to = to;
+    img.batches = 0;
+    assert_int_equal(pyframes_walk(pf, &w->t, w->tstate, fr, 8, &n, &fl), 0);
+    pyframes_stats(pf, &st);
+    if (want_torn) {
+        /* caught both times: counted torn, for the caller to drop */
+        assert_true(fl & PYF_TORN);
+        assert_int_equal(st.retries, 1);
+        assert_int_equal(st.torn, 1);
+        assert_true(img.batches >= 2);
+    } else {
+        assert_int_equal(fl, 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(st.torn, 0);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(fr[i].code, w->codes[i]);
+    }
+    /* A stopped thread is not re-read: nothing to catch. */
+    pyframes_set_stopped(pf, true);
+    img.flip_at = 0;
+    assert_int_equal(pyframes_walk(pf, &w->t, w->tstate, fr, 8, &n, &fl), 0);
+    pyframes_stats(pf, &st);
+    assert_int_equal(st.retries, want_torn ? 1 : 0);
+    w->t.mem.readv = NULL;
+    pyframes_free(pf);
+}
+
+/* Nonblocking reads of a running thread: every way a chain can change
+ * between the snapshot and its validation is caught, even when the head
+ * stays put (3.11+ reuse the same data-stack slots for the next call;
+ * <= 3.10 reuse a code object's zombie frame); the running leaf's own
+ * instruction moving is not a tear. */
+static void torn_cases(int major, int minor)
+{
+    struct world w;
+    build(&w, major, minor);
+    const struct py_layout *L = &w.t.layout;
+    bool fo = L->frame_kind == PYL_FRAME_OBJECT;
+    int32_t back = fo ? L->f_back : L->if_previous, code = fo ? L->f_code : L->if_code;
+    int32_t ip = fo ? L->f_lasti : L->if_instr_ptr >= 0 ? L->if_instr_ptr : L->if_prev_instr;
+    uint64_t ipv = fo ? 5 : w.codes[1] + (uint64_t)L->co_code_adaptive + 2;
+
+    flip_walk(&w, head_slot(&w), w.frames[1], true); /* leaf returned */
+    build(&w, major, minor);
+    flip_walk(&w, w.frames[1] + (uint64_t)code, w.codes[2], true); /* caller replaced */
+    build(&w, major, minor);
+    flip_walk(&w, w.frames[0] + (uint64_t)back, w.frames[2], true); /* relinked */
+    build(&w, major, minor);
+    /* (f_lasti is an int: the flip writes the 8 bytes from it, and the
+     * walker reads only the first 4) */
+    flip_walk(&w, w.frames[1] + (uint64_t)ip, ipv, true); /* caller moved on */
+    build(&w, major, minor);
+    ipv = fo ? 6 : w.codes[0] + (uint64_t)L->co_code_adaptive + 6;
+    flip_walk(&w, w.frames[0] + (uint64_t)ip, ipv, false); /* the leaf runs */
+}
+
+static void test_torn_nonblocking(void **state)
+{
+    (void)state;
+    static const int versions[][2] = {{2, 7}, {3, 6}, {3, 10}, {3, 11}, {3, 12}, {3, 13}};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
+        torn_cases(versions[i][0], versions[i][1]);
 }
 
 /* A 10,000-character name: kept bounded, marked, never overrun. */
@@ -460,15 +568,11 @@ static void test_random_image(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain_27),
-        cmocka_unit_test(test_chain_310),
-        cmocka_unit_test(test_chain_311),
-        cmocka_unit_test(test_chain_313),
-        cmocka_unit_test(test_overlong_name),
-        cmocka_unit_test(test_code_reuse),
-        cmocka_unit_test(test_incomplete_and_shim),
-        cmocka_unit_test(test_thread_cycle),
-        cmocka_unit_test(test_random_image),
+        cmocka_unit_test(test_chain_27),         cmocka_unit_test(test_chain_310),
+        cmocka_unit_test(test_chain_311),        cmocka_unit_test(test_chain_313),
+        cmocka_unit_test(test_torn_nonblocking), cmocka_unit_test(test_overlong_name),
+        cmocka_unit_test(test_code_reuse),       cmocka_unit_test(test_incomplete_and_shim),
+        cmocka_unit_test(test_thread_cycle),     cmocka_unit_test(test_random_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
