@@ -262,7 +262,7 @@ static int nb_attach(struct session *s, char *err, size_t errsz)
     if (s->child)
         return 0; /* not exec'd yet: looked for while sampling */
     if (!pysample_nb_alive(s->py)) {
-        snprintf(err, errsz, "pertop: no process %d — check the PID (ps -e)", (int)s->pid);
+        snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
         return -ESRCH;
     }
     int rc = pysample_find(s->py, err, errsz);
@@ -1218,6 +1218,7 @@ static void run_meta(struct session *s, const struct snapshot_header *h, struct 
     m->duration_s = h->duration_s;
     m->samples = h->samples;
     m->period_ns = (double)sample_period_ns(h);
+    session_run_figures(s, m); /* CPU %, RSS and peak, I/O rates when measured */
 }
 
 /* Build-ids of every module, read from the files before the model lock is

@@ -84,6 +84,7 @@ check "parse_input self change $pi (designed +20, within 6)" within "$pi" 20 6
 first2=$(awk 'NR > 6 && NF >= 7 { print $NF }' "$TMP/mix.diff" | head -n2 | sort | tr '\n' ' ')
 check "the two moved functions come first ($first2)" [ "$first2" = "compute_inner parse_input " ]
 check "totals at the top" grep -qE "^before .*before.folded: [0-9]+ samples" "$TMP/mix.diff"
+check "the pprof's run figures come back (CPU %)" grep -qE "^after .*after.pb.gz: [0-9]+ samples in [0-9.]+ s, CPU [0-9.]+%" "$TMP/mix.diff"
 
 # renamed function: one gone, one new
 sed 's/parse_input/parse_input_v2/' "$TMP/before.folded" >"$TMP/renamed.folded"
@@ -99,6 +100,31 @@ check "VS.BASE column" grep -q "SAMPLES  VS.BASE  FUNCTION" "$TMP/base.txt"
 cell=$(awk '$5 == "compute_inner" { print $4; exit }' "$TMP/base.txt")
 check "compute_inner against the baseline: $cell (designed -20, within 6)" within "${cell:-99}" -20 6
 check "target running after the --baseline run" running_free "$P2"
+
+# the live screen in tmux: the hot table gets the VS.BASE column
+if command -v tmux >/dev/null 2>&1; then
+    T="tmux -L pertop-pprof-$$ -f /dev/null"
+    $T new-session -d -s base -x 120 -y 40 \
+        "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $P2 --rate 499 --baseline $TMP/before.folded; sleep 600"
+    n=50
+    while [ "$n" -gt 0 ] && ! $T capture-pane -p -t base | grep -qE "compute_inner"; do
+        sleep 0.2
+        n=$((n - 1))
+    done
+    sleep 3 # a few refreshes: enough samples for the shares to settle
+    $T capture-pane -p -t base >"$TMP/screen.txt"
+    check "screen: VS.BASE column in the hot table" grep -q "SELF-T VS.BASE FUNCTION" "$TMP/screen.txt"
+    scell=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "compute_inner") { print $i; exit } }' \
+        "$TMP/screen.txt")
+    check "screen: compute_inner against the baseline: $scell (designed -20, within 8)" \
+        within "${scell:-99}" -20 8
+    $T send-keys -t base q
+    sleep 1
+    $T kill-server 2>/dev/null
+    check "target running after the screen quit" running_free "$P2"
+else
+    echo "SKIP: tmux not installed: the screen's VS.BASE column not checked"
+fi
 kill -9 "$P2"
 
 # --- bad input: one line, exit 2, nothing attached
