@@ -86,11 +86,6 @@ int profile_add_stack(struct profile *p, const char *const *names, size_t n, uin
 /* meta->samples is ignored: it is always the sum of the counts. */
 void profile_set_meta(struct profile *p, const struct prof_meta *meta);
 
-/* The live or batch run of s as a profile (cumulative window, all
- * threads), its meta from session_run_figures.  0 or -ENOMEM with err. */
-struct session;
-int profile_from_session(struct session *s, struct profile **out, char *err, size_t errsz);
-
 const struct prof_meta *profile_meta(const struct profile *p);
 enum profile_format profile_format(const struct profile *p);
 uint64_t profile_samples(const struct profile *p);

@@ -263,6 +263,7 @@ static int nb_attach(struct session *s, char *err, size_t errsz)
         return 0; /* not exec'd yet: looked for while sampling */
     if (!pysample_nb_alive(s->py)) {
         snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
+                 (int)s->pid);
         return -ESRCH;
     }
     int rc = pysample_find(s->py, err, errsz);
@@ -1089,10 +1090,22 @@ static void fill_header(struct session *s, struct snapshot_header *h)
 
 /* ------------------------------------------------- speedscope, svg, report */
 
+/* Thread names for the writers, which run outside the model lock: copied
+ * under it, as the thread table may grow meanwhile.  Each name is used
+ * before the next is asked for. */
+struct tname_ctx {
+    struct session *s;
+    char buf[sizeof(((struct model_thread *)0)->name)];
+};
+
 static const char *thread_name_of(void *ctx, pid_t tid)
 {
-    const struct model_thread *t = model_thread_find(ctx, tid);
-    return t ? t->name : NULL;
+    struct tname_ctx *c = ctx;
+    pthread_mutex_lock(&c->s->lock);
+    const struct model_thread *t = model_thread_find(c->s->model, tid);
+    snprintf(c->buf, sizeof c->buf, "%s", t ? t->name : "");
+    pthread_mutex_unlock(&c->s->lock);
+    return c->buf;
 }
 
 /* Thread time one sample stands for: the mean interval between rounds. */
@@ -1103,43 +1116,33 @@ static uint64_t sample_period_ns(const struct snapshot_header *h)
 }
 
 static int write_speedscope(struct session *s, FILE *f, const struct snapshot_header *h,
-                            const struct resolver *r, const struct view_opts *vo)
+                            const struct resolver *r, const struct stack_table *t)
 {
-    struct stack_table t;
-    int rc = view_stacks(s->model, r, vo, true, &t);
-    if (rc < 0)
-        return rc;
+    struct tname_ctx tn = {.s = s};
     struct speedscope_opts o = {.name = s->cmdline,
                                 .exporter = "pertop " PACKAGE_VERSION,
                                 .period_ns = sample_period_ns(h),
                                 .thread_name = thread_name_of,
-                                .thread_ctx = s->model};
-    rc = export_speedscope_write(f, &t, r, &o);
-    stack_table_free(&t);
-    return rc;
+                                .thread_ctx = &tn};
+    return export_speedscope_write(f, t, r, &o);
 }
 
 static int write_svg(struct session *s, FILE *f, const struct snapshot_header *h,
-                     const struct resolver *r, const struct view_opts *vo, bool threads)
+                     const struct resolver *r, const struct stack_table *t, bool threads)
 {
-    struct stack_table t;
-    int rc = view_stacks(s->model, r, vo, threads, &t);
-    if (rc < 0)
-        return rc;
     char title[300], sub[200];
     snprintf(title, sizeof title, "pertop: %.280s", s->cmdline[0] ? s->cmdline : "?");
     snprintf(sub, sizeof sub, "pid %d, %" PRIu64 " samples, %.1f s at %.0f Hz, %s", (int)s->pid,
              h->samples, h->duration_s, h->rate_asked, h->idle ? "with idle" : "on-CPU");
+    struct tname_ctx tn = {.s = s};
     struct svg_opts o;
     svg_opts_default(&o);
     o.title = title;
     o.subtitle = sub;
     o.threads = threads;
     o.thread_name = thread_name_of;
-    o.thread_ctx = s->model;
-    rc = export_svg_write(f, &t, r, &o);
-    stack_table_free(&t);
-    return rc;
+    o.thread_ctx = &tn;
+    return export_svg_write(f, t, r, &o);
 }
 
 int session_run_figures(struct session *s, struct prof_meta *out)
@@ -1150,21 +1153,16 @@ int session_run_figures(struct session *s, struct prof_meta *out)
     return 0;
 }
 
-/* Called under the model lock; figs is a copy taken before it. */
 static int write_report(struct session *s, FILE *f, const struct snapshot_header *h,
-                        const struct resolver *r, const struct view_opts *vo,
-                        const struct report_figs *figs)
+                        const struct resolver *r, const struct stack_table *st,
+                        const struct hot_table *hot)
 {
-    struct hot_table hot;
-    struct stack_table st;
-    int rc = view_hot(s->model, r, vo, &hot);
-    if (rc < 0)
-        return rc;
-    rc = view_stacks(s->model, r, vo, false, &st);
-    if (rc < 0) {
-        hot_table_free(&hot);
-        return rc;
-    }
+    struct report_figs *figs = malloc(sizeof *figs);
+    if (!figs)
+        return -ENOMEM;
+    pthread_mutex_lock(&s->sync);
+    *figs = s->figs;
+    pthread_mutex_unlock(&s->sync);
     struct report_in in = {.command = s->cmdline,
                            .pid = s->pid,
                            .duration_s = h->duration_s,
@@ -1175,36 +1173,37 @@ static int write_report(struct session *s, FILE *f, const struct snapshot_header
                            .threads = h->threads,
                            .idle = s->opts.idle,
                            .figs = figs->readings ? figs : NULL,
-                           .hot = &hot,
-                           .stacks = &st,
+                           .hot = hot,
+                           .stacks = st,
                            .r = r,
                            .baseline = s->baseline,
                            .baseline_name = s->opts.baseline};
-    rc = report_write(f, &in);
-    stack_table_free(&st);
-    hot_table_free(&hot);
+    int rc = report_write(f, &in);
+    free(figs);
     return rc;
 }
 
+/* The views are taken under the model lock and written outside it, so a
+ * big profile written from the screen does not hold up the processing
+ * thread (100,000 distinct stacks take about half a second to write). */
 static int write_web(struct session *s, FILE *f, enum output_format fmt, bool threads,
                      const struct snapshot_header *h, const struct resolver *r,
                      const struct view_opts *vo)
 {
-    struct report_figs *figs = NULL;
-    if (fmt == FORMAT_REPORT) {
-        figs = malloc(sizeof *figs);
-        if (!figs)
-            return -ENOMEM;
-        pthread_mutex_lock(&s->sync);
-        *figs = s->figs;
-        pthread_mutex_unlock(&s->sync);
-    }
+    struct stack_table st = {0};
+    struct hot_table hot = {0};
+    bool per_thread = fmt == FORMAT_SPEEDSCOPE || (fmt == FORMAT_SVG && threads);
     pthread_mutex_lock(&s->lock);
-    int rc = fmt == FORMAT_REPORT       ? write_report(s, f, h, r, vo, figs)
-             : fmt == FORMAT_SPEEDSCOPE ? write_speedscope(s, f, h, r, vo)
-                                        : write_svg(s, f, h, r, vo, threads);
+    int rc = view_stacks(s->model, r, vo, per_thread, &st);
+    if (rc == 0 && fmt == FORMAT_REPORT)
+        rc = view_hot(s->model, r, vo, &hot);
     pthread_mutex_unlock(&s->lock);
-    free(figs);
+    if (rc == 0)
+        rc = fmt == FORMAT_REPORT       ? write_report(s, f, h, r, &st, &hot)
+             : fmt == FORMAT_SPEEDSCOPE ? write_speedscope(s, f, h, r, &st)
+                                        : write_svg(s, f, h, r, &st, threads);
+    hot_table_free(&hot);
+    stack_table_free(&st);
     return rc;
 }
 
@@ -1279,56 +1278,6 @@ static int write_pprof(struct session *s, FILE *f, const struct snapshot_header 
 void session_set_baseline(struct session *s, const struct profile *p)
 {
     s->baseline = p;
-}
-
-/* Adds the run's stacks (function names, root first) to p. */
-static int add_stacks(struct profile *p, const struct stack_table *t, const struct resolver *r)
-{
-    const char *names[PROFILE_MAX_DEPTH];
-    for (size_t i = 0; i < t->n; i++) {
-        const struct stack_row *row = &t->rows[i];
-        /* deeper than a profile holds (inline chains): keep the leaf side */
-        size_t skip = row->n > PROFILE_MAX_DEPTH ? row->n - PROFILE_MAX_DEPTH : 0;
-        for (size_t k = skip; k < row->n; k++) {
-            const char *name = r->func(r->ctx, row->frames[k].func)->name;
-            names[k - skip] = name && name[0] ? name : "?";
-        }
-        int rc = row->n ? profile_add_stack(p, names, row->n - skip, row->count) : 0;
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-int profile_from_session(struct session *s, struct profile **out, char *err, size_t errsz)
-{
-    struct snapshot_header h;
-    fill_header(s, &h);
-    pthread_mutex_lock(&s->lock);
-    uint32_t upto = intern_count(s->in);
-    pthread_mutex_unlock(&s->lock);
-    resolver_native_prepare(s->res, upto);
-    struct resolver r = resolver_native_iface(s->res);
-    struct view_opts vo = {.window = MODEL_CUMULATIVE, .now_ns = now_ns(), .sort = SORT_SELF};
-    struct stack_table t;
-    pthread_mutex_lock(&s->lock);
-    int rc = view_stacks(s->model, &r, &vo, false, &t);
-    pthread_mutex_unlock(&s->lock);
-    struct profile *p = rc == 0 ? profile_new(PROFILE_LIVE) : NULL;
-    if (rc == 0) {
-        rc = p ? add_stacks(p, &t, &r) : -ENOMEM;
-        stack_table_free(&t);
-    }
-    if (rc < 0) {
-        profile_free(p);
-        snprintf(err, errsz, "pertop: out of memory while taking the run's profile");
-        return rc;
-    }
-    struct prof_meta meta;
-    run_meta(s, &h, &meta);
-    profile_set_meta(p, &meta);
-    *out = p;
-    return 0;
 }
 
 int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads)
