@@ -26,11 +26,15 @@ expect_fail 2 "stack-size" --stack-size 100 --pid 1
 expect_fail 2 "format" --format xml --pid 1
 expect_fail 2 "nothing to profile"
 expect_fail 2 "pid" --pid abc
+expect_fail 2 "nonblocking reads Python frames only.*add --python" --nonblocking --pid 1
+expect_fail 2 "nonblocking reads Python frames only.*add --python" --nonblocking --native --pid 1
 
 # a PID that does not exist
 nopid=4194000
 while [ -e "/proc/$nopid" ]; do nopid=$((nopid + 1)); done
 expect_fail 3 "no process with PID $nopid" --pid "$nopid" --batch --duration 1
+expect_fail 3 "no process with PID $nopid" --pid "$nopid" --python --nonblocking --batch \
+    --duration 1
 
 # a kernel thread
 expect_fail 3 "kernel thread" --pid 2 --batch --duration 1
@@ -56,6 +60,10 @@ start_fixture "$FIXTURE_DIR/sleeper"
 S=$FIX_PID
 expect_fail 6 "cannot write" --pid "$S" --batch --duration 1 -o /nonexistent/dir/out.txt
 check "sleeper untouched after output failure" running_free "$S"
+# --nonblocking on a process that is not a Python: nothing it could read
+expect_fail 3 "no CPython found in process $S.*--nonblocking" --pid "$S" --python --nonblocking \
+    --batch --duration 1
+check "sleeper untouched after --nonblocking refused it" running_free "$S"
 
 # no permission: an unprivileged user may not trace root's process
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then

@@ -69,6 +69,27 @@ one_python() {
     check "$name: --python: hot_leaf innermost in $self% (>= 60)" at_least "$self" 60
     check "$name: --python: no native frame" sh -c "! grep -q Py_RunMain '$out.py.folded'"
 
+    # --nonblocking: the same frames, read without ever stopping or tracing
+    # the target; torn reads are counted in the header, not shown
+    "$PERTOP" --pid "$P" --duration 1.5 --python --nonblocking --rate 999 --batch \
+        --output "$out.nb.folded" --format folded >"$out.nb.txt" 2>"$out.nb.err" &
+    NB=$!
+    sleep 0.7
+    check "$name: --nonblocking: target neither traced nor stopped while sampled" \
+        running_free "$P"
+    wait "$NB"
+    check "$name: --nonblocking exits 0" [ $? -eq 0 ]
+    self=$(folded_self_pct "$out.nb.folded" hot_leaf)
+    check "$name: --nonblocking: hot_leaf innermost in $self% (>= 60)" at_least "$self" 60
+    calls=$(pct_calls "$out.nb.folded")
+    check "$name: --nonblocking: hot_fn calling hot_leaf in $calls% (>= 60)" at_least "$calls" 60
+    check "$name: --nonblocking: hot_leaf (py_mix.py:$LEAF_LINE)" \
+        grep -q "hot_leaf (py_mix.py:$LEAF_LINE)" "$out.nb.txt"
+    check "$name: --nonblocking: hot_fn (py_mix.py:$HOT_LINE)" \
+        grep -q "hot_fn (py_mix.py:$HOT_LINE)" "$out.nb.txt"
+    check "$name: --nonblocking: torn reads counted in the header" \
+        grep -q "^python: .*nonblocking, [0-9]* samples .* [0-9]* torn reads dropped" "$out.nb.txt"
+
     # the sleeping background thread, with --idle and threads as roots
     "$PERTOP" --pid "$P" --duration 1 --idle --python --batch --output "$out.bg.folded" \
         --format folded --threads >/dev/null 2>&1
