@@ -495,6 +495,49 @@ int profile_parse(const void *buf, size_t len, const char *name, struct profile 
     return 0;
 }
 
+/* Reads fd to its end into a growing buffer, at most PROFILE_MAX_FILE
+ * bytes: a pipe (`pertop diff a.folded <(...)`) has no size to trust. */
+static int read_all(int fd, size_t hint, char **buf, size_t *len)
+{
+    size_t cap = hint + 1 > 65536 ? hint + 1 : 65536, n = 0;
+    char *b = malloc(cap);
+    if (!b)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap > PROFILE_MAX_FILE) {
+                free(b);
+                return -EFBIG;
+            }
+            char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return -ENOMEM;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, b + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(b);
+            return -e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > PROFILE_MAX_FILE) {
+        free(b);
+        return -EFBIG;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errsz)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -504,41 +547,21 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
         return -e;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
         close(fd);
-        return set_err(err, errsz, "pertop: %s is not a regular file — pass a profile file", path);
+        return set_err(err, errsz, "pertop: %s is a folder — pass a profile file", path);
     }
-    if ((uint64_t)st.st_size > PROFILE_MAX_FILE) {
-        close(fd);
-        snprintf(err, errsz, "pertop: %s is too big (%lld bytes, at most %u MiB)", path,
-                 (long long)st.st_size, PROFILE_MAX_FILE >> 20);
-        return -EFBIG;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *b = malloc(cap);
-    if (!b) {
-        close(fd);
-        snprintf(err, errsz, "pertop: %s: out of memory while reading it", path);
-        return -ENOMEM;
-    }
-    for (;;) { /* the size may change under us: never past cap - 1 */
-        ssize_t r = read(fd, b + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            free(b);
-            snprintf(err, errsz, "pertop: cannot read %s: %s", path, strerror(e));
-            return -e;
-        }
-        if (r == 0 || (n += (size_t)r) == cap - 1)
-            break;
-    }
+    size_t hint = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+    int rc = hint > PROFILE_MAX_FILE ? -EFBIG : read_all(fd, hint, buf, len);
     close(fd);
-    *buf = b;
-    *len = n;
-    return 0;
+    if (rc == -EFBIG)
+        snprintf(err, errsz, "pertop: %s is too big (more than %u MiB) — pass a smaller profile",
+                 path, PROFILE_MAX_FILE >> 20);
+    else if (rc == -ENOMEM)
+        snprintf(err, errsz, "pertop: %s: out of memory while reading it", path);
+    else if (rc < 0)
+        snprintf(err, errsz, "pertop: cannot read %s: %s", path, strerror(-rc));
+    return rc;
 }
 
 int profile_load(const char *path, struct profile **out, char *err, size_t errsz)

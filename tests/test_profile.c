@@ -426,7 +426,18 @@ static void test_load_errors(void **state)
     assert_int_equal(profile_load("/nonexistent/x.folded", &p, err, sizeof err), -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/x.folded"));
     assert_int_equal(profile_load("/", &p, err, sizeof err), -EINVAL);
-    assert_non_null(strstr(err, "not a regular file"));
+    assert_non_null(strstr(err, "is a folder"));
+    /* a pipe has no size: read to its end */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    assert_int_equal(write(pfd[1], "x;y 3\n", 6), 6);
+    close(pfd[1]);
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", pfd[0]);
+    assert_int_equal(profile_load(fdpath, &p, err, sizeof err), 0);
+    assert_int_equal(profile_samples(p), 3);
+    profile_free(p);
+    close(pfd[0]);
     char path[] = "/tmp/test_profile_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
