@@ -15,10 +15,12 @@ SCHEMA_SKIPPED=""
 
 # ---------------------------------------------------------------- helpers
 
-# svg_check SVG [FOLDED TOL]: XML parses; every frame's width is its count's
-# share of the plot; children fit in their parents; with FOLDED, each
-# function's share of stacks (total %) matches the folded profile within TOL
-# points for the functions above 5%.
+# svg_check SVG [SNAPSHOT [FOLDED]]: XML parses; every frame's width is its
+# count's share of the plot; children fit in their parents.  SNAPSHOT, the
+# text snapshot of the same run: the same samples, and each function's
+# total % equal to the one the frames give (to its rounding).  FOLDED, a
+# folded profile of another run of the same process: each stack of 10% or
+# more of it is a path of frames.
 svg_check() {
     python3 - "$@" <<'PY'
 import re, sys
@@ -70,37 +72,48 @@ for f in frames:
         bad += 1
         print("children exceed their parent: %r" % f)
 print("svg: %d frames, %d samples, %d problems" % (len(frames), total, bad))
-if len(sys.argv) > 2:
-    # share of samples with each function on the stack, from both files
-    def path(f):
-        p = []
-        while "parent" in f:
-            p.append(f["name"])
-            f = f["parent"]
-        return tuple(reversed(p))
-    svg_total = {}
-    for f in frames:
-        if f is top:
-            continue
-        p = path(f)
-        if f["name"] in p[:-1]:
-            continue  # recursion: counted at its outermost frame
-        svg_total[f["name"]] = svg_total.get(f["name"], 0) + f["n"]
-    fold_total, fold_n = {}, 0
-    for line in open(sys.argv[2]):
-        stack, _, count = line.rstrip("\n").rpartition(" ")
-        fold_n += int(count)
-        for name in set(stack.split(";")):
-            fold_total[name] = fold_total.get(name, 0) + int(count)
-    tol = float(sys.argv[3])
-    for name, c in sorted(fold_total.items()):
-        a, b = 100.0 * c / fold_n, 100.0 * svg_total.get(name, 0) / total
-        if a < 5:
-            continue
-        flag = "ok" if abs(a - b) <= tol else "OFF"
-        print("%s: %s folded %.1f%%, svg %.1f%%" % (flag, name, a, b))
+def path(f):
+    p = []
+    while "parent" in f:
+        p.append(f["name"])
+        f = f["parent"]
+    return tuple(reversed(p))
+# per function: samples with it on the stack, counted at its outermost frame
+svg_total = {}
+for f in frames:
+    if f is top:
+        continue
+    p = path(f)
+    if f["name"] in p[:-1]:
+        continue
+    svg_total[f["name"]] = svg_total.get(f["name"], 0) + f["n"]
+if len(sys.argv) > 2 and sys.argv[2]:
+    # the text snapshot of the same run: its samples and the TOTAL% column
+    text = open(sys.argv[2]).read()
+    m = re.search(r"^samples: +(\d+)", text, re.M)
+    if not m or int(m.group(1)) != total:
+        bad += 1
+        print("samples: snapshot %s, svg %d" % (m and m.group(1), total))
+    rows = re.findall(r"^ *([\d.]+)% +([\d.]+)% +\d+ +(\S+)", text, re.M)
+    assert rows, "no hot table in the snapshot"
+    for self_pct, total_pct, name in rows:
+        b = 100.0 * svg_total.get(name, 0) / total
+        flag = "ok" if abs(float(total_pct) - b) <= 0.06 else "OFF"
+        print("%s: %s total %s%% in the snapshot, %.2f%% in the svg" % (flag, name, total_pct, b))
         if flag != "ok":
             bad += 1
+if len(sys.argv) > 3:
+    # another run of the same process, folded: its heavy stacks are there
+    paths = set(path(f) for f in frames if f is not top)
+    fold, fold_n = {}, 0
+    for line in open(sys.argv[3]):
+        stack, _, count = line.rstrip("\n").rpartition(" ")
+        fold_n += int(count)
+        fold[tuple(stack.split(";"))] = fold.get(tuple(stack.split(";")), 0) + int(count)
+    for p, c in sorted(fold.items()):
+        if c >= 0.10 * fold_n and p not in paths:
+            bad += 1
+            print("OFF: %d%% of the folded run is %s, not in the svg" % (100 * c // fold_n, ";".join(p)))
 sys.exit(1 if bad else 0)
 PY
 }
@@ -172,13 +185,13 @@ no_temp_left() {
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
 "$PERTOP" --pid "$P" --duration 3 --rate 299 --batch -o "$TMP/mix.svg" -f svg \
-    >/dev/null 2>"$TMP/svg.err"
+    >"$TMP/mix.txt" 2>"$TMP/svg.err"
 check "svg run exits 0" [ $? -eq 0 ]
 "$PERTOP" --pid "$P" --duration 3 --rate 299 --batch -o "$TMP/mix.folded" -f folded \
     >/dev/null 2>&1
 check "folded run exits 0" [ $? -eq 0 ]
-check "SVG: XML, widths from counts, shares as the folded run's (±8)" \
-    svg_check "$TMP/mix.svg" "$TMP/mix.folded" 8
+check "SVG: XML, widths from counts, shares as the same run's snapshot, heavy stacks" \
+    svg_check "$TMP/mix.svg" "$TMP/mix.txt" "$TMP/mix.folded"
 check "SVG names the hot function" grep -q "<title>compute_inner (" "$TMP/mix.svg"
 check "SVG has zoom, search and details" sh -c "grep -q 'function zoom' '$TMP/mix.svg' &&
     grep -q 'function search' '$TMP/mix.svg' && grep -q 'id=\"details\"' '$TMP/mix.svg'"
