@@ -337,12 +337,14 @@ static void test_drill_function_views_and_back(void **state)
     assert_int_equal(st.pos[PANE_HOT].sel, 0);
     /* + and - keep changing the rate outside the trees */
     assert_true(ui_key(&st, '+', &c) & UA_RATE_UP);
-    /* v and a: the view's function when the cursor is on no function */
+    /* v and a: the function the view shows, wherever the cursor is */
+    c.cursor_func = 9;
     a = ui_key(&st, 'v', &c);
     assert_true(a & UA_REFETCH);
     assert_int_equal(ui_view(&st), LIVE_SOURCE);
     assert_int_equal(st.views[2].func, 5);
     assert_string_equal(st.views[2].name, "source of compute_outer");
+    c.cursor_func = UI_NO_FUNC; /* the source view has no function rows */
     ui_key(&st, 'a', &c);
     assert_int_equal(ui_view(&st), LIVE_ASM);
     assert_int_equal(st.views[3].func, 5);

@@ -142,9 +142,12 @@ $T resize-window -t cpu -x 120 -y 40
 check "back to 120x40 redraws" sh -c \
     "for i in \$(seq 50); do $T capture-pane -p -t cpu | sed -n 40p | grep -q 'hHelp' && exit 0; sleep 0.2; done; exit 1"
 
-# Enter is reserved for drill-down and must not crash
+# Enter drills down into the function under the cursor; Esc comes back
+# (tests/test_ui_drill.sh checks the views themselves)
 $T send-keys -t cpu Enter
-check "Enter says drill-down comes later" wait_for cpu 5 "later version"
+check "Enter opens the function view" wait_for cpu 5 "^Callers of "
+$T send-keys -t cpu Escape
+check "Esc returns to the panes" wait_for cpu 5 "NOW IN"
 
 # q: quit, target left running
 $T send-keys -t cpu q

@@ -351,12 +351,14 @@ static unsigned pop_view(struct ui_state *st)
     return UA_REDRAW | UA_REFETCH;
 }
 
-/* The function the keys v, a, Z act on: under the cursor, else the
- * function the view is about. */
-static uint32_t target_func(const struct ui_state *st, const struct ui_key_ctx *ctx,
+/* The function the keys v, a, Z act on: under the cursor, else (and
+ * always in the function view) the function the view is about. */
+static uint32_t target_func(const struct ui_state *st, const struct ui_key_ctx *ctx, bool enter,
                             const char **name)
 {
-    if (ctx->cursor_func != UI_NO_FUNC) {
+    /* in the function view the cursor walks callers and callees (Enter);
+     * v, a and Z are about the function the view shows */
+    if (ctx->cursor_func != UI_NO_FUNC && (enter || ui_view(st) != LIVE_FUNC)) {
         *name = ctx->cursor_func_name;
         return ctx->cursor_func;
     }
@@ -373,7 +375,7 @@ static uint32_t target_func(const struct ui_state *st, const struct ui_key_ctx *
 static unsigned open_func_view(struct ui_state *st, enum live_view v, const struct ui_key_ctx *ctx)
 {
     const char *name = NULL;
-    uint32_t f = target_func(st, ctx, &name);
+    uint32_t f = target_func(st, ctx, v == LIVE_FUNC, &name);
     if (f == UI_NO_FUNC) {
         snprintf(st->msg, sizeof st->msg, "no function under the cursor");
         return UA_REDRAW;
@@ -408,7 +410,7 @@ static unsigned zoom_subtree(struct ui_state *st, const struct ui_key_ctx *ctx)
         memcpy(st->zoom.path, ctx->cursor_path, ctx->cursor_npath * sizeof ctx->cursor_path[0]);
     } else {
         const char *name;
-        uint32_t f = target_func(st, ctx, &name);
+        uint32_t f = target_func(st, ctx, false, &name);
         if (f == UI_NO_FUNC) {
             snprintf(st->msg, sizeof st->msg, "no function under the cursor to zoom into");
             return UA_REDRAW;

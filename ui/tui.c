@@ -147,8 +147,7 @@ static void ctx_view(struct tui *t)
             if (e->func == c->cursor_func)
                 c->cursor_func_name = e->name;
         }
-        c->cursor_module =
-            c->cursor_func == PANE_FUNC_NONE ? f->fn.module : pane_func_row_module(&f->fn, p->sel);
+        c->cursor_module = f->fn.module; /* d: the module of the function in view */
     } else if (v == LIVE_TREE || v == LIVE_INVERTED) {
         ctx_tree(t, p->sel);
     } else {
@@ -334,6 +333,18 @@ static void draw_help(struct tui *t, int lines, int cols)
         screen_line(t->scr, y0 + i, 0, cols, &t->lines[i], false);
 }
 
+/* The key context for the state as it is now, without drawing. */
+static void refresh_ctx(struct tui *t)
+{
+    int lines, cols;
+    screen_size(t->scr, &lines, &cols);
+    if (cols > UI_COLS_MAX)
+        cols = UI_COLS_MAX;
+    layout_compute(lines, cols, t->st.layout, t->st.focus, &t->lay);
+    order_frame(t);
+    update_ctx(t, t->ctx.rows[PANE_MEM], t->ctx.rows[PANE_IO]);
+}
+
 static void draw(struct tui *t)
 {
     int lines, cols;
@@ -514,6 +525,9 @@ static bool keys(struct tui *t)
             mouse(t, &m);
         else if (k >= 0)
             act(t, ui_key(&t->st, k, &t->ctx));
+        /* keys typed ahead ("Down Enter") act on the row the one before
+         * moved to, not on what was drawn last */
+        refresh_ctx(t);
     }
     return any;
 }
