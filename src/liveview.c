@@ -253,6 +253,13 @@ int lv_build_view(const struct model *m, const struct resolver *r, const uint64_
     *counts = NULL;
     f->view = v->view;
     zoom_describe(&v->zoom, r, f->zoom_desc, sizeof f->zoom_desc);
+    if (v->zoom.tid && !model_thread_find(m, v->zoom.tid)) {
+        /* a mistyped --thread should not look like an idle thread */
+        size_t k = strlen(f->zoom_desc);
+        snprintf(f->zoom_desc + k, sizeof f->zoom_desc - k,
+                 " (never sampled: not a thread of "
+                 "the target?)");
+    }
     f->view_err[0] = '\0';
     if (v->view == LIVE_MAIN)
         return 0;
