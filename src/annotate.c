@@ -66,7 +66,7 @@ struct cached {
 struct annot_env {
     struct annot_env_cfg cfg;
     struct srcfile_map maps[ANNOT_MAX_SOURCE_MAPS];
-    char root[64];
+    char root[64]; /* "/proc/PID": its root and cwd, "" without a target */
     struct cached *cache[ANNOT_CACHE_VIEWS];
     uint64_t clock;
 };
@@ -107,7 +107,7 @@ struct annot_env *annot_env_new(const struct annot_env_cfg *cfg)
         }
     }
     if (cfg->pid > 0)
-        snprintf(e->root, sizeof e->root, "/proc/%d/root", (int)cfg->pid);
+        snprintf(e->root, sizeof e->root, "/proc/%d", (int)cfg->pid);
     return e;
 }
 
@@ -166,7 +166,10 @@ static struct cached *source_get(struct annot_env *env, const char *path, char *
     for (size_t i = 0; i < ANNOT_CACHE_VIEWS; i++) {
         struct cached *c = env->cache[i];
         if (c && c->kind == C_SRC && strcmp(c->key, path) == 0) {
-            if (src_fresh(c->src))
+            /* read through the target, which is gone now: read again */
+            bool via_target =
+                env->root[0] && !strncmp(c->src->opened, env->root, strlen(env->root));
+            if (src_fresh(c->src) && !(via_target && env->cfg.target_gone))
                 return cache_take(env, c);
             cached_put(c);
             env->cache[i] = NULL;
@@ -596,8 +599,6 @@ static void view_keep(struct annot_view *v, struct cached *c)
 static struct annot_row *row_add(struct annot_view *v)
 {
     struct view_priv *p = v->priv;
-    if (v->nrows == MAX_VIEW_ROWS * 4)
-        return NULL;
     if (v->nrows == p->cap_rows) {
         size_t cap = p->cap_rows ? p->cap_rows * 2 : 256;
         struct annot_row *r = realloc(v->rows, cap * sizeof(*r));
@@ -840,7 +841,10 @@ static int decorate(struct annot_env *env, const struct module *mod, struct cach
     const struct disasm *d = a->dis;
     a->label = calloc(d->n ? d->n : 1, sizeof(*a->label));
     a->text = calloc(d->n ? d->n : 1, sizeof(*a->text));
-    size_t cap = d->n * 48 + 1, used = 0;
+    size_t nbranch = 0, used = 0;
+    for (size_t i = 0; i < d->n; i++)
+        nbranch += d->insn[i].target != 0;
+    size_t cap = nbranch * (DISASM_TEXT_MAX + 48) + 1;
     a->notes = malloc(cap);
     if (!a->label || !a->text || !a->notes)
         return -ENOMEM;
@@ -952,8 +956,10 @@ static struct cached *asm_get(struct annot_env *env, const struct annot_counts *
         snprintf(err, errsz, "out of memory disassembling %s", fname);
         return NULL;
     }
-    atomic_init(&a->refs, 1);
-    *a = (struct cached){.kind = C_ASM, .module = mod->id, .start = start, .fname = fname};
+    a->kind = C_ASM;
+    a->module = mod->id;
+    a->start = start;
+    a->fname = fname;
     atomic_init(&a->refs, 1);
     int rc = disassemble(mod, start, size, &a->dis, err, errsz);
     if (rc == 0 && (map_lines(env, mod, a) < 0 || decorate(env, mod, a) < 0)) {
@@ -1073,8 +1079,8 @@ static struct annot_view *build_asm(struct annot_env *env, const struct annot_co
                  "%.80s is inlined: showing %.80s, where its hottest code is", c->name, a->fname);
     if (elsewhere)
         snprintf(v->note + strlen(v->note), sizeof v->note - strlen(v->note),
-                 "%s%llu samples in other copies of its code", v->note[0] ? "; " : "",
-                 (unsigned long long)elsewhere);
+                 "%s%llu samples in its code outside %.80s (a .cold part or another copy)",
+                 v->note[0] ? "; " : "", (unsigned long long)elsewhere, a->fname);
     if (a->dis->truncated)
         snprintf(v->note + strlen(v->note), sizeof v->note - strlen(v->note),
                  "%sonly the first %u KiB are shown", v->note[0] ? "; " : "",

@@ -150,7 +150,7 @@ struct annot_view {
     enum annot_kind kind;
     char title[512];  /* "source: parse_row  /src/parse.c  (1234 samples)" */
     char error[1200]; /* non-empty: the view shows this and has no rows */
-    char note[256];   /* a second line of information ("" none) */
+    char note[512];   /* a second line of information ("" none) */
     uint64_t total;   /* percentage base */
     uint64_t self_total;
     struct annot_row *rows;

@@ -235,7 +235,7 @@ static void not_found(char *err, size_t errsz, const char *path, int rc, bool ma
                  strerror(-rc));
 }
 
-int srcfile_open(const struct srcfile_map *maps, size_t nmaps, const char *root, const char *path,
+int srcfile_open(const struct srcfile_map *maps, size_t nmaps, const char *proc, const char *path,
                  struct srcfile **out, char *err, size_t errsz)
 {
     char buf[4096];
@@ -254,9 +254,10 @@ int srcfile_open(const struct srcfile_map *maps, size_t nmaps, const char *root,
             not_found(err, errsz, buf, rc, true);
         return rc;
     }
-    /* a relative path (no comp dir in DWARF) means nothing under a root */
-    if (m == 0 && root && root[0] && path[0] == '/') {
-        int w = snprintf(buf, sizeof buf, "%s%s", root, path);
+    /* the target's view of the path: its root, or its working directory
+     * for a relative path */
+    if (m == 0 && proc && proc[0]) {
+        int w = snprintf(buf, sizeof buf, "%s/%s%s", proc, path[0] == '/' ? "root" : "cwd/", path);
         if (w > 0 && (size_t)w < sizeof buf) {
             rc = srcfile_read(buf, out);
             if (rc == 0 || rc == -EFBIG)

@@ -5,8 +5,10 @@
  * first matching --source-path OLD=NEW map (OLD must match whole path
  * components); a rewritten path is the user's own tree and is opened as it
  * is.  Otherwise the file is opened through the target's root
- * (/proc/PID/root/PATH: the target may live in a container), then, when
- * that fails (the target exited, or no root given), as PATH itself.
+ * (/proc/PID/root/PATH: the target may live in a container), a relative
+ * PATH through its working directory (/proc/PID/cwd/PATH: a script named
+ * relative to where it was started), then, when that fails (the target
+ * exited, or no PID given), as PATH itself.
  *
  * Reading: regular files only, at most SRCFILE_MAX_BYTES (a bigger one is
  * refused with -EFBIG: it is not source a user reads line by line).  Lines
@@ -49,10 +51,10 @@ int srcfile_map_path(const struct srcfile_map *maps, size_t nmaps, const char *p
 int srcfile_map_parse(const char *spec, struct srcfile_map *out);
 void srcfile_map_free(struct srcfile_map *m);
 
-/* Finds and reads path as described above; root is "/proc/PID/root" or
- * NULL.  0, or -errno with one line for the user in err naming the path
+/* Finds and reads path as described above; proc is the target's
+ * "/proc/PID" or NULL.  0, or -errno with one line for the user in err naming the path
  * that was looked for ("source not found: /src/a.c (... --source-path)"). */
-int srcfile_open(const struct srcfile_map *maps, size_t nmaps, const char *root, const char *path,
+int srcfile_open(const struct srcfile_map *maps, size_t nmaps, const char *proc, const char *path,
                  struct srcfile **out, char *err, size_t errsz);
 /* Reads an already chosen file (no mapping, no root). */
 int srcfile_read(const char *path, struct srcfile **out);

@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -553,7 +556,43 @@ static void test_source_through_root(void **state)
     annot_env_set_gone(env, true);
     v = annot_build(env, c, ANNOT_SOURCE);
     assert_string_equal(v->error, "");
+    assert_string_equal(row_of_line(v, 12)->text, "line 12"); /* the new text */
     annot_view_free(v);
+    annot_env_free(env);
+
+    /* a relative name (a script started as "python app.py") is found in
+     * the target's working directory, not in ours */
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        /* never outlive the test, even when an assertion leaves early */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (chdir(w.dir) == 0)
+            sleep(60);
+        _exit(1);
+    }
+    char cwd_link[64], seen[256];
+    snprintf(cwd_link, sizeof cwd_link, "/proc/%d/cwd", (int)child);
+    for (int i = 0; i < 500; i++) { /* until the child has moved */
+        ssize_t k = readlink(cwd_link, seen, sizeof seen - 1);
+        if (k > 0 && (seen[k] = '\0', strcmp(seen, w.dir) == 0))
+            break;
+        usleep(2000);
+    }
+    cfg.pid = child;
+    env = annot_env_new(&cfg);
+    snprintf(c->file, sizeof c->file, "work.c");
+    v = annot_build(env, c, ANNOT_SOURCE);
+    assert_string_equal(v->error, "");
+    assert_int_equal(row_of_line(v, 13)->self, 3);
+    annot_view_free(v);
+    annot_env_set_gone(env, true); /* no target: our cwd has no work.c */
+    snprintf(c->file, sizeof c->file, "work.c");
+    v = annot_build(env, c, ANNOT_SOURCE);
+    assert_non_null(strstr(v->error, "source not found: work.c"));
+    annot_view_free(v);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
     annot_env_free(env);
     annot_counts_free(c);
     world_free(&w);
