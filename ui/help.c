@@ -41,7 +41,7 @@ static const char *const help_text[][2] = {
     {"", "              stacks through the function under the cursor)"},
     {"d", "zoom into the module (shared object) of the function; d again: all"},
     {"Esc", "at the top: clear the filter, then remove the zoom and thread limit"},
-    {"mouse", "click a column header to sort by it, wheel to scroll"},
+    {"mouse", "click a column header to sort by it, wheel to scroll (views: a row)"},
     {"", ""},
     {"", "Columns: SELF% samples with the function innermost, TOTAL% anywhere on"},
     {"", "the stack, SELF-T self samples as thread time; S is R running, S sleeping,"},

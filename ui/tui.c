@@ -493,8 +493,27 @@ static void act(struct tui *t, unsigned a)
         save_profile(t);
 }
 
+/* In a drill-down view the wheel moves its cursor, a click picks a row. */
+static void mouse_view(struct tui *t, const struct screen_mouse *m)
+{
+    struct ui_pos *p = &t->st.views[t->st.nviews - 1].pos;
+    int y0, h = view_area(t, &y0);
+    if (m->wheel) {
+        for (int i = 0; i < 3; i++)
+            ui_key(&t->st, m->wheel < 0 ? UI_KEY_UP : UI_KEY_DOWN, &t->ctx);
+    } else if (m->click && m->y >= y0 + 2 && m->y < y0 + h) {
+        size_t row = p->top + (size_t)(m->y - y0 - 2);
+        if (row < t->ctx.view_rows)
+            p->sel = row;
+    }
+}
+
 static void mouse(struct tui *t, const struct screen_mouse *m)
 {
+    if (t->st.nviews && !t->st.help) {
+        mouse_view(t, m);
+        return;
+    }
     int p = layout_pane_at(&t->lay, m->y, m->x);
     if (p < 0)
         return;
