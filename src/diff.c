@@ -126,7 +126,7 @@ int diff_write_text(FILE *f, const struct diff_table *t, const struct profile *b
             "functions: %zu, %zu new, %zu gone; %% of each profile's own samples, change in "
             "points (after - before)\n\n",
             t->n, appeared, vanished);
-    fprintf(f, "%-26s %-26s\n", "  --------- SELF% --------", "  -------- TOTAL% --------");
+    fprintf(f, "%-26s   %-26s\n", "  --------- SELF% --------", "  -------- TOTAL% --------");
     fprintf(f, "%8s %8s %8s   %8s %8s %8s  %-4s  %s\n", "BEFORE", "AFTER", "CHANGE", "BEFORE",
             "AFTER", "CHANGE", "", "FUNCTION");
     size_t shown = rows && rows < t->n ? rows : t->n;

@@ -55,6 +55,32 @@ if [ "$HAVE_GO" -eq 1 ]; then
     check "inlined mix_bits and its caller in one location" awk '
         prev ~ /M=[0-9]+ mix_bits .*cpu_mix.c:[0-9]+/ && /^ +checksum_block .*cpu_mix.c:[0-9]+/ { hit = 1 }
         { prev = $0 } END { exit !hit }' "$TMP/raw"
+
+    # Python frames: locations with address 0 and no mapping, the function
+    # and its line (a real interpreter binary, not a pyenv shell shim)
+    PY=""
+    for c in /usr/bin/python3.11 /usr/bin/python3; do
+        [ -x "$c" ] && [ "$(head -c4 "$c" | od -An -c | tr -d ' ')" = "177ELF" ] && { PY=$c; break; }
+    done
+    SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+    if [ -n "$PY" ]; then
+        start_fixture "$PY" "$SRC/tests/fixtures/py_mix.py"
+        PYP=$FIX_PID
+        "$PERTOP" --pid "$PYP" --duration 2 --rate 499 --batch -o "$TMP/py.pb.gz" -f pprof \
+            >"$TMP/py.txt" 2>&1
+        check "Python run exits 0" [ $? -eq 0 ]
+        go tool pprof -raw "$TMP/py.pb.gz" >"$TMP/py.raw" 2>>"$TMP/go.err"
+        leaf_line=$(grep -n "# LEAF_LINE" "$SRC/tests/fixtures/py_mix.py" | cut -d: -f1)
+        check "Python frame: address 0, no mapping, hot_leaf at py_mix.py:$leaf_line" \
+            grep -qE "^ +[0-9]+: 0x0 hot_leaf py_mix.py:$leaf_line s=" "$TMP/py.raw"
+        ptop=$(awk '/^ SELF%/ { getline; print $4; exit }' "$TMP/py.txt")
+        gtop=$(go tool pprof -top -nodecount=1 -sample_index=samples "$TMP/py.pb.gz" 2>/dev/null |
+            awk '/^ *flat/ { getline; print $6; exit }')
+        check "Python: the same hottest function ($ptop, $gtop)" [ "${ptop:-none}" = "${gtop:-missing}" ]
+        kill -9 "$PYP"
+    else
+        echo "SKIP: no CPython binary: Python frames in pprof not checked"
+    fi
 else
     echo "SKIP: go tool pprof not installed (scripts/install-deps.sh --test): pprof read-back not checked"
 fi
