@@ -137,6 +137,25 @@ check "unknown NAME says so" grep -q "no sampled function matches 'no_such_funct
 check "target still running after all that" running_free "$P"
 kill -9 "$P"
 
+# ---------------------------------------------------------------- Python frames
+# py_mix.py: hot_fn calls hot_leaf; Python functions drill like native ones
+PY=$(command -v python3.11 || command -v python3)
+PYFIX="${SRC_DIR:-$(dirname "$0")/..}/tests/fixtures/py_mix.py"
+if [ -n "$PY" ] && [ -r "$PYFIX" ]; then
+    start_fixture "$PY" "$PYFIX"
+    P=$FIX_PID
+    run py --view callers:hot_leaf
+    check "Python: callers view exits 0" [ "$(rc py)" -eq 0 ]
+    got=$(pct_of "$TMP/py.out" Callers hot_fn)
+    check "Python: hot_leaf is called by hot_fn ($got%)" within "${got:-0}" 100 0.5
+    run pytree --view tree
+    check "Python: the tree nests hot_leaf below hot_fn" \
+        [ "$(tree_indent "$TMP/pytree.out" hot_leaf)" -gt "$(tree_indent "$TMP/pytree.out" hot_fn)" ]
+    kill -9 "$P"
+else
+    echo "skip: no python3 for the Python part"
+fi
+
 # ---------------------------------------------------------------- bad --view input
 bad() { # bad DESC PATTERN ARGS...: exit 2 with PATTERN on stderr, nothing started
     d=$1 pat=$2
