@@ -139,14 +139,14 @@ static void line_view(const struct ui_state *st, struct ui_line *l)
 /* The drill-down view on screen and the zoom every view is narrowed by. */
 static void line_drill(const struct live_frame *f, const struct ui_state *st, struct ui_line *l)
 {
-    if (st->nviews) {
-        line_add(l, ROLE_LABEL, "  in ");
-        line_add(l, ROLE_VALUE, "%s", st->views[st->nviews - 1].name);
-    }
+    /* the zoom first: on a narrow terminal it is what must not be cut */
     if (f->zoom_desc[0] && f->seq) {
         line_add(l, ROLE_LABEL, "  zoom ");
         line_add(l, ROLE_WARN, "%s", f->zoom_desc);
-        line_add(l, ROLE_DIM, " (Esc on the list: off)");
+    }
+    if (st->nviews) {
+        line_add(l, ROLE_LABEL, "  in ");
+        line_add(l, ROLE_VALUE, "%s", st->views[st->nviews - 1].name);
     }
 }
 
