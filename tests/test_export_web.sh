@@ -230,9 +230,27 @@ expect("reset shown", doc.getElementById("reset").style.display === "");
 doc.getElementById("reset").onclick();
 expect("reset restores", near(st(outer).x, o0.x) && near(st(outer).w, o0.w) &&
        st(parse).disp === "" && st(run).op === "");
+// every frame as the zoom target: all its callees stay, inside the plot
+const orig = gs.map(st);
+gs.forEach((z, i) => {
+  if (z.id === "allg") return;
+  const zo = orig[i];
+  z.onclick();
+  gs.forEach((g, k) => {
+    const o = orig[k], now = st(g);
+    const inside = o.x >= zo.x - 0.003 && o.x + o.w <= zo.x + zo.w + 0.003;
+    const above = +g.getElementsByTagName("rect")[0].getAttribute("y") <
+                  +z.getElementsByTagName("rect")[0].getAttribute("y");
+    if (inside && above && (now.disp === "none" || now.x + now.w > 10 + plot + 0.01))
+      expect("zoom on " + zo.title + " keeps " + o.title, false);
+  });
+  doc.getElementById("reset").onclick();
+});
 w.prompt = () => "compute_inner|parse_input";
 doc.getElementById("search").onclick();
-const want = 100 * (st(inner).n + st(parse).n) / all.n;
+// neither calls the other: the share is the sum of their frames
+const want = 100 * gs.filter(g => /^(compute_inner|parse_input) \(/.test(st(g).title))
+                     .reduce((a, g) => a + st(g).n, 0) / all.n;
 const got = parseFloat(doc.getElementById("matched").textContent.replace("Matched: ", ""));
 expect("matched " + got + "% of " + want.toFixed(1) + "%", Math.abs(got - want) <= 0.051);
 expect("matches painted", st(inner).fill === "rgb(230,0,230)" && st(outer).fill !== "rgb(230,0,230)");
@@ -319,6 +337,7 @@ P=$FIX_PID
 "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/thr.svg" -f svg --threads >/dev/null 2>&1
 check "svg --threads exits 0" [ $? -eq 0 ]
 check "SVG --threads: XML and geometry" svg_check "$TMP/thr.svg"
+svg_js_check "$TMP/thr.svg"
 check "SVG --threads: worker threads are frames" grep -qE "<title>mixworker-1-[0-9]+ \(" "$TMP/thr.svg"
 kill -9 "$P"
 
