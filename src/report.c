@@ -176,6 +176,11 @@ static void write_baseline(FILE *f, const struct report_in *in)
             in->samples, in->idle ? "on-CPU and waiting threads" : "on-CPU threads", in->rate_asked,
             in->rate_achieved, in->lost);
     fprintf(f, "| threads | %u seen |\n", in->threads);
+    if (in->ended && in->ended[0]) {
+        fputs("| end | ", f);
+        report_put_text(f, in->ended, true);
+        fputs(" |\n", f);
+    }
     struct prof_meta m = {0};
     if (in->figs)
         report_figs_meta(in->figs, &m);

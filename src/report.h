@@ -94,6 +94,7 @@ struct report_in {
     double rate_asked, rate_achieved; /* Hz per thread */
     unsigned threads;                 /* seen */
     bool idle;                        /* --idle: waiting threads sampled too */
+    const char *ended; /* how the process ended during the run, NULL or "" if it did not */
     const struct report_figs *figs;   /* NULL when there were no readings */
     const struct hot_table *hot;      /* by self, descending */
     const struct stack_table *stacks; /* merged over threads, heaviest first */

@@ -1160,8 +1160,10 @@ static int write_report(struct session *s, FILE *f, const struct snapshot_header
     struct report_figs *figs = malloc(sizeof *figs);
     if (!figs)
         return -ENOMEM;
+    char ended[sizeof s->exit_msg];
     pthread_mutex_lock(&s->sync);
     *figs = s->figs;
+    snprintf(ended, sizeof ended, "%s", s->exit_msg);
     pthread_mutex_unlock(&s->sync);
     struct report_in in = {.command = s->cmdline,
                            .pid = s->pid,
@@ -1172,6 +1174,7 @@ static int write_report(struct session *s, FILE *f, const struct snapshot_header
                            .rate_achieved = h->rate_achieved,
                            .threads = h->threads,
                            .idle = s->opts.idle,
+                           .ended = ended,
                            .figs = figs->readings ? figs : NULL,
                            .hot = hot,
                            .stacks = st,

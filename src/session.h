@@ -4,7 +4,9 @@
  *
  *   sampler thread    attaches, samples on a jittered clock, handles ptrace
  *                     events, detaches; the only code that stops the target
- *   processing thread unwinds captures, interns frames, adds to the model
+ *   processing thread unwinds captures, interns frames, adds to the model;
+ *                     reads the process's procfs numbers once a second
+ *                     for the run figures (session_run_figures)
  *   caller's thread   displays (views under the model lock, symbolized
  *                     outside it) and decides when to stop
  *

@@ -551,6 +551,7 @@ static void test_report_cpu_only(void **state)
     assert_non_null(strstr(out, "## Performance Analysis: ./app --fast\n"));
     assert_non_null(strstr(out, "### Baseline"));
     assert_non_null(strstr(out, "| CPU | 95.0% of one CPU (average over 2.0 s) |"));
+    assert_null(strstr(out, "| end |"));
     assert_non_null(strstr(out, "| RSS | 1.1 MiB at the end, peak 1.2 MiB"));
     assert_non_null(strstr(out, "### Bottleneck"));
     assert_non_null(strstr(out, "The hottest function is `hash`: 60.0%"));
@@ -597,8 +598,10 @@ static void test_report_memory_io_waits(void **state)
     struct report_figs g;
     busy_figs(&g);
     r->in.figs = &g;
+    r->in.ended = "process 42 exited with status 0";
     char *out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "| I/O | read 1.0 MiB/s, write 512.0 KiB/s"));
+    assert_non_null(strstr(out, "| end | process 42 exited with status 0 |"));
     assert_non_null(strstr(out, "### Waits"));
     assert_non_null(strstr(out, "| blocker-7 | `read` | pipe:[5] | 3 of 3 | 2.0 s |"));
     assert_non_null(strstr(out, "### Memory"));
