@@ -1,5 +1,5 @@
 /*
- * profile.h - a profile read from a file (or taken from the live run): stacks
+ * profile.h - a profile read from a file (or built from a run): stacks
  * of function names, root first, with sample counts, plus what the file says
  * about its run.
  *
@@ -11,10 +11,12 @@
  *           " (FILE:LINE)" (py-spy's Python frames) is named without that
  *           suffix, so a function is one function whatever line it was on,
  *           and matches pertop's own frames, which are bare names.
- *   pprof   perftools.profiles.Profile, gzipped or raw: the first sample
- *           type's values (pertop writes samples/count there); a location's
- *           inlined lines become frames of their own.  Comments of the form
- *           "pertop.KEY=VALUE" give the meta (export_pprof.h writes them).
+ *   pprof   perftools.profiles.Profile, gzipped or raw: the values of the
+ *           "samples" sample type (pertop's and Go's CPU profiles have
+ *           one), else of the default sample type, else of the last (as
+ *           pprof chooses); a location's inlined lines become frames of
+ *           their own.  Comments of the form "pertop.KEY=VALUE" give the
+ *           meta (export_pprof.h writes them).
  * Untrusted input: every length is checked against the buffer, string
  * indexes against the table, the file is at most PROFILE_MAX_FILE bytes
  * (and PROFILE_MAX_INFLATED once gunzipped), and no allocation is sized by a
