@@ -409,7 +409,13 @@ static void snapshot(struct tui *t)
         return;
     }
     char path[4096];
+    /* back on the panes, a frame made for a view still has the panes' rows:
+     * the snapshot is of what is on screen */
+    enum live_view shown = t->frame->view;
+    if (!t->st.nviews)
+        t->frame->view = LIVE_MAIN;
     int rc = textshot_save(t->o->snapshot_dir, t->frame, &t->st, &so, path, sizeof path);
+    t->frame->view = shown;
     if (rc == 0)
         snprintf(t->st.msg, sizeof t->st.msg, "snapshot written to %.480s", path);
     else
