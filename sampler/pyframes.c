@@ -82,7 +82,11 @@ struct pyframes {
      * (3.11, 3.12) and the block of the innermost frame, read on a guess
      * in the same call as the thread state's own field. */
     struct head_hint {
-        uint64_t tstate, cframe, block[2]; /* innermost frame's, one more */
+        uint64_t tstate, cframe;
+        struct blk {       /* innermost frame's block, then one more: the */
+            uint64_t base; /* part [lo, hi) that was mapped last time */
+            uint32_t lo, hi;
+        } blk[2];
     } hint[HINTS];
     uint64_t filled; /* the last block collect() had to read */
 };
@@ -386,6 +390,13 @@ static int read_str(const struct pyf_target *t, uint64_t obj, char *out, size_t 
     }
     out[n] = 0;
     return 0;
+}
+
+int pyframes_str(const struct pyf_target *t, uint64_t obj, char *out, size_t cap, bool *truncated)
+{
+    if (cap < 8) /* room for "..." and a character */
+        return -EINVAL;
+    return read_str(t, obj, out, cap, truncated);
 }
 
 /* ------------------------------------------------------------- code cache */
@@ -818,6 +829,23 @@ static void next_gen(struct pyframes *pf)
     }
 }
 
+/* The parts of the blocks this walk read: the head's, and the last other
+ * one the chain needed, to be read on a guess next time. */
+static void remember_blocks(struct pyframes *pf, struct head_hint *hi, uint64_t head)
+{
+    uint64_t base = head & ~(uint64_t)(BLOCK - 1);
+    size_t i = (size_t)(base / BLOCK) % BLOCKS;
+
+    memset(&hi->blk[0], 0, sizeof hi->blk[0]);
+    if (head && pf->bmeta[i].gen == pf->gen && pf->bmeta[i].base == base)
+        hi->blk[0] = (struct blk){base, pf->bmeta[i].lo, pf->bmeta[i].hi};
+    if (!pf->filled || pf->filled == base)
+        return;
+    i = (size_t)(pf->filled / BLOCK) % BLOCKS;
+    if (pf->bmeta[i].gen == pf->gen && pf->bmeta[i].base == pf->filled)
+        hi->blk[1] = (struct blk){pf->filled, pf->bmeta[i].lo, pf->bmeta[i].hi};
+}
+
 /* The chain head, in one target read when the thread is where it was
  * last time: the thread state's field, the cframe's (3.11, 3.12) and the
  * block of the last innermost frame are read together, the last two on a
@@ -837,15 +865,16 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
     if (field < 0 || (cf && L->cframe_current < 0))
         return -EFAULT;
     if (hi->tstate != tstate)
-        *hi = (struct head_hint){tstate, 0, {0, 0}};
+        memset(hi, 0, sizeof *hi), hi->tstate = tstate;
     v[nv++] = (struct pyiov){tstate + (uint64_t)field, &first, 8};
     if (cf && hi->cframe)
         v[nv++] = (struct pyiov){hi->cframe + (uint64_t)L->cframe_current, &cur, 8};
     for (int k = 0; k < 2; k++) {
-        bi[k] = (size_t)(hi->block[k] / BLOCK) % BLOCKS;
-        if (hi->block[k] && (k == 0 || bi[1] != bi[0])) {
+        const struct blk *g = &hi->blk[k];
+        bi[k] = (size_t)(g->base / BLOCK) % BLOCKS;
+        if (g->base && g->lo < g->hi && g->hi <= BLOCK && (k == 0 || bi[1] != bi[0])) {
             at[k] = nv;
-            v[nv++] = (struct pyiov){hi->block[k], pf->blocks[bi[k]], BLOCK};
+            v[nv++] = (struct pyiov){g->base + g->lo, pf->blocks[bi[k]] + g->lo, g->hi - g->lo};
         }
     }
     batch_read(pf, t, v, nv, ok);
@@ -853,10 +882,10 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
         return -EFAULT;
     for (int k = 0; k < 2; k++)
         if (at[k] && ok[at[k]]) { /* the guess serves collect() if right */
-            pf->bmeta[bi[k]].base = hi->block[k];
+            pf->bmeta[bi[k]].base = hi->blk[k].base;
             pf->bmeta[bi[k]].gen = pf->gen;
-            pf->bmeta[bi[k]].lo = 0;
-            pf->bmeta[bi[k]].hi = BLOCK;
+            pf->bmeta[bi[k]].lo = hi->blk[k].lo;
+            pf->bmeta[bi[k]].hi = hi->blk[k].hi;
         }
     h->slot[0] = tstate + (uint64_t)field;
     h->val[0] = first;
@@ -878,7 +907,7 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
         }
     }
     hi->cframe = cf ? first : 0;
-    hi->block[0] = *head & ~(uint64_t)(BLOCK - 1);
+
     return 0;
 }
 
@@ -899,8 +928,7 @@ static int walk_once(struct pyframes *pf, const struct pyf_target *t, uint64_t t
     nraw = collect(pf, t, head, cap, flags);
     /* the chain went on in another block: guess it next time too */
     struct head_hint *hi = &pf->hint[(tstate >> 4) % HINTS];
-    if (pf->filled && pf->filled != hi->block[0])
-        hi->block[1] = pf->filled;
+    remember_blocks(pf, hi, head);
     if (!read_heads(pf, t, nraw, &h))
         *flags |= PYF_TORN;
     emit(pf, t, nraw, out, n, flags);

@@ -167,6 +167,11 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
  * the retry.  Default false: nonblocking. */
 void pyframes_set_stopped(struct pyframes *pf, bool stopped);
 
+/* A str object (2.7: a PyString) as bounded UTF-8: at most cap-1 bytes,
+ * control characters as '?', "..." at the end when cut.  0, or -EINVAL
+ * for an object that is not a compact string, -EFAULT unreadable. */
+int pyframes_str(const struct pyf_target *t, uint64_t obj, char *out, size_t cap, bool *truncated);
+
 /* The cached names of a code object seen in the last walk, or NULL. */
 const struct pycode *pyframes_code(struct pyframes *pf, uint64_t code);
 

@@ -44,6 +44,17 @@ enum pyl_frame_kind {
     PYL_FRAME_INTERP, /* _PyInterpreterFrame chain through previous (3.11+) */
 };
 
+/* Where an instance's attributes are (a Thread's _name, for one). */
+enum pyl_inst {
+    PYL_INST_DICTOFFSET,  /* <= 3.10: a dict at obj + type->tp_dictoffset */
+    PYL_INST_MANAGED_311, /* 3.11: values at obj - 32 (keys: the type's
+                           * ht_cached_keys), else a dict at obj - 24 */
+    PYL_INST_TAGGED_312,  /* 3.12: obj - 24 holds a dict, or (values - 1):
+                           * odd */
+    PYL_INST_INLINE_313,  /* 3.13: a dict at obj - 24, else values inline
+                           * at obj + 16 (valid when their byte 3 is set) */
+};
+
 enum pyl_str_kind {
     PYL_STR_BYTES,   /* 2.7: names are PyStringObject (ob_size, ob_sval) */
     PYL_STR_UNICODE, /* 3.x: names are PyUnicode, read when compact */
@@ -57,6 +68,7 @@ struct py_layout {
     enum pyl_frame_kind frame_kind;
     enum pyl_str_kind str_kind;
     enum pylines_format line_format;
+    enum pyl_inst inst_dict;
 
     /* _PyRuntimeState (3.7+). */
     int32_t rt_interp_head;    /* interpreters.head: PyInterpreterState * */
@@ -131,6 +143,24 @@ struct py_layout {
     uint32_t uni_kind_mask;   /* state bits of kind: 1, 2 or 4 bytes a char */
     uint32_t uni_compact_mask;
     uint32_t uni_ascii_mask;
+
+    /* Thread names (threading._active), read by pynames. */
+    int32_t is_modules;                /* PyInterpreterState: sys.modules (a dict) */
+    int32_t md_dict;                   /* PyModuleObject.md_dict */
+    int32_t dict_used;                 /* PyDictObject.ma_used */
+    int32_t dict_keys;                 /* ma_keys: PyDictKeysObject * (3.x) */
+    int32_t dict_values;               /* ma_values: split table's values, or NULL (3.x) */
+    int32_t dict_hashmask, dict_table; /* 2.7: ma_mask, ma_table */
+    int32_t dk_size;                   /* 3.6-3.10: Py_ssize_t */
+    int32_t dk_log2_size, dk_log2_index_bytes, dk_kind; /* 3.11+: uint8_t */
+    int32_t dk_nentries, dk_indices;
+    int32_t dk_kind_general; /* 3.11+: entries of this kind carry a hash */
+    int32_t dv_values;       /* 3.11+: PyDictValues.values */
+    int32_t tp_dictoffset;   /* PyTypeObject.tp_dictoffset */
+    int32_t ht_cached_keys;  /* PyHeapTypeObject: the keys of split values */
+    int32_t long_digits;     /* PyLongObject's 30-bit digits */
+    int32_t long_tag;        /* 3.12+: lv_tag (digits << 3 | sign); else ob_size */
+    int32_t int_ival;        /* 2.7: PyIntObject.ob_ival */
 };
 
 extern const struct py_layout py_layouts[];

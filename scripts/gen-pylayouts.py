@@ -40,8 +40,11 @@ INCLUDES = [
     ((3, 8), ["Python.h", "frameobject.h", "internal/pycore_pystate.h"]),
     ((3, 9), ["Python.h", "frameobject.h", "internal/pycore_interp.h",
               "internal/pycore_runtime.h"]),
+    ((3, 10), ["Python.h", "frameobject.h", "internal/pycore_interp.h",
+               "internal/pycore_runtime.h", "internal/pycore_moduleobject.h"]),
     ((3, 11), ["Python.h", "internal/pycore_frame.h", "internal/pycore_interp.h",
-               "internal/pycore_runtime.h", "internal/pycore_code.h"]),
+               "internal/pycore_runtime.h", "internal/pycore_code.h",
+               "internal/pycore_dict.h", "internal/pycore_moduleobject.h"]),
 ]
 
 UNI_STATE = ("({ PyASCIIObject o; unsigned int w = 0; memset(&o, 0, sizeof o); o.state.%s = %s;"
@@ -101,7 +104,36 @@ FIELDS = [
     ("uni_kind_mask", [UNI_STATE % ("kind", "7")]),
     ("uni_compact_mask", [UNI_STATE % ("compact", "1")]),
     ("uni_ascii_mask", [UNI_STATE % ("ascii", "1")]),
+    # Thread names: sys.modules -> threading -> _active -> Thread._name.
+    ("is_modules", ["offsetof(PyInterpreterState, imports.modules)",
+                    "offsetof(PyInterpreterState, modules)"]),
+    ("md_dict", ["offsetof(PyModuleObject, md_dict)"]),
+    ("dict_used", ["offsetof(PyDictObject, ma_used)"]),
+    ("dict_keys", ["offsetof(PyDictObject, ma_keys)"]),
+    ("dict_values", ["offsetof(PyDictObject, ma_values)"]),
+    ("dict_hashmask", ["offsetof(PyDictObject, ma_mask)"]),
+    ("dict_table", ["offsetof(PyDictObject, ma_table)"]),
+    ("dk_size", ["offsetof(PyDictKeysObject, dk_size)"]),
+    ("dk_log2_size", ["offsetof(PyDictKeysObject, dk_log2_size)"]),
+    ("dk_log2_index_bytes", ["offsetof(PyDictKeysObject, dk_log2_index_bytes)"]),
+    ("dk_kind", ["offsetof(PyDictKeysObject, dk_kind)"]),
+    ("dk_nentries", ["offsetof(PyDictKeysObject, dk_nentries)"]),
+    ("dk_indices", ["offsetof(PyDictKeysObject, dk_indices)"]),
+    ("dk_kind_general", ["(long)DICT_KEYS_GENERAL"]),
+    ("dv_values", ["offsetof(PyDictValues, values)"]),
+    ("tp_dictoffset", ["offsetof(PyTypeObject, tp_dictoffset)"]),
+    ("ht_cached_keys", ["offsetof(PyHeapTypeObject, ht_cached_keys)"]),
+    ("long_digits", ["offsetof(PyLongObject, long_value.ob_digit)",
+                     "offsetof(PyLongObject, ob_digit)"]),
+    ("long_tag", ["offsetof(PyLongObject, long_value.lv_tag)"]),
+    ("int_ival", ["offsetof(PyIntObject, ob_ival)"]),
 ]
+
+# 3.6-3.10 keep PyDictKeysObject in Objects/dict-common.h, which is not
+# installed: its fields, from that file (the same in all five), are given
+# here.  PyModuleObject before 3.10: md_dict follows the object header.
+DICT_COMMON = {"dk_size": 8, "dk_nentries": 32, "dk_indices": 40}
+MODULE_MD_DICT = 16
 
 # Fields whose absence is an error (they are needed on every version).
 REQUIRED = {"ts_next", "ts_interp", "ts_thread_id", "is_next", "is_tstate_head",
@@ -198,6 +230,10 @@ def semantics(mm):
                         "PYLINES_LINETABLE_310" if mm >= (3, 10) else
                         "PYLINES_LNOTAB" if mm >= (3, 6) else "PYLINES_LNOTAB_UNSIGNED"),
         "f_lasti_scale": 2 if mm == (3, 10) else 1,
+        # where an instance's attributes are (see pylayout.h)
+        "inst_dict": ("PYL_INST_INLINE_313" if mm >= (3, 13) else
+                      "PYL_INST_TAGGED_312" if mm >= (3, 12) else
+                      "PYL_INST_MANAGED_311" if mm >= (3, 11) else "PYL_INST_DICTOFFSET"),
     }
 
 
@@ -211,6 +247,10 @@ def emit(layouts, out):
          "const struct py_layout py_layouts[] = {"]
     for mm, vals in layouts:
         sem = semantics(mm)
+        if (3, 6) <= mm < (3, 11):
+            for k, v in DICT_COMMON.items():
+                vals.setdefault(k, v)
+        vals.setdefault("md_dict", MODULE_MD_DICT)
         w.append("    {")
         w.append("        .major = %d, .minor = %d, .probed = \"%s\"," % (mm + (vals["version"],)))
         for k, v in sem.items():

@@ -19,6 +19,7 @@
 #include "procfs.h"
 #include "pyfind.h"
 #include "pyframes.h"
+#include "pynames.h"
 
 #define EVAL_RANGES_MAX 8
 #define RETRY_EVERY_NS  200000000ull   /* launch mode: look again this often ... */
@@ -28,7 +29,9 @@
 #define RELIST_NS       100000000ull  /* thread states listed again this often ... */
 #define RELIST_MIN_NS   10000000ull   /* ... or sooner, when a thread was not found */
 #define REFIND_NS       1000000000ull /* --pid, not (yet) a Python: look again */
-#define LOST_ROUNDS     50            /* failed listings in a row: the interpreter is gone */
+#define LOST_LISTINGS   3 /* failed listings in a row (300 ms): the interpreter is gone */
+#define NAMES_NS        1000000000ull /* threading's names read again this often ... */
+#define NAMES_MIN_NS    100000000ull  /* ... or sooner when a new thread appeared */
 
 struct eval_range {
     uint64_t lo, hi; /* ELF vaddrs, [lo, hi) */
@@ -59,6 +62,11 @@ struct pysample {
     pid_t gil_tid;
     struct pyf_frame scratch[CAPTURE_PY_MAX];
     struct pysample_stats st;
+    /* threading.Thread names by ident, read every NAMES_NS */
+    struct pyname *names; /* [PYN_MAX] */
+    size_t nnames;
+    uint64_t names_ns;
+    bool names_stale; /* a thread appeared that the names may not have */
     /* nonblocking: a /proc stat file kept open per thread state, same index */
     int *stat_fd; /* [PYF_MAX_THREADS], -1 closed */
 
@@ -84,6 +92,13 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 struct pysample *pysample_new(pid_t pid, struct pycode_reg *reg, bool gil_only, bool retry)
 {
     struct pysample *p = calloc(1, sizeof *p);
@@ -98,7 +113,8 @@ struct pysample *pysample_new(pid_t pid, struct pycode_reg *reg, bool gil_only, 
     p->threads = calloc(PYF_MAX_THREADS, sizeof *p->threads);
     p->old_threads = calloc(PYF_MAX_THREADS, sizeof *p->old_threads);
     p->stat_fd = malloc(PYF_MAX_THREADS * sizeof *p->stat_fd);
-    if (!p->pf || !p->threads || !p->old_threads || !p->stat_fd) {
+    p->names = calloc(PYN_MAX, sizeof *p->names);
+    if (!p->pf || !p->threads || !p->old_threads || !p->stat_fd || !p->names) {
         pysample_free(p);
         return NULL;
     }
@@ -121,6 +137,7 @@ void pysample_free(struct pysample *p)
     free(p->stat_fd);
     free(p->threads);
     free(p->old_threads);
+    free(p->names);
     free(p);
 }
 
@@ -230,6 +247,19 @@ static void find_script_dir(struct pysample *p)
     }
 }
 
+/* Drops the thread list, its open stat files and the names. */
+static void forget_threads(struct pysample *p)
+{
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (p->stat_fd[i] >= 0) {
+            close(p->stat_fd[i]);
+            p->stat_fd[i] = -1;
+        }
+    p->nthreads = 0;
+    p->nnames = 0;
+    p->names_ns = 0;
+}
+
 /* The published slot, or NULL before the first. */
 static const struct pypub *pub(const struct pysample *p)
 {
@@ -275,7 +305,7 @@ int pysample_find(struct pysample *p, char *err, size_t errsz)
     find_eval_ranges(p);
     find_script_dir(p);
     publish(p);
-    p->nthreads = 0;
+    forget_threads(p);
     p->listed_ns = 0;
     p->list_failures = 0;
     p->tid_offset = -1;
@@ -293,7 +323,7 @@ void pysample_exec(struct pysample *p)
     p->gave_up = false;
     p->first_try_ns = p->last_try_ns = 0;
     p->maps_sum = 0;
-    p->nthreads = 0;
+    forget_threads(p);
     p->st.refinds++;
 }
 
@@ -395,15 +425,24 @@ static void list_threads(struct pysample *p, uint64_t now)
     memcpy(old, p->threads, nold * sizeof *old);
     p->listed_ns = now;
     p->relist = false;
+    /* no thread state at all, the first unreadable, is an interpreter that
+     * is not there any more (an exec not seen, with --nonblocking) */
     if (pyframes_interp(&p->t, &p->interp) < 0 ||
         pyframes_threads(&p->t, p->threads, PYF_MAX_THREADS, &p->nthreads, &flags, p->tid_offset) <
-            0) {
+            0 ||
+        (p->nthreads == 0 && (flags & PYF_BADREAD))) {
         p->nthreads = 0;
         p->list_failures++;
     } else {
         p->list_failures = 0;
     }
     carry_stat_fds(p, old, nold);
+    for (size_t i = 0; i < p->nthreads && !p->names_stale; i++) {
+        bool known = false;
+        for (size_t k = 0; k < nold && !known; k++)
+            known = old[k].tstate == p->threads[i].tstate;
+        p->names_stale = !known; /* a new thread: its name, soon */
+    }
     /* Before 3.11 the tid comes from glibc's struct pthread, at an offset
      * found once from the main thread (the last thread state). */
     if (p->t.layout.ts_native_thread_id < 0 && !p->tid_offset_tried && p->nthreads > 0) {
@@ -414,6 +453,39 @@ static void list_threads(struct pysample *p, uint64_t now)
     }
 }
 
+/* The names threading gave the threads, by ident; a failed read keeps
+ * the last ones (the OS names stand in until a read succeeds). */
+static void read_names(struct pysample *p, uint64_t now)
+{
+    size_t n = 0;
+    p->names_ns = now;
+    p->names_stale = false;
+    if (pynames_read(&p->t, p->interp, p->names, PYN_MAX, &n) == 0)
+        p->nnames = n;
+    p->st.name_reads++;
+}
+
+/* The thread's Python name, or NULL. */
+static const char *name_of(const struct pysample *p, const struct pyf_thread *th)
+{
+    for (size_t i = 0; i < p->nnames; i++)
+        if (p->names[i].ident == th->pthread_id)
+            return p->names[i].name;
+    return NULL;
+}
+
+/* The capture's thread name: threading's name when it has one (cut to
+ * what the capture holds), else the OS name already there. */
+static void put_name(const struct pysample *p, const struct pyf_thread *th, struct capture *c)
+{
+    const char *name = name_of(p, th);
+    if (!name)
+        return;
+    size_t k = strnlen(name, sizeof c->comm - 1);
+    memcpy(c->comm, name, k);
+    c->comm[k] = '\0';
+}
+
 /* The thread list is read again every RELIST_NS, or sooner when a thread
  * was sampled that it lacks; the GIL holder every round, with --gil. */
 static void on_round(void *ctx)
@@ -422,17 +494,19 @@ static void on_round(void *ctx)
     if (!atomic_load_explicit(&p->ready, memory_order_relaxed))
         maybe_find(p);
     if (!atomic_load_explicit(&p->ready, memory_order_relaxed)) {
-        p->nthreads = 0;
+        forget_threads(p);
         return;
     }
     uint64_t now = mono_ns();
     if (!p->listed_ns || now - p->listed_ns >= RELIST_NS ||
         (p->relist && now - p->listed_ns >= RELIST_MIN_NS))
         list_threads(p, now);
-    if (p->list_failures >= LOST_ROUNDS) {
+    if (p->list_failures >= LOST_LISTINGS) {
         pysample_exec(p); /* the interpreter went away (an exec we did not see) */
         return;
     }
+    if (now - p->names_ns >= NAMES_NS || (p->names_stale && now - p->names_ns >= NAMES_MIN_NS))
+        read_names(p, now);
     p->gil_tstate = 0;
     p->gil_tid = 0;
     if (!p->gil_only)
@@ -466,9 +540,11 @@ static int walk_into(struct pysample *p, const struct pyf_thread *th, struct cap
                      unsigned *flags)
 {
     size_t n = 0;
-    uint64_t t0 = mono_ns();
+    /* the sampler's own CPU (user and kernel, as the reads are syscalls),
+     * not wall time: a preempted walk costs nobody anything */
+    uint64_t t0 = cpu_ns();
     int rc = pyframes_walk(p->pf, &p->t, th->tstate, p->scratch, CAPTURE_PY_MAX, &n, flags);
-    p->st.walk_ns += mono_ns() - t0;
+    p->st.walk_ns += cpu_ns() - t0;
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < n; i++)
@@ -492,8 +568,10 @@ static int on_stopped(void *ctx, struct capture *c)
     unsigned flags = 0;
     const struct pyf_thread *th = thread_of(p, c->tid);
     c->py_n = 0;
-    if (th)
+    if (th) {
+        put_name(p, th, c);
         walk_into(p, th, c, &flags); /* no Python frames: the native sample stands */
+    }
     return 0;
 }
 
@@ -552,6 +630,7 @@ static bool nb_thread(struct pysample *p, size_t i, struct capqueue *q, bool idl
     c->state = ps.state;
     memcpy(c->comm, ps.comm, sizeof c->comm);
     c->comm[sizeof c->comm - 1] = '\0';
+    put_name(p, th, c);
     c->time_ns = mono_ns();
     c->stop_ns = 0;
     c->flags = ps.state == 'R' ? CAPTURE_ONCPU : 0;

@@ -63,13 +63,14 @@ void pysample_exec(struct pysample *p);
 /* What reading Python stacks cost and found, for --stats and the headers.
  * Sampler thread (the session copies it under its own lock). */
 struct pysample_stats {
-    uint64_t walks;   /* thread stacks read */
-    uint64_t torn;    /* of them torn after the retry */
-    uint64_t retries; /* torn at first, read again at once */
-    uint64_t walk_ns; /* wall time spent reading them, on the sampler thread */
-    uint64_t frames;  /* Python frames read */
-    uint64_t reads;   /* of the walks' target reads, batched or not */
-    uint64_t refinds; /* interpreter looked for again (exec, dlopen) */
+    uint64_t walks;      /* thread stacks read */
+    uint64_t torn;       /* of them torn after the retry */
+    uint64_t retries;    /* torn at first, read again at once */
+    uint64_t walk_ns;    /* the sampler thread's CPU time spent reading them */
+    uint64_t frames;     /* Python frames read */
+    uint64_t reads;      /* of the walks' target reads, batched or not */
+    uint64_t refinds;    /* interpreter looked for again (exec, dlopen) */
+    uint64_t name_reads; /* reads of threading's thread names */
 };
 void pysample_get_stats(const struct pysample *p, struct pysample_stats *out);
 

@@ -94,6 +94,16 @@ one_python() {
     "$PERTOP" --pid "$P" --duration 1 --idle --python --batch --output "$out.bg.folded" \
         --format folded --threads >/dev/null 2>&1
     check "$name: the background thread's frames" grep -q ";background " "$out.bg.folded"
+    # thread names from threading (the OS names are the interpreter's own),
+    # cut to the 15 bytes a sample's thread name holds
+    check "$name: the main thread named MainThread (threading's name)" \
+        grep -q "^MainThread-$P;" "$out.bg.folded"
+    check "$name: the background thread named py-background-w..." \
+        grep -q "^py-background-w-[0-9]*;.*;background " "$out.bg.folded"
+    "$PERTOP" --pid "$P" --duration 1 --idle --python --nonblocking --batch \
+        --output "$out.nbbg.folded" --format folded --threads >/dev/null 2>&1
+    check "$name: --nonblocking: the background thread by its Python name" \
+        grep -q "^py-background-w-[0-9]*;.*;background " "$out.nbbg.folded"
     check "$name: target still running after detach" running_free "$P"
     kill -9 "$P"
 }
@@ -124,6 +134,61 @@ for v in 3.11 3.12 3.13; do
     check "pyenv-$v: no unmerged samples (got ${unm:-?})" [ "${unm:-1}" -le 3 ]
     kill -9 "$P"
 done
+
+# The target execs a new interpreter (--pid): found again after the exec,
+# in the default mode (ptrace sees the exec) and with --nonblocking (the
+# old interpreter's thread list stops reading right).
+PY312=$(pyenv_python 3.12)
+if [ -n "$PY312" ]; then
+    for mode in merged nonblocking; do
+        extra=""
+        [ "$mode" = nonblocking ] && extra="--python --nonblocking"
+        start_fixture "$PY312" "$SRC/tests/fixtures/py_exec.py"
+        P=$FIX_PID
+        # shellcheck disable=SC2086
+        "$PERTOP" --pid "$P" --duration 3 --batch $extra -o "$TMP/exec.$mode.folded" -f folded \
+            >/dev/null 2>&1
+        check "exec ($mode): before_exec seen" grep -q ";before_exec" "$TMP/exec.$mode.folded"
+        check "exec ($mode): after_exec seen: the new interpreter was found" \
+            grep -q ";after_exec" "$TMP/exec.$mode.folded"
+        kill -9 "$P"
+    done
+
+    # An embedding program that dlopens libpython after pertop attached.
+    lib=$(dirname "$(dirname "$PY312")")/lib
+    inc=$(dirname "$(dirname "$PY312")")/include/python3.12
+    cat >"$TMP/late.c" <<'CEOF'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+    sleep(1);
+    void *py = dlopen(argv[1], RTLD_NOW | RTLD_GLOBAL);
+    if (!py)
+        return 1;
+    void (*init)(void) = (void (*)(void))dlsym(py, "Py_Initialize");
+    int (*run)(const char *) = (int (*)(const char *))dlsym(py, "PyRun_SimpleString");
+    init();
+    return run("def late_hot():\n    while True:\n        sum(range(1000))\nlate_hot()\n");
+}
+CEOF
+    if [ -r "$inc/Python.h" ] && cc -o "$TMP/late" "$TMP/late.c" -ldl 2>"$TMP/late.cc"; then
+        start_fixture "$TMP/late" "$lib/libpython3.12.so.1.0"
+        P=$FIX_PID
+        "$PERTOP" --pid "$P" --duration 4 --batch -o "$TMP/late.folded" -f folded \
+            >"$TMP/late.txt" 2>&1
+        check "libpython dlopen'ed after attaching: its Python frames (late_hot)" \
+            grep -q "late_hot" "$TMP/late.folded"
+        kill -9 "$P"
+    else
+        echo "skip: cannot build the late-dlopen embedder"
+    fi
+else
+    echo "skip: exec and late dlopen need pyenv 3.12"
+fi
 
 # Not a Python: --python says so, and native profiling is unaffected.
 start_fixture "$FIXTURE_DIR/cpu_mix"
