@@ -155,7 +155,8 @@ npm_ready() {
         mkdir -p "$NPM_DIR"
         if ! timeout 300 npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
             speedscope ajv jsdom >"$TMP/npm.log" 2>&1; then
-            NPM_SKIPPED="npm could not install speedscope, ajv and jsdom: $(tail -n1 "$TMP/npm.log")"
+            NPM_SKIPPED="npm could not install speedscope, ajv and jsdom: $(grep -m1 -i \
+                'err' "$TMP/npm.log")"
             return 1
         fi
         break
@@ -390,6 +391,7 @@ check "no temporary file left behind" no_temp_left
 
 if [ -n "$NPM_SKIPPED" ]; then
     echo "SKIP: speedscope schema and flame graph script checks: $NPM_SKIPPED"
+    echo "$((CHECKS - FAILS)) passed, $FAILS failed, the npm checks not run"
     [ "$FAILS" -eq 0 ] && exit 77
 fi
 finish
