@@ -35,6 +35,7 @@
 #define ASM_SRC_FILES  4  /* source files whose text is interleaved */
 #define HOT_MAX        10 /* rows highlighted */
 #define HOT_SHARE      20 /* ... each with at least 1/HOT_SHARE of the samples */
+#define FILES_MAX      16 /* distinct files among one function's lines */
 
 /* ------------------------------------------------------------ the cache */
 
@@ -300,12 +301,27 @@ static bool site_of(const struct annot_env *env, const struct resolver *r, frame
     return true;
 }
 
+/* A node whose frame is in F, kept for the recursion check of the nodes
+ * below it (an array hop per ancestor instead of a chain lookup). */
+struct fsite {
+    uint32_t up; /* the nearest F ancestor's fsite, NO_SITE at the top */
+    uint32_t module;
+    uint64_t addr;
+    const char *file;
+    int line;
+    bool native;
+};
+
+#define NO_SITE UINT32_MAX
+
 struct walk {
     const struct annot_env *env;
     const struct model *m;
     const struct resolver *r;
     uint32_t func;
-    uint32_t *fnode; /* nearest ancestor-or-self node in F, MODEL_NO_NODE */
+    uint32_t *fsite_of; /* per node: its nearest ancestor-or-self F site */
+    struct fsite *sites;
+    size_t nsites, capsites;
     struct acc addrs, lines;
     struct annot_counts *c;
     bool seen_native, seen_python, seen_outer;
@@ -316,52 +332,75 @@ static bool same_file(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Whether an ancestor frame in F (through fnode) already counted this
- * stack at the same address (want_addr) or line. */
-static bool ancestor_has(struct walk *w, uint32_t from, const struct site *s, bool want_addr)
+/* Whether an F frame above (from site k up) already counted this stack at
+ * the same address (want_addr) or line. */
+static bool ancestor_has(const struct walk *w, uint32_t k, const struct site *s, bool want_addr)
 {
-    struct site a;
-    for (unsigned steps = 0; from != MODEL_NO_NODE && steps < ANCESTOR_STEPS; steps++) {
-        const struct model_node *n = model_node(w->m, from);
-        if (site_of(w->env, w->r, n->frame, w->func, &a)) {
-            if (want_addr ? a.native && a.module == s->module && a.addr == s->addr
-                          : a.line == s->line && same_file(a.file, s->file))
-                return true;
-        }
-        from = n->parent == MODEL_NO_NODE ? MODEL_NO_NODE : w->fnode[n->parent];
+    for (unsigned steps = 0; k != NO_SITE && steps < ANCESTOR_STEPS; steps++) {
+        const struct fsite *a = &w->sites[k];
+        if (want_addr ? a->native && a->module == s->module && a->addr == s->addr
+                      : a->line == s->line && same_file(a->file, s->file))
+            return true;
+        k = a->up;
     }
     return false;
+}
+
+/* Remembers node's F site; its index, or NO_SITE when out of memory. */
+static uint32_t push_site(struct walk *w, uint32_t up, const struct site *s)
+{
+    if (w->nsites == w->capsites) {
+        size_t cap = w->capsites ? w->capsites * 2 : 256;
+        struct fsite *v = realloc(w->sites, cap * sizeof(*v));
+        if (!v)
+            return NO_SITE;
+        w->sites = v;
+        w->capsites = cap;
+    }
+    w->sites[w->nsites] = (struct fsite){.up = up,
+                                         .module = s->module,
+                                         .addr = s->addr,
+                                         .file = s->file,
+                                         .line = s->line,
+                                         .native = s->native};
+    return (uint32_t)w->nsites++;
+}
+
+/* The first F frame of a stack: note where F's code is. */
+static void note_location(struct walk *w, const struct site *s)
+{
+    w->seen_native |= s->native;
+    w->seen_python |= s->python;
+    if (s->native && (!s->inlined || !w->seen_outer)) {
+        w->c->any_module = s->module;
+        w->c->any_addr = s->addr;
+        w->seen_outer |= !s->inlined;
+    }
 }
 
 static int count_node(struct walk *w, uint32_t i, uint64_t self, uint64_t total)
 {
     const struct model_node *n = model_node(w->m, i);
-    uint32_t up = i == MODEL_ROOT ? MODEL_NO_NODE : w->fnode[n->parent];
+    uint32_t up = i == MODEL_ROOT ? NO_SITE : w->fsite_of[n->parent];
     struct site s;
-    if (i == MODEL_ROOT || total == 0 || !site_of(w->env, w->r, n->frame, w->func, &s)) {
-        w->fnode[i] = up;
+    w->fsite_of[i] = up;
+    if (i == MODEL_ROOT || total == 0 || !site_of(w->env, w->r, n->frame, w->func, &s))
         return 0;
-    }
-    w->fnode[i] = i;
-    if (up == MODEL_NO_NODE)
+    if (up == NO_SITE)
         w->c->func_total += total; /* once per stack: the outermost F */
-    w->seen_native |= s.native;
-    w->seen_python |= s.python;
-    if (s.native && (!s.inlined || !w->seen_outer)) {
-        w->c->any_module = s.module;
-        w->c->any_addr = s.addr;
-        w->seen_outer |= !s.inlined;
-    }
+    note_location(w, &s);
     w->c->self_total += self;
     uint64_t incl = total - self;
     bool addr_dup = incl && s.native && ancestor_has(w, up, &s, true);
     bool line_dup = incl && ancestor_has(w, up, &s, false);
     int rc = 0;
+    if (incl && (w->fsite_of[i] = push_site(w, up, &s)) == NO_SITE)
+        return -ENOMEM; /* a leaf has no nodes below: no site needed */
     if (s.native)
-        rc |= acc_add(&w->addrs, ((uint64_t)s.module << 32) | 1, s.addr, self, addr_dup ? 0 : incl);
-    if (s.line > 0)
-        rc |= acc_add(&w->lines, (uint64_t)(uintptr_t)s.file, (uint64_t)s.line, self,
-                      line_dup ? 0 : incl);
+        rc = acc_add(&w->addrs, ((uint64_t)s.module << 32) | 1, s.addr, self, addr_dup ? 0 : incl);
+    if (rc == 0 && s.line > 0)
+        rc = acc_add(&w->lines, (uint64_t)(uintptr_t)s.file, (uint64_t)s.line, self,
+                     line_dup ? 0 : incl);
     return rc;
 }
 
@@ -380,26 +419,35 @@ static int cmp_line(const void *pa, const void *pb)
 }
 
 /* The file whose lines the view shows: F's definition file when it has
- * lines there (or none at all), else the file with the most samples. */
+ * lines there, else the file with the most samples (a Python function's
+ * full file name, or F's lines in a header).  Linear in F's lines: the
+ * distinct files are few (FILES_MAX counted; beyond, the first ones win). */
 static const char *pick_file(const struct walk *w, const char *decl)
 {
-    const char *best = NULL;
-    uint64_t best_n = 0;
+    const char *files[FILES_MAX];
+    uint64_t sum[FILES_MAX];
+    size_t nf = 0;
     for (size_t i = 0; i < w->lines.n; i++) {
         const struct acc_entry *e = &w->lines.v[i];
         const char *f = (const char *)(uintptr_t)e->k1;
-        if (decl && same_file(f, decl) && !w->seen_python)
+        if (decl && !w->seen_python && same_file(f, decl))
             return decl;
-        uint64_t n = 0; /* samples of this file, all its lines */
-        for (size_t j = 0; j < w->lines.n; j++)
-            if (same_file((const char *)(uintptr_t)w->lines.v[j].k1, f))
-                n += w->lines.v[j].self + w->lines.v[j].incl;
-        if (!best || n > best_n) {
-            best = f;
-            best_n = n;
+        size_t k = 0;
+        while (k < nf && !same_file(files[k], f))
+            k++;
+        if (k == nf && nf == FILES_MAX)
+            continue;
+        if (k == nf) {
+            files[nf] = f;
+            sum[nf++] = 0;
         }
+        sum[k] += e->self + e->incl;
     }
-    return best ? best : decl;
+    size_t best = 0;
+    for (size_t k = 1; k < nf; k++)
+        if (sum[k] > sum[best])
+            best = k;
+    return nf ? files[best] : decl;
 }
 
 static int finish_counts(struct walk *w, const struct func_info *fi)
@@ -466,9 +514,9 @@ struct annot_counts *annot_collect(const struct annot_env *env, const struct mod
     size_t n = model_node_count(m);
     struct walk w = {.env = env, .m = m, .r = r, .func = func};
     uint64_t *total = malloc((n ? n : 1) * sizeof(*total));
-    w.fnode = malloc((n ? n : 1) * sizeof(*w.fnode));
+    w.fsite_of = malloc((n ? n : 1) * sizeof(*w.fsite_of));
     w.c = calloc(1, sizeof(*w.c));
-    int rc = total && w.fnode && w.c ? 0 : -ENOMEM;
+    int rc = total && w.fsite_of && w.c ? 0 : -ENOMEM;
     if (rc == 0) {
         const struct func_info *fi = r->func(r->ctx, func);
         w.c->func = func;
@@ -486,7 +534,8 @@ struct annot_counts *annot_collect(const struct annot_env *env, const struct mod
             rc = finish_counts(&w, fi);
     }
     free(total);
-    free(w.fnode);
+    free(w.fsite_of);
+    free(w.sites);
     acc_free(&w.addrs);
     acc_free(&w.lines);
     if (rc < 0) {

@@ -211,6 +211,8 @@ static void make_prog(struct world *w, struct prog *p)
     add(w, (frame_id[]){fd, fc, frr, frr, fm}, 5, 2);
 }
 
+static uint64_t now_ns(void);
+
 /* --------------------------------------------------------------- tests */
 
 static void test_self_and_incl_per_address(void **state)
@@ -311,6 +313,46 @@ static void test_zoomed_self_counts(void **state)
     /* a function id the resolver does not have */
     assert_null(annot_collect(w.env, w.m, &w.r, self, 9999));
     assert_int_equal(errno, EINVAL);
+    free(self);
+    world_free(&w);
+}
+
+/* The walk under the model lock on a big tree: 200k samples over random
+ * stacks 24 deep (printed; the bound only catches a blow-up). */
+static void test_collect_cost(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    uint32_t f[8];
+    for (int i = 0; i < 8; i++)
+        f[i] = fake_func(w.fr, i ? "other" : "target", "prog", "/src/x.c", 10 * i);
+    frame_id ids[200];
+    for (int i = 0; i < 200; i++) {
+        ids[i] = native(&w, 0x1000 + 16 * (uint64_t)i);
+        chain(&w, ids[i], 1, &f[i % 8], (int[]){i + 1});
+    }
+    uint64_t rnd = 42;
+    for (int k = 0; k < 200000; k++) {
+        frame_id st[24];
+        for (int d = 0; d < 24; d++) {
+            rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+            st[d] = ids[(rnd >> 33) % (d < 4 ? 200 : 20)];
+        }
+        add(&w, st, 24, 1);
+    }
+    size_t n = model_node_count(w.m);
+    uint64_t *self = calloc(n, sizeof(*self));
+    model_self_counts(w.m, MODEL_CUMULATIVE, 0, self);
+    uint64_t t0 = now_ns();
+    struct annot_counts *c = annot_collect(w.env, w.m, &w.r, self, f[0]);
+    double ms = (double)(now_ns() - t0) / 1e6;
+    printf("# annot_collect over %zu nodes: %.1f ms\n", n, ms);
+    assert_non_null(c);
+    assert_int_equal(c->total, 200000);
+    assert_true(c->func_total > 0 && c->func_total <= 200000);
+    assert_true(ms < 2000.0);
+    annot_counts_free(c);
     free(self);
     world_free(&w);
 }
@@ -876,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_self_and_incl_per_address),
         cmocka_unit_test(test_lines_and_inline_call_site),
         cmocka_unit_test(test_zoomed_self_counts),
+        cmocka_unit_test(test_collect_cost),
         cmocka_unit_test(test_python_lines),
         cmocka_unit_test(test_source_view_range_and_hot),
         cmocka_unit_test(test_source_not_found_and_maps),
