@@ -25,7 +25,7 @@ trap 'rm -rf "$TMP"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 work() { sed -n 's/^work_seconds=//p' "$1"; }
 field() { grep -o "$2=[0-9.]*" "$1" | head -n1 | cut -d= -f2; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 PERF=$(command -v perf || true)
 
 # run MODE: one profiled run; figures appended to $TMP/<mode>.<field>
@@ -52,7 +52,7 @@ while [ "$i" -lt "$REPS" ]; do
     # usable samples per second of this run: walks not torn over its length
     awk -v w="$(tail -n1 "$TMP/nonblocking.walks")" -v t="$(tail -n1 "$TMP/nonblocking.torn")" \
         -v e="$(tail -n1 "$TMP/nonblocking.elapsed")" \
-        'BEGIN { printf "%.0f\n", e > 0 ? (w - t) / e : 0 }' >>"$TMP/nonblocking.usable"
+        'BEGIN { printf "%.0f\n", (e > 0 ? (w - t) / e : 0) }' >>"$TMP/nonblocking.usable"
     if [ -n "$PERF" ]; then
         "$PERF" record -q -F 99 -g -o "$TMP/perf.data" -- "$PY" "$HERE/pywork.py" "$ROUNDS" \
             >"$TMP/o" 2>/dev/null && work "$TMP/o" >>"$TMP/perf.work"
