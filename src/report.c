@@ -233,8 +233,18 @@ static void write_stack_block(FILE *f, const struct report_in *in, const struct 
             100.0 * (double)row->count / denom, row->count);
     if (row->n == 0)
         fputs("(no frames)\n", f);
+    /* deep recursion would bury the leaf: keep both ends */
+    size_t skip_from = row->n, skip_to = row->n;
+    if (row->n > REPORT_STACK_FRAMES) {
+        skip_from = REPORT_STACK_ROOTS;
+        skip_to = row->n - (REPORT_STACK_FRAMES - REPORT_STACK_ROOTS);
+    }
     for (size_t k = 0; k < row->n; k++) {
         const struct chain_frame *cf = &row->frames[k];
+        if (k == skip_from)
+            fprintf(f, "%*s... %zu frames ...\n", (int)(2 * k), "", skip_to - skip_from);
+        if (k >= skip_from && k < skip_to)
+            continue;
         fprintf(f, "%*s", (int)(k < 40 ? 2 * k : 80), "");
         put_func_line(f, in->r->func(in->r->ctx, cf->func), cf->file, cf->line);
         fputc('\n', f);

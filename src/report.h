@@ -53,6 +53,10 @@
 #define REPORT_IO_CALLS_PS 1000.0         /* read + write system calls per second */
 
 #define REPORT_WAITS_MAX 32 /* distinct (thread, call, target) kept */
+/* A stack deeper than this is shown as its 10 outermost and its innermost
+ * frames around a line saying how many were left out. */
+#define REPORT_STACK_FRAMES 40
+#define REPORT_STACK_ROOTS  10
 
 struct report_wait {
     pid_t tid;

@@ -58,7 +58,7 @@ static void expect_json(const char *in, const char *want)
 
 /* A hand-made stack table: rows of function ids, root first. */
 #define MAXROWS  16
-#define MAXDEPTH 8
+#define MAXDEPTH 64
 
 struct table {
     struct stack_table t;
@@ -567,6 +567,7 @@ static void test_report_cpu_only(void **state)
                                 "main (x.c:5)\n  work (x.c:5)\n    hash (x.c:5)\n```\n"));
     assert_non_null(strstr(out, "Stack #3"));
     assert_null(strstr(out, "Stack #4"));
+    assert_null(strstr(out, "frames ..."));
     assert_null(strstr(out, "### Waits"));
     assert_null(strstr(out, "### Memory"));
     assert_null(strstr(out, "### I/O"));
@@ -586,6 +587,37 @@ static void test_report_cpu_only(void **state)
     out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "| CPU | not measured"));
     assert_non_null(strstr(out, "| RSS | not measured |"));
+    free(out);
+    free(r);
+}
+
+/* A 50-frame recursion: 10 outermost frames, a gap, the 30 innermost. */
+static void test_report_deep_stack(void **state)
+{
+    struct fix *x = *state;
+    struct rep *r = calloc(1, sizeof *r);
+    make_report(x, r);
+    uint32_t deep[50];
+    deep[0] = x->main_;
+    for (size_t i = 1; i < 50; i++)
+        deep[i] = x->work;
+    deep[49] = x->hash;
+    r->tb.t.n = 0;
+    r->tb.t.samples = 0;
+    add_row(&r->tb, 0, 100, 50, deep);
+    char *out = capture(put_report, &r->in);
+    assert_non_null(strstr(out, "\n                  work (x.c:5)\n"
+                                "                    ... 10 frames ...\n"
+                                "                                        work (x.c:5)\n"));
+    /* the leaf is there, at the depth it has */
+    char leaf[128];
+    snprintf(leaf, sizeof leaf, "\n%*shash (x.c:5)\n```", 80, "");
+    assert_non_null(strstr(out, leaf));
+    size_t lines = 0;
+    const char *b = strstr(out, "Stack #1");
+    for (const char *p = b; p && *p && strncmp(p, "```\n\n", 5); p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2 + 1 + 41); /* title, blank, fence, 40 frames + the gap */
     free(out);
     free(r);
 }
@@ -689,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_figures),
         cmocka_unit_test_setup_teardown(test_report_cpu_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_memory_io_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_deep_stack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_result, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
