@@ -681,10 +681,10 @@ static void *processing_main(void *arg)
     take_figures(s);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);
-        if (c)
-            process_one(s, p, c);
         if (now_ns() - s->figs_last_ns >= FIGS_EVERY_NS)
             take_figures(s);
+        if (c)
+            process_one(s, p, c);
         else if (capqueue_closed(s->q))
             break;
     }
