@@ -310,6 +310,10 @@ struct fsite {
     const char *file;
     int line;
     bool native;
+    /* Python F frames: their line's count is settled at the end */
+    bool python, line_dup;
+    uint32_t node;
+    uint64_t total, pysub; /* pysub: samples in deeper Python frames */
 };
 
 #define NO_SITE UINT32_MAX
@@ -320,6 +324,7 @@ struct walk {
     const struct resolver *r;
     uint32_t func;
     uint32_t *fsite_of; /* per node: its nearest ancestor-or-self F site */
+    uint32_t *pyanc;    /* per node: nearest ancestor-or-self Python frame (or NULL) */
     struct fsite *sites;
     size_t nsites, capsites;
     struct acc addrs, lines;
@@ -378,17 +383,72 @@ static void note_location(struct walk *w, const struct site *s)
     }
 }
 
+/* Python frames: a line's own time includes the interpreter's and C code's
+ * below it, up to the next Python frame (what py-spy and Austin call time
+ * on that line); samples in a deeper Python frame are the line's incl.
+ * Moves them from the nearest Python ancestor, when that is an F frame. */
+static void track_python(struct walk *w, uint32_t i, const struct model_node *n, uint64_t total)
+{
+    if (!w->pyanc)
+        return;
+    uint32_t pa = i == MODEL_ROOT ? MODEL_NO_NODE : w->pyanc[n->parent];
+    const struct frame_key *k = i == MODEL_ROOT ? NULL : intern_key(w->env->cfg.in, n->frame);
+    bool py = k && k->kind == FRAME_PYTHON;
+    w->pyanc[i] = py ? i : pa;
+    if (!py || !total || pa == MODEL_NO_NODE)
+        return;
+    uint32_t s = w->fsite_of[n->parent];
+    if (s != NO_SITE && w->sites[s].python && w->sites[s].node == pa)
+        w->sites[s].pysub += total;
+}
+
+/* A Python frame of F: counted at the end (finish_python), once its deeper
+ * Python frames are known. */
+static int count_python(struct walk *w, uint32_t i, uint32_t up, const struct site *s,
+                        uint64_t total)
+{
+    bool line_dup = ancestor_has(w, up, s, false);
+    uint32_t k = push_site(w, up, s);
+    if (k == NO_SITE)
+        return -ENOMEM;
+    w->sites[k].python = true;
+    w->sites[k].line_dup = line_dup;
+    w->sites[k].node = i;
+    w->sites[k].total = total;
+    w->fsite_of[i] = k;
+    return 0;
+}
+
+static int finish_python(struct walk *w)
+{
+    for (size_t k = 0; k < w->nsites; k++) {
+        const struct fsite *f = &w->sites[k];
+        if (!f->python || f->line <= 0)
+            continue;
+        uint64_t own = f->total - f->pysub;
+        w->c->self_total += own;
+        int rc = acc_add(&w->lines, (uint64_t)(uintptr_t)f->file, (uint64_t)f->line, own,
+                         f->line_dup ? 0 : f->pysub);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int count_node(struct walk *w, uint32_t i, uint64_t self, uint64_t total)
 {
     const struct model_node *n = model_node(w->m, i);
     uint32_t up = i == MODEL_ROOT ? NO_SITE : w->fsite_of[n->parent];
     struct site s;
+    track_python(w, i, n, total);
     w->fsite_of[i] = up;
     if (i == MODEL_ROOT || total == 0 || !site_of(w->env, w->r, n->frame, w->func, &s))
         return 0;
     if (up == NO_SITE)
         w->c->func_total += total; /* once per stack: the outermost F */
     note_location(w, &s);
+    if (s.python)
+        return count_python(w, i, up, &s, total);
     w->c->self_total += self;
     uint64_t incl = total - self;
     bool addr_dup = incl && s.native && ancestor_has(w, up, &s, true);
@@ -515,10 +575,14 @@ struct annot_counts *annot_collect(const struct annot_env *env, const struct mod
     struct walk w = {.env = env, .m = m, .r = r, .func = func};
     uint64_t *total = malloc((n ? n : 1) * sizeof(*total));
     w.fsite_of = malloc((n ? n : 1) * sizeof(*w.fsite_of));
+    /* Python frames are told apart only for a Python function (the
+     * resolver gives them no module) of a Python target */
+    const struct func_info *fi = r->func(r->ctx, func);
+    bool py = env->cfg.pyreg && !fi->module[0];
+    w.pyanc = py ? malloc((n ? n : 1) * sizeof(*w.pyanc)) : NULL;
     w.c = calloc(1, sizeof(*w.c));
-    int rc = total && w.fsite_of && w.c ? 0 : -ENOMEM;
+    int rc = total && w.fsite_of && w.c && (w.pyanc || !py) ? 0 : -ENOMEM;
     if (rc == 0) {
-        const struct func_info *fi = r->func(r->ctx, func);
         w.c->func = func;
         w.c->any_module = MODULE_NONE;
         snprintf(w.c->name, sizeof w.c->name, "%s", fi->name);
@@ -528,6 +592,8 @@ struct annot_counts *annot_collect(const struct annot_env *env, const struct mod
         w.c->total = n ? total[MODEL_ROOT] : 0;
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = count_node(&w, (uint32_t)i, self[i], total[i]);
+        if (rc == 0)
+            rc = finish_python(&w);
         w.c->kind = guess_kind(&w, fi);
         w.c->inlined_only = w.seen_native && !w.seen_outer;
         if (rc == 0)
@@ -535,6 +601,7 @@ struct annot_counts *annot_collect(const struct annot_env *env, const struct mod
     }
     free(total);
     free(w.fsite_of);
+    free(w.pyanc);
     free(w.sites);
     acc_free(&w.addrs);
     acc_free(&w.lines);

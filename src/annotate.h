@@ -23,7 +23,10 @@
  * called), and at the instructions where they ran (those are F's machine
  * code).  The instruction view of an inlined function is the view of the
  * function it was inlined into (the hottest one when there are several).
- * Python functions (FRAME_PYTHON frames) count per line of the code object;
+ * Python functions (FRAME_PYTHON frames) count per line of the code object,
+ * as Python profilers do: a line's own samples include the interpreter's
+ * and C code below it up to the next Python frame; samples in a deeper
+ * Python frame are its incl.;
  * their source comes from the code object's .py file, and they have no
  * instruction view (the view says so).
  *

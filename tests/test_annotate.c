@@ -212,6 +212,7 @@ static void make_prog(struct world *w, struct prog *p)
 }
 
 static uint64_t now_ns(void);
+static uint64_t cpu_ns(void);
 
 /* --------------------------------------------------------------- tests */
 
@@ -344,14 +345,14 @@ static void test_collect_cost(void **state)
     size_t n = model_node_count(w.m);
     uint64_t *self = calloc(n, sizeof(*self));
     model_self_counts(w.m, MODEL_CUMULATIVE, 0, self);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(), c0 = cpu_ns();
     struct annot_counts *c = annot_collect(w.env, w.m, &w.r, self, f[0]);
-    double ms = (double)(now_ns() - t0) / 1e6;
-    printf("# annot_collect over %zu nodes: %.1f ms\n", n, ms);
+    double cms = (double)(cpu_ns() - c0) / 1e6, ms = (double)(now_ns() - t0) / 1e6;
+    printf("# annot_collect over %zu nodes: %.1f ms CPU (%.1f ms wall)\n", n, cms, ms);
     assert_non_null(c);
     assert_int_equal(c->total, 200000);
     assert_true(c->func_total > 0 && c->func_total <= 200000);
-    assert_true(ms < 2000.0);
+    assert_true(cms < 2000.0);
     annot_counts_free(c);
     free(self);
     world_free(&w);
@@ -395,14 +396,36 @@ static void test_python_lines(void **state)
              l6 = intern_frame(w.in, FRAME_PYTHON, id, 6);
     fake_frame(w.fr, l7, 1, &f);
     fake_frame(w.fr, l6, 1, &f);
-    add(&w, (frame_id[]){l7}, 1, 9);
+    /* line 7 in the interpreter's own C code (long_mul) for 4 of its 9;
+     * line 6 calls other() (a deeper Python frame, with C below it) */
+    struct pycode code2 = {.addr = 0x6000, .firstlineno = 12};
+    snprintf(code2.qualname, sizeof code2.qualname, "other");
+    snprintf(code2.file, sizeof code2.file, "%s", py);
+    uint32_t id2 = pycode_reg_intern(w.py, &code2);
+    uint32_t f2 = fake_func(w.fr, "other", "", "mod.py", 12);
+    uint32_t fc = fake_func(w.fr, "long_mul", "libpython", "longobject.c", 100);
+    frame_id o13 = intern_frame(w.in, FRAME_PYTHON, id2, 13), cn = native(&w, 0x9000);
+    fake_frame(w.fr, o13, 1, &f2);
+    fake_frame(w.fr, cn, 1, &fc);
+    add(&w, (frame_id[]){l7}, 1, 5);
+    add(&w, (frame_id[]){cn, l7}, 2, 4);
     add(&w, (frame_id[]){l6}, 1, 1);
+    add(&w, (frame_id[]){o13, l6}, 2, 2);
+    add(&w, (frame_id[]){cn, o13, l6}, 3, 3);
     struct annot_counts *c = collect(&w, f);
     assert_int_equal(c->kind, ANNOT_FUNC_PYTHON);
     assert_string_equal(c->file, py);
-    assert_int_equal(at_line(c, 7)->self, 9);
+    assert_int_equal(at_line(c, 7)->self, 9); /* the C code below is the line's */
+    assert_int_equal(at_line(c, 7)->incl, 0);
     assert_int_equal(at_line(c, 6)->self, 1);
+    assert_int_equal(at_line(c, 6)->incl, 5); /* in other(), with its C code */
+    assert_int_equal(c->self_total, 10);
+    assert_int_equal(c->func_total, 15);
     assert_int_equal(c->naddrs, 0);
+    /* other()'s own view: its line with the C code below it */
+    struct annot_counts *c2 = collect(&w, f2);
+    assert_int_equal(at_line(c2, 13)->self, 5);
+    annot_counts_free(c2);
 
     struct annot_view *v = annot_build(w.env, c, ANNOT_SOURCE);
     assert_string_equal(v->error, "");
@@ -649,6 +672,15 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time of this thread: what a bound can hold to on a shared machine,
+ * where `make check -j2` beside other work stretches wall time. */
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 struct real {
     struct interner *in;
     struct modreg *reg;
@@ -888,26 +920,33 @@ static void test_build_time_2k(void **state)
     const struct frame_chain *ch =
         x.r.chain(x.r.ctx, intern_frame(x.in, FRAME_NATIVE, x.mod, addr));
     struct annot_counts *c = real_collect(&x, ch->f[ch->n - 1].func);
-    double ms[2][2];
+    /* [view][cold, cached]: wall time of the last try, and the least CPU
+     * time of three cold builds (each with cold symbols) */
+    double ms[2][2], cpu[2][2] = {{1e9, 1e9}, {1e9, 1e9}};
     for (int k = 0; k < 2; k++) {
-        fresh_symbols(&x); /* each view measured cold */
-        for (int pass = 0; pass < 2; pass++) {
-            uint64_t t0 = now_ns();
-            struct annot_view *v = annot_build(x.env, c, k ? ANNOT_SOURCE : ANNOT_ASM);
-            ms[k][pass] = (double)(now_ns() - t0) / 1e6;
-            assert_non_null(v);
-            if (v->error[0])
-                fail_msg("%s view of %s: %s", k ? "source" : "asm", name, v->error);
-            assert_true(v->nrows > 20);
-            annot_view_free(v);
+        for (int tries = 0; tries < 3; tries++) {
+            fresh_symbols(&x);
+            for (int pass = 0; pass < 2; pass++) {
+                uint64_t t0 = now_ns(), c0 = cpu_ns();
+                struct annot_view *v = annot_build(x.env, c, k ? ANNOT_SOURCE : ANNOT_ASM);
+                double used = (double)(cpu_ns() - c0) / 1e6;
+                ms[k][pass] = (double)(now_ns() - t0) / 1e6;
+                cpu[k][pass] = used < cpu[k][pass] ? used : cpu[k][pass];
+                assert_non_null(v);
+                if (v->error[0])
+                    fail_msg("%s view of %s: %s", k ? "source" : "asm", name, v->error);
+                assert_true(v->nrows > 20);
+                annot_view_free(v);
+            }
         }
     }
-    printf("# %s (%llu bytes): asm view %.2f ms cold, %.2f ms cached; source view %.2f ms, "
-           "%.2f ms cached\n",
-           name, (unsigned long long)size, ms[0][0], ms[0][1], ms[1][0], ms[1][1]);
-    assert_true(ms[0][0] < 50.0);
-    assert_true(ms[1][0] < 50.0);
-    assert_true(ms[0][1] < ms[0][0]);
+    printf("# %s (%llu bytes), CPU ms (wall ms): asm view %.2f (%.2f) cold, %.2f (%.2f) cached; "
+           "source view %.2f (%.2f) cold, %.2f (%.2f) cached\n",
+           name, (unsigned long long)size, cpu[0][0], ms[0][0], cpu[0][1], ms[0][1], cpu[1][0],
+           ms[1][0], cpu[1][1], ms[1][1]);
+    assert_true(cpu[0][0] < 50.0);
+    assert_true(cpu[1][0] < 50.0);
+    assert_true(cpu[0][1] * 10 < cpu[0][0]); /* the cache is what a refresh uses */
     annot_counts_free(c);
     real_free(&x);
 }
