@@ -914,6 +914,11 @@ static struct annot_view *build_source(struct annot_env *env, const struct annot
     const struct srcfile *f = s->src;
     size_t lo, hi;
     source_range(c, f, code_hi, &lo, &hi);
+    if (lo > hi)
+        return view_error(v,
+                          "%.200s has %zu lines, but %.100s starts at line %d \xe2\x80\x94 "
+                          "the file changed since the build? (or give --source-path)",
+                          f->path, f->nlines, c->name, c->decl_line);
     v->line_digits = digits((long)hi);
     for (size_t n = lo; n <= hi; n++) {
         struct annot_row *r = row_add(v);

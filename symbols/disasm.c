@@ -43,10 +43,10 @@ static uint64_t direct_target(cs_arch arch, const cs_insn *in)
             return (uint64_t)x->operands[0].imm;
         return 0;
     }
+    /* the target is the last operand: tbz x0, #3, label */
     const cs_arm64 *a = &in->detail->arm64;
-    for (unsigned i = 0; i < a->op_count; i++)
-        if (a->operands[i].type == ARM64_OP_IMM)
-            return (uint64_t)a->operands[i].imm;
+    if (a->op_count && a->operands[a->op_count - 1].type == ARM64_OP_IMM)
+        return (uint64_t)a->operands[a->op_count - 1].imm;
     return 0;
 }
 

@@ -506,6 +506,16 @@ static void test_source_not_found_and_maps(void **state)
     assert_string_equal(v->error, "");
     assert_int_equal(row_of_line(v, 12)->self, 5);
     annot_view_free(v);
+    /* a file shorter than the function's lines: changed since the build */
+    char shortf[160];
+    snprintf(shortf, sizeof shortf, "%s/short.c", w.dir);
+    write_numbered(shortf, 5);
+    struct annot_counts *cs = collect(&w, p.f_work);
+    snprintf(cs->file, sizeof cs->file, "%s", shortf);
+    v = annot_build(env, cs, ANNOT_SOURCE);
+    assert_non_null(strstr(v->error, "has 5 lines, but work starts at line 10"));
+    annot_view_free(v);
+    annot_counts_free(cs);
     /* a mapped tree that lacks the file says so, naming the mapped path */
     snprintf(c->file, sizeof c->file, "/nonexistent/tree/gone.c");
     v = annot_build(env, c, ANNOT_SOURCE);
