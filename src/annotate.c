@@ -890,8 +890,8 @@ static void title_of(struct annot_view *v, const struct annot_counts *c, const c
 {
     double pct = c->total ? 100.0 * (double)c->func_total / (double)c->total : 0.0;
     snprintf(v->title, sizeof v->title,
-             "%s: %.160s  %.160s  self %llu, total %llu (%.1f%%) of %llu", what, c->name, where,
-             (unsigned long long)c->self_total, (unsigned long long)c->func_total, pct,
+             "%s: %.160s  %.160s  in its code %llu, total %llu (%.1f%%) of %llu", what, c->name,
+             where, (unsigned long long)c->self_total, (unsigned long long)c->func_total, pct,
              (unsigned long long)c->total);
 }
 
