@@ -2,7 +2,8 @@
  * test_export_web.c - the speedscope and SVG exporters and the Markdown
  * report, on stack tables and figures made by hand with a fake resolver:
  * JSON and XML escaping of hostile names, the flame graph's geometry
- * against the counts, the report's sections and their thresholds.
+ * against the counts, the report's sections and their thresholds; and the
+ * three formats on the command line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "export_speedscope.h"
 #include "export_svg.h"
 #include "fake_resolver.h"
@@ -708,6 +710,46 @@ static void test_report_result(void **state)
     free(r);
 }
 
+/* ------------------------------------------------------------ cli */
+
+static enum cli_result parse(const char **args, struct cli_opts *o, char *err)
+{
+    char *argv[16] = {"pertop"};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    return cli_parse(argc, argv, o, err, 256);
+}
+
+static void test_cli_formats(void **state)
+{
+    (void)state;
+    struct cli_opts o;
+    char err[256];
+    static const struct {
+        const char *name, *ext;
+        enum output_format f;
+    } fmts[] = {{"speedscope", "json", FORMAT_SPEEDSCOPE},
+                {"svg", "svg", FORMAT_SVG},
+                {"report", "md", FORMAT_REPORT}};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        assert_int_equal(parse((const char *[]){"-p", "1", "-f", fmts[i].name, NULL}, &o, err),
+                         CLI_RUN);
+        assert_int_equal(o.format, fmts[i].f);
+        assert_string_equal(cli_format_name(o.format), fmts[i].name);
+        assert_string_equal(cli_format_ext(o.format), fmts[i].ext);
+    }
+    /* --threads: the svg's first level; speedscope is per thread anyway */
+    assert_int_equal(parse((const char *[]){"-p", "1", "-f", "svg", "--threads", NULL}, &o, err),
+                     CLI_RUN);
+    assert_true(o.threads);
+    assert_int_equal(parse((const char *[]){"-p", "1", "-f", "report", "--threads", NULL}, &o, err),
+                     CLI_ERROR);
+    assert_non_null(strstr(err, "--threads"));
+    assert_int_equal(parse((const char *[]){"-p", "1", "-f", "html", NULL}, &o, err), CLI_ERROR);
+    assert_non_null(strstr(err, "speedscope"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_memory_io_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_deep_stack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_result, setup, teardown),
+        cmocka_unit_test(test_cli_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
