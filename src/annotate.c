@@ -44,8 +44,6 @@ enum { C_SRC, C_ASM };
 struct insn_line {
     const char *file; /* innermost file:line (interned by the symbolizer) */
     int line;
-    const char *outer_file; /* the line in the function the code sits in */
-    int outer_line;
 };
 
 struct cached {
@@ -865,8 +863,11 @@ static const char *short_name(const char *path)
 static struct cached *asm_get(struct annot_env *env, const struct annot_counts *c, uint32_t *module,
                               char *err, size_t errsz);
 
-/* The last line of F's own code in its file, from the line table of its
- * instructions (0 when unknown): the source view shows the whole function. */
+/* The last line of F's code in its file, from the line table of its
+ * instructions (0 when unknown), so the source view shows the whole
+ * function.  Lines of code inlined from F's own file below F would stretch
+ * it: only lines within MAX_VIEW_ROWS of F's first line count (helpers are
+ * mostly defined above their callers). */
 static int code_last_line(struct annot_env *env, const struct annot_counts *c)
 {
     if (c->kind != ANNOT_FUNC_NATIVE || c->inlined_only || !env->cfg.sym || !env->cfg.reg)
@@ -877,9 +878,9 @@ static int code_last_line(struct annot_env *env, const struct annot_counts *c)
     int last = 0;
     for (size_t i = 0; a && i < a->dis->n; i++) {
         const struct insn_line *l = &a->lines[i];
-        if (l->outer_line > last && same_file(l->outer_file, c->file) &&
-            l->outer_line >= c->decl_line && l->outer_line < c->decl_line + MAX_VIEW_ROWS)
-            last = l->outer_line;
+        if (l->line > last && same_file(l->file, c->file) && l->line >= c->decl_line &&
+            l->line < c->decl_line + MAX_VIEW_ROWS)
+            last = l->line;
     }
     cached_put(a);
     return last;
@@ -1006,23 +1007,16 @@ static int decorate(struct annot_env *env, const struct module *mod, struct cach
     return 0;
 }
 
-/* The line of every instruction, innermost and in the containing function. */
+/* The line of every instruction (innermost: where inlined code came from). */
 static int map_lines(struct annot_env *env, const struct module *mod, struct cached *a)
 {
     const struct disasm *d = a->dis;
     a->lines = calloc(d->n ? d->n : 1, sizeof(*a->lines));
     if (!a->lines)
         return -ENOMEM;
-    for (size_t i = 0; i < d->n; i++) {
-        const struct sym_result *r =
-            sym_resolve(env->cfg.sym, mod->id, mod->name, mod->open_path, d->insn[i].addr);
-        a->lines[i] = (struct insn_line){
-            .file = r->f[0].file,
-            .line = r->f[0].line,
-            .outer_file = r->f[r->n - 1].file,
-            .outer_line = r->f[r->n - 1].line,
-        };
-    }
+    for (size_t i = 0; i < d->n; i++)
+        sym_line(env->cfg.sym, mod->id, mod->name, mod->open_path, d->insn[i].addr,
+                 &a->lines[i].file, &a->lines[i].line);
     return 0;
 }
 

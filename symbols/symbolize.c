@@ -1106,6 +1106,16 @@ int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
     return 0;
 }
 
+void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const char *open_path,
+              uint64_t vaddr, const char **file, int *line)
+{
+    struct sym_module *m = module_get(s, module_id, name, open_path);
+    *file = NULL;
+    *line = 0;
+    if (m->dwfl && m->has_dwarf)
+        pc_line(s, m, vaddr + m->bias, file, line);
+}
+
 int sym_build_id(const char *open_path, char *hex, size_t hexsz)
 {
     if (elf_version(EV_CURRENT) == EV_NONE || hexsz == 0)

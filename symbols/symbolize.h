@@ -83,6 +83,13 @@ int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
                     const char *open_path, uint64_t vaddr, uint64_t *start, uint64_t *size,
                     const char **func);
 
+/* file:line of vaddr from the line table alone (the innermost line, no
+ * inline chain, not cached): a listing asks this for every instruction,
+ * where sym_resolve's scope walk would cost milliseconds in a function
+ * with deep inlining.  NULL and 0 when unknown. */
+void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const char *open_path,
+              uint64_t vaddr, const char **file, int *line);
+
 /* Intern an arbitrary string in the symbolizer's string table. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 
