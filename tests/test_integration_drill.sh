@@ -5,7 +5,13 @@
 # checksum_block -> mix_bits (15%, inlined).  --view callers:NAME, tree,
 # inverted, source:NAME and asm:NAME; --thread and --module zoom; bad
 # --view input.
+#
+# Shares are checked within TOL points of the design: like
+# test_integration_cpu this test measures the designed mix, so run-test.sh
+# gives it the machine alone (a preempted fixture skews what any sampler
+# sees).
 . "$(dirname "$0")/lib.sh"
+TOL=${DRILL_TOL:-5}
 
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
@@ -43,9 +49,9 @@ check "callers view titled with the function" grep -q "^compute_middle  self " "
 got=$(pct_of "$TMP/callers.out" Callers compute_outer)
 check "compute_outer brings 100% of compute_middle's samples ($got%)" within "${got:-0}" 100 0.5
 got=$(pct_of "$TMP/callers.out" Callees compute_inner)
-check "compute_inner takes 60% of compute_middle's samples ($got%, ±5)" within "${got:-0}" 60 5
+check "compute_inner takes 60% of compute_middle's samples ($got%, ±$TOL)" within "${got:-0}" 60 "$TOL"
 got=$(pct_of "$TMP/callers.out" Callees "[self]")
-check "compute_middle's own share is 40% ($got%, ±5)" within "${got:-0}" 40 5
+check "compute_middle's own share is 40% ($got%, ±$TOL)" within "${got:-0}" 40 "$TOL"
 run callers2 --view callers:parse_input
 got=$(pct_of "$TMP/callers2.out" Callers run_cycle)
 check "parse_input is called by run_cycle ($got%)" within "${got:-0}" 100 0.5
@@ -61,7 +67,7 @@ for pair in run_cycle:100 compute_outer:60 compute_middle:50 compute_inner:30 pa
     fn=${pair%%:*}
     want=${pair#*:}
     got=$(tree_pct "$TMP/tree.out" "$fn")
-    check "tree: $fn total $got%, designed $want% (±5)" within "${got:-0}" "$want" 5
+    check "tree: $fn total $got%, designed $want% (±$TOL)" within "${got:-0}" "$want" "$TOL"
 done
 prev=0
 for fn in main run_cycle compute_outer compute_middle compute_inner; do
@@ -75,9 +81,17 @@ check "--output holds the same view" cmp -s "$TMP/tree.out" "$TMP/tree.file"
 run inv --view inverted
 check "inverted view exits 0" [ "$(rc inv)" -eq 0 ]
 first=$(grep -m1 -E '^ *[0-9.]+% ' "$TMP/inv.out")
-check "inverted: the hottest leaf first ($first)" sh -c "echo '$first' | grep -q 'compute_inner'"
+# compute_inner (30%) and parse_input (25%) are close: a loaded machine may
+# swap them, so the order is checked, not which one wins
+check "inverted: a hot leaf first ($first)" sh -c "echo '$first' | grep -qE 'compute_inner|parse_input'"
+# top-level rows (not indented: marker or name right after the three
+# percentage columns) biggest first
+check "inverted: leaves sorted by their share" awk '
+    $1 ~ /^[0-9.]+%$/ && match(substr($0, 26), /[^ ]/) <= 2 { v = $1; sub(/%/, "", v)
+        if (seen && v + 0 > last + 0) bad = 1; last = v; seen++ }
+    END { exit bad || seen < 3 }' "$TMP/inv.out"
 got=$(tree_pct "$TMP/inv.out" compute_inner)
-check "inverted: compute_inner $got% (30 ±5)" within "${got:-0}" 30 5
+check "inverted: compute_inner $got% (30 ±$TOL)" within "${got:-0}" 30 "$TOL"
 ci=$(tree_indent "$TMP/inv.out" compute_inner)
 cm=$(tree_indent "$TMP/inv.out" compute_middle)
 check "inverted: compute_middle is a caller below compute_inner" [ "${cm:-0}" -gt "${ci:-999}" ]
@@ -114,7 +128,7 @@ check "thread zoom: about half the samples ($vs of $rs)" \
 check "thread zoom: the worker's stack (worker -> run_cycle)" grep -q " worker " "$TMP/thr.out"
 check "thread zoom: not main's stack" sh -c "! grep -q ' main ' '$TMP/thr.out'"
 got=$(tree_pct "$TMP/thr.out" compute_inner)
-check "thread zoom: compute_inner still 30% of the thread ($got%, ±6)" within "${got:-0}" 30 6
+check "thread zoom: compute_inner still 30% of the thread ($got%, ±$TOL)" within "${got:-0}" 30 "$TOL"
 
 
 # ---------------------------------------------------------------- source and instructions
