@@ -88,6 +88,15 @@ $T send-keys -t d Escape Escape Escape
 check "Esc Esc Esc: the list again" wait_for d 5 "SELF% +TOTAL%"
 check "no view left on screen" wait_gone d 3 "^Callers of"
 
+# Enter on a thread: the function it is in now
+$T send-keys -t d Escape Tab
+sleep 0.5
+$T send-keys -t d Enter
+check "Enter on a thread: the function it runs now" \
+    wait_for d 5 "^hot > (compute_inner|compute_middle|compute_outer|parse_input|mix_bits|run_cycle) +self"
+$T send-keys -t d Escape Tab Tab Tab
+check "back on the list" wait_for d 5 "SELF% +TOTAL%"
+
 # T: the call tree; H opens the hottest path down to compute_inner
 $T send-keys -t d Escape T
 check "T: the call tree" wait_for d 5 "^Call tree \(top down"
