@@ -110,6 +110,12 @@ sleep 1
 snap=$(ls -t "$TMP"/snaps/pertop-"$P"-*.txt 2>/dev/null | head -n1)
 check "the snapshot holds the tree" grep -q "^Call tree (top down" "${snap:-/dev/null}"
 
+# S: the whole profile in --format (text here) next to the snapshots
+$T send-keys -t d S
+check "S: the profile is written" wait_for d 10 "profile written to .*pertop-$P-[0-9-]+\.txt"
+prof=$(cap d | sed -nE 's/.*profile written to ([^ ]+\.txt).*/\1/p' | head -n1)
+check "S: the file is the text profile" grep -q "compute_inner" "${prof:-/dev/null}"
+
 # Z on a row: the view narrows to its subtree, the header says so
 # (keys as letters: tmux's End and Home may reach the screen as Esc + text)
 $T send-keys -t d j j j j j j
