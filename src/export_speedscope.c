@@ -26,15 +26,20 @@ struct ss_ctx {
     size_t *rows; /* row indices grouped by tid */
 };
 
-/* Numbers every function used by the table; ids past func_count (never
- * expected) are clamped into the table's range by growing it. */
+/* Numbers every function used by the table.  Ids are dense and below
+ * func_count; one past it (never expected) makes the map larger, not a
+ * write out of bounds. */
 static int number_frames(struct ss_ctx *c)
 {
     c->nfuncs = c->r->func_count(c->r->ctx);
     for (size_t i = 0; i < c->t->n; i++)
-        for (size_t k = 0; k < c->t->rows[i].n; k++)
-            if (c->t->rows[i].frames[k].func >= c->nfuncs)
-                c->nfuncs = c->t->rows[i].frames[k].func + 1;
+        for (size_t k = 0; k < c->t->rows[i].n; k++) {
+            uint32_t fn = c->t->rows[i].frames[k].func;
+            if (fn == UINT32_MAX)
+                return -EINVAL;
+            if (fn >= c->nfuncs)
+                c->nfuncs = fn + 1;
+        }
     c->frame_of = calloc(c->nfuncs ? c->nfuncs : 1, sizeof(*c->frame_of));
     c->order = malloc((c->nfuncs ? c->nfuncs : 1) * sizeof(*c->order));
     if (!c->frame_of || !c->order)
