@@ -6,8 +6,8 @@
  * ptsampler hooks run on the sampler thread:
  *   round    finds the interpreter (at once with --pid; for a launched
  *            command, again every 200 ms for the first 10 s, as the
- *            interpreter appears only after exec), then lists the thread
- *            states and the GIL holder: once per round, not per thread
+ *            interpreter appears only after exec); the GIL holder with
+ *            --gil: once per round, not per thread
  *   want     with --gil, only the thread holding the GIL
  *   stopped  walks the stopped thread's frames into the capture: addresses
  *            and lines only, no names, no allocation
@@ -17,7 +17,9 @@
  * (yet) a Python is looked at again each second when its mapped files
  * changed (an embedding program that dlopens libpython); after an exec
  * (pysample_exec, or when the thread list cannot be read any more) the
- * interpreter is looked for again.
+ * interpreter is looked for again.  Thread names given by threading
+ * (pynames) are read once a second and when a thread appears, and name
+ * the captures of their threads in place of the OS names.
  *
  * --nonblocking: pysample_nb_round reads every Python thread's frames
  * without stopping it (no ptrace at all: process_vm_readv of the live
@@ -66,7 +68,8 @@ struct pysample_stats {
     uint64_t walks;      /* thread stacks read */
     uint64_t torn;       /* of them torn after the retry */
     uint64_t retries;    /* torn at first, read again at once */
-    uint64_t walk_ns;    /* the sampler thread's CPU time spent reading them */
+    uint64_t walk_ns;    /* the sampler thread's CPU time spent reading them
+                          * (one walk in 8 timed, the sum scaled) */
     uint64_t frames;     /* Python frames read */
     uint64_t reads;      /* of the walks' target reads, batched or not */
     uint64_t refinds;    /* interpreter looked for again (exec, dlopen) */
