@@ -1376,6 +1376,17 @@ static void live_header(struct session *s, struct lv_header *h)
     h->py_note[k] = '\0';
 }
 
+/* Threads that Python's threading module named: the samples carry those
+ * names, /proc only the OS ones.  Under s->lock. */
+static void python_thread_names(struct session *s, struct live_frame *f)
+{
+    for (size_t i = 0; i < f->nthr; i++) {
+        const struct model_thread *t = model_thread_find(s->model, f->thr[i].tid);
+        if (t && t->name[0])
+            snprintf(f->thr[i].name, sizeof f->thr[i].name, "%.*s", (int)sizeof t->name, t->name);
+    }
+}
+
 int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
                  const struct procstat_snapshot *ps, struct live_frame *f)
 {
@@ -1410,6 +1421,8 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
                 lv[n++] = s->leaves[i];
         rc = lv ? lv_build_threads_self(s->model, &r, self, v.zoom.tid, lv, n, ps, f) : -ENOMEM;
         free(lv);
+        if (rc == 0 && pysample_ready(s->py))
+            python_thread_names(s, f);
     }
     if (rc == 0)
         rc = lv_build_view(s->model, &r, self, &v, env, f, &counts);
