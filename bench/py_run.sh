@@ -24,6 +24,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 work() { sed -n 's/^work_seconds=//p' "$1"; }
+cpu() { sed -n 's/^cpu_seconds=//p' "$1"; }
 field() { grep -o "$2=[0-9.]*" "$1" | head -n1 | cut -d= -f2; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 PERF=$(command -v perf || true)
@@ -35,6 +36,7 @@ run() {
     "$PERTOP" --batch --stats "$@" --command-output "$TMP/o" -- \
         "$PY" "$HERE/pywork.py" "$ROUNDS" >/dev/null 2>"$TMP/e"
     work "$TMP/o" >>"$TMP/$mode.work"
+    cpu "$TMP/o" >>"$TMP/$mode.cpu"
     for f in stop_avg_us sampler_cpu_us_per_sample read_us_per_walk reads_per_walk \
         torn_pct walks torn elapsed; do
         v=$(field "$TMP/e" "$f")
@@ -44,7 +46,8 @@ run() {
 
 i=0
 while [ "$i" -lt "$REPS" ]; do
-    "$PY" "$HERE/pywork.py" "$ROUNDS" >"$TMP/o" && work "$TMP/o" >>"$TMP/alone.work"
+    "$PY" "$HERE/pywork.py" "$ROUNDS" >"$TMP/o" && work "$TMP/o" >>"$TMP/alone.work" &&
+        cpu "$TMP/o" >>"$TMP/alone.cpu"
     run merged --rate 99
     run native --rate 99 --native
     run python --rate 99 --python
@@ -55,27 +58,31 @@ while [ "$i" -lt "$REPS" ]; do
         'BEGIN { printf "%.0f\n", (e > 0 ? (w - t) / e : 0) }' >>"$TMP/nonblocking.usable"
     if [ -n "$PERF" ]; then
         "$PERF" record -q -F 99 -g -o "$TMP/perf.data" -- "$PY" "$HERE/pywork.py" "$ROUNDS" \
-            >"$TMP/o" 2>/dev/null && work "$TMP/o" >>"$TMP/perf.work"
+            >"$TMP/o" 2>/dev/null && work "$TMP/o" >>"$TMP/perf.work" &&
+            cpu "$TMP/o" >>"$TMP/perf.cpu"
     fi
     i=$((i + 1))
 done
 
 m() { median <"$TMP/$1"; }
 alone=$(m alone.work)
-echo "$PY, pywork.py $ROUNDS rounds: work alone $alone s (medians of $REPS alternating runs)"
+acpu=$(m alone.cpu)
+echo "$PY, pywork.py $ROUNDS rounds: work alone $alone s, $acpu s of its CPU (medians of $REPS alternating runs)"
+echo "slowdown: wall time / alone (CPU time of the target / alone, which CPU taken by other programs does not inflate)"
+slow() { printf '%s (%s)' "$(ratio "$(m "$1.work")" "$alone")" "$(ratio "$(m "$1.cpu")" "$acpu")"; }
 printf 'merged  99 Hz: slowdown %s  stop/sample %s us  Python read %s us/walk (%s reads)  sampler CPU/sample %s us (--native %s us)\n' \
-    "$(ratio "$(m merged.work)" "$alone")" "$(m merged.stop_avg_us)" \
+    "$(slow merged)" "$(m merged.stop_avg_us)" \
     "$(m merged.read_us_per_walk)" "$(m merged.reads_per_walk)" \
     "$(m merged.sampler_cpu_us_per_sample)" "$(m native.sampler_cpu_us_per_sample)"
 printf -- '--python 99 Hz: slowdown %s  stop/sample %s us  Python read %s us/walk\n' \
-    "$(ratio "$(m python.work)" "$alone")" "$(m python.stop_avg_us)" \
+    "$(slow python)" "$(m python.stop_avg_us)" \
     "$(m python.read_us_per_walk)"
 printf -- '--python --nonblocking --rate 10000: slowdown %s  usable %s samples/s  torn %s%%  read %s us/walk  sampler CPU/sample %s us\n' \
-    "$(ratio "$(m nonblocking.work)" "$alone")" "$(m nonblocking.usable)" \
+    "$(slow nonblocking)" "$(m nonblocking.usable)" \
     "$(m nonblocking.torn_pct)" "$(m nonblocking.read_us_per_walk)" \
     "$(m nonblocking.sampler_cpu_us_per_sample)"
 if [ -n "$PERF" ] && [ -s "$TMP/perf.work" ]; then
-    printf 'perf record -F 99 -g: slowdown %s\n' "$(ratio "$(m perf.work)" "$alone")"
+    printf 'perf record -F 99 -g: slowdown %s\n' "$(slow perf)"
 else
     echo "perf record: not installed, no comparison"
 fi
