@@ -108,10 +108,8 @@ static void write_tree(FILE *f, const struct live_frame *fr, int width, struct u
 static void write_annot(FILE *f, const struct live_frame *fr, const char *crumbs, int width,
                         struct ui_line *l)
 {
-    if (fr->fn.name) {
-        pane_func_title(&fr->fn, crumbs, width, l);
-        put(f, l);
-    }
+    if (crumbs && crumbs[0])
+        fprintf(f, "%s\n", crumbs); /* the way here; the title names the function */
     if (!fr->annot) {
         fprintf(f, "(%s view not available)\n", fr->view == LIVE_ASM ? "instruction" : "source");
         return;
