@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------ small tools */
 
 /* Grows a zeroed array of u64 counters so that index idx fits. */
 static int fit_u64(uint64_t **a, uint32_t *n, uint32_t idx)
