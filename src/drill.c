@@ -755,6 +755,37 @@ void drill_tree_free(struct drill_tree *t)
     *t = (struct drill_tree){0};
 }
 
+/* The hottest child of the row with path hash h in a tree built with
+ * expansion e (h expanded): its hash, 0 when the row has no children,
+ * -ENOENT when there is no such row. */
+static int hottest_child(const struct model *m, const struct resolver *r, const uint64_t *self,
+                         const uint64_t *total, enum drill_tree_kind kind,
+                         const struct drill_expand *e, uint64_t h, uint64_t *child)
+{
+    struct drill_tree_opts o = {.kind = kind, .expand = e};
+    struct ftree t;
+    int err = ft_init(&t, &o, self, total);
+    if (!err)
+        err = ft_build(&t, m, r);
+    uint32_t cur = UINT32_MAX;
+    for (size_t i = 0; !err && i < t.count && cur == UINT32_MAX; i++)
+        if (t.n[i].hash == h)
+            cur = (uint32_t)i;
+    if (!err && cur == UINT32_MAX)
+        err = -ENOENT;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t c = err ? UINT32_MAX : t.n[cur].first_child; c != UINT32_MAX;
+         c = t.n[c].next_sibling)
+        if (best == UINT32_MAX || t.n[c].total > t.n[best].total ||
+            (t.n[c].total == t.n[best].total && t.n[c].func < t.n[best].func))
+            best = c;
+    *child = best == UINT32_MAX ? 0 : t.n[best].hash;
+    ft_free(&t);
+    return err;
+}
+
+/* One level at a time, each build only as deep as the path opened so far:
+ * on a big model that is far cheaper than building the whole tree. */
 int drill_expand_hottest(const struct model *m, const struct resolver *r, const uint64_t *self,
                          enum drill_tree_kind kind, uint64_t from, struct drill_expand *e)
 {
@@ -762,33 +793,19 @@ int drill_expand_hottest(const struct model *m, const struct resolver *r, const 
     uint64_t *total = node_totals(m, self, &samples);
     if (!total)
         return -ENOMEM;
-    struct drill_tree_opts o = {.kind = kind, .expand_all = true};
-    struct ftree t;
-    int err = ft_init(&t, &o, self, total);
-    if (!err)
-        err = ft_build(&t, m, r);
-    uint32_t cur = UINT32_MAX;
-    for (size_t i = 0; !err && i < t.count && cur == UINT32_MAX; i++)
-        if (t.n[i].hash == from)
-            cur = (uint32_t)i;
-    int added = 0;
-    if (!err && cur == UINT32_MAX)
-        err = -ENOENT;
-    while (!err && cur != UINT32_MAX) {
-        uint32_t best = UINT32_MAX;
-        for (uint32_t c = t.n[cur].first_child; c != UINT32_MAX; c = t.n[c].next_sibling)
-            if (best == UINT32_MAX || t.n[c].total > t.n[best].total ||
-                (t.n[c].total == t.n[best].total && t.n[c].func < t.n[best].func))
-                best = c;
-        if (best == UINT32_MAX)
+    int added = 0, err = 0;
+    for (uint64_t h = from; h && !err;) {
+        bool fresh = h != DRILL_ROOT_HASH && !drill_expand_has(e, h);
+        if (fresh && (err = drill_expand_set(e, h, true)) < 0)
             break;
-        if (cur != 0 && !drill_expand_has(e, t.n[cur].hash)) {
-            err = drill_expand_set(e, t.n[cur].hash, true);
+        uint64_t child = 0;
+        err = hottest_child(m, r, self, total, kind, e, h, &child);
+        if (fresh && (err || !child))
+            drill_expand_set(e, h, false); /* a leaf stays closed */
+        else if (fresh)
             added++;
-        }
-        cur = best;
+        h = child;
     }
-    ft_free(&t);
     free(total);
     return err ? err : added;
 }
