@@ -298,7 +298,7 @@ static void check_inline_chain(struct symbolizer *s, const char *name, const cha
 {
     int decl = source_line(CPU_MIX_SRC, "void mix_bits(uint64_t iters)");
     int loop = source_line(CPU_MIX_SRC, "SPIN(iters); /* mix_bits");
-    int call = source_line(CPU_MIX_SRC, "mix_bits(15u * UNIT);");
+    int call = source_line(CPU_MIX_SRC, "mix_bits(w_mix * UNIT);");
     int outer_decl = source_line(CPU_MIX_SRC, "void checksum_block(void)");
     assert_true(decl > 0 && loop > decl && call > loop && outer_decl > 0);
 
