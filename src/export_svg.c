@@ -37,12 +37,14 @@ static const char script[] =
     "    var g = gs[i], r = g.getElementsByTagName('rect')[0];\n"
     "    var title = g.getElementsByTagName('title')[0].textContent;\n"
     "    var m = /^([\\s\\S]*) \\(\\d+ samples?, [\\d.]+%\\)$/.exec(title);\n"
-    "    var f = {g: g, r: r, t: g.getElementsByTagName('text')[0], title: title,\n"
+    "    /* the details line: the title, then where the function is */\n"
+    "    var loc = g.getAttribute('data-loc'), line = loc ? title + ' \\u2014 ' + loc : title;\n"
+    "    var f = {g: g, r: r, t: g.getElementsByTagName('text')[0], title: title, line: line,\n"
     "             name: m ? m[1] : title, x: +r.getAttribute('x'),\n"
     "             w: +r.getAttribute('width'), y: +r.getAttribute('y'),\n"
     "             fill: r.getAttribute('fill')};\n"
     "    frames.push(f);\n"
-    "    g.onmouseover = (function (f) { return function () { setText('details', f.title); }; "
+    "    g.onmouseover = (function (f) { return function () { setText('details', f.line); }; "
     "})(f);\n"
     "    g.onmouseout = function () { setText('details', ' '); };\n"
     "    g.onclick = (function (f) { return function () { zoom(f); }; })(f);\n"
@@ -309,6 +311,26 @@ static void put_label(struct flow *fl, const char *name, double w)
         svg_put_text(fl->f, name, (size_t)chars);
 }
 
+/* data-loc="file:line, module" (what is known of them), for the details
+ * line the script shows on hover. */
+static void put_location(FILE *f, const struct func_info *fi)
+{
+    bool file = fi->file && fi->file[0], mod = fi->module && fi->module[0];
+    if (!file && !mod)
+        return;
+    fputs(" data-loc=\"", f);
+    if (file) {
+        svg_put_text(f, fi->file, SIZE_MAX);
+        if (fi->line > 0)
+            fprintf(f, ":%d", fi->line);
+    }
+    if (mod) {
+        fputs(file ? ", " : "", f);
+        svg_put_text(f, fi->module, SIZE_MAX);
+    }
+    fputc('"', f);
+}
+
 /* One frame: level 0 is the first level above "all". */
 static void close_frame(struct flow *fl, size_t level, uint64_t key, uint64_t from, uint64_t to)
 {
@@ -319,7 +341,10 @@ static void close_frame(struct flow *fl, size_t level, uint64_t key, uint64_t fr
     unsigned y = fl->height - SVG_PAD_BOTTOM - (unsigned)(level + 2) * SVG_FRAME_HEIGHT;
     char buf[256];
     const char *name = key_name(fl, key, buf, sizeof buf);
-    fputs("<g><title>", fl->f);
+    fputs("<g", fl->f);
+    if (!(key & THREAD_KEY))
+        put_location(fl->f, fl->r->func(fl->r->ctx, (uint32_t)key));
+    fputs("><title>", fl->f);
     svg_put_text(fl->f, name, SIZE_MAX);
     fprintf(fl->f, " (%" PRIu64 " sample%s, %.2f%%)</title>", to - from, to - from == 1 ? "" : "s",
             100.0 * (double)(to - from) / (double)fl->total);

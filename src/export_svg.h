@@ -14,7 +14,7 @@
  * frames, light slate for threads and the root; nothing else.
  *
  * An embedded script (no other file needed) shows a frame's name, samples
- * and percent on hover, zooms into a frame on click (its callers shown full
+ * and percent, and where the function is (file:line, module), on hover, zooms into a frame on click (its callers shown full
  * width, faded; "Reset Zoom" or a click on a caller goes back), and
  * searches function names with a regular expression ("Search" or Ctrl-F):
  * matches turn magenta and the share of samples under any match is shown.

@@ -219,7 +219,10 @@ const outer = one("compute_outer"), middle = one("compute_middle"), parse = one(
 const run = one("run_cycle"), inner = one("compute_inner");
 const o0 = st(outer), m0 = st(middle);
 outer.onmouseover();
-expect("hover shows the title", doc.getElementById("details").textContent === o0.title);
+const where = outer.getAttribute("data-loc");
+expect("hover shows the title and file:line " + where,
+       doc.getElementById("details").textContent === o0.title + " \u2014 " + where &&
+       /cpu_mix\.c:\d+, cpu_mix$/.test(where));
 expect("reset hidden at first", doc.getElementById("reset").style.display === "none");
 outer.onclick();
 expect("zoomed frame fills the width", near(st(outer).x, 10) && near(st(outer).w, plot));
