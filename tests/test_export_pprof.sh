@@ -92,23 +92,38 @@ check "... and shows no change" sh -c "! awk 'NR > 6 && NF >= 7 && (\$3 != \"+0.
 check "... and the run's samples and duration" grep -qE "^before .*: [0-9]+ samples in 4\.[0-9] s" "$TMP/self.diff"
 
 # --- two mixes: before folded (default mix), after pprof (compute_inner
-# 30 -> 10, parse_input 25 -> 45)
+# 30 -> 10, parse_input 25 -> 45).  The diff's numbers must be exactly
+# those of the two runs (the before file, the after run's own text
+# output); the designed change is checked only for its direction, as a
+# ptrace sampler on a loaded 2-core machine skews shares by many points
+# (test_integration_cpu.sh, which checks shares, runs alone for that).
 "$PERTOP" --pid "$P" --duration 3 --rate 499 --batch -o "$TMP/before.folded" -f folded \
     >/dev/null 2>&1
 kill -9 "$P"
 start_fixture "$FIXTURE_DIR/cpu_mix" --mix 10,20,10,45,15
 P2=$FIX_PID
 "$PERTOP" --pid "$P2" --duration 3 --rate 499 --batch -o "$TMP/after.pb.gz" -f pprof \
-    >/dev/null 2>&1
+    >"$TMP/after.txt" 2>&1
 "$PERTOP" diff "$TMP/before.folded" "$TMP/after.pb.gz" >"$TMP/mix.diff" 2>"$TMP/mix.err"
 check "diff exits 0" [ $? -eq 0 ]
-row() { awk -v fn="$1" '$NF == fn { print $3; exit }' "$TMP/mix.diff"; }
-ci=$(row compute_inner)
-pi=$(row parse_input)
-check "compute_inner self change $ci (designed -20, within 6)" within "$ci" -20 6
-check "parse_input self change $pi (designed +20, within 6)" within "$pi" 20 6
-first2=$(awk 'NR > 6 && NF >= 7 { print $NF }' "$TMP/mix.diff" | head -n2 | sort | tr '\n' ' ')
-check "the two moved functions come first ($first2)" [ "$first2" = "compute_inner parse_input " ]
+# text_self FILE FUNC: the SELF% of FUNC in a text snapshot
+text_self() { awk -v fn="$2" '/^ SELF%/ { on = 1; next } on && $4 == fn { sub(/%/, "", $1); print $1; exit }' "$1"; }
+# col FUNC N: column N of FUNC's row in the diff
+col() { awk -v fn="$1" -v n="$2" 'NR > 6 && $NF == fn { print $n; exit }' "$TMP/mix.diff"; }
+for fn in compute_inner parse_input compute_middle; do
+    b=$(folded_self_pct "$TMP/before.folded" "$fn")
+    a=$(text_self "$TMP/after.txt" "$fn")
+    check "$fn: before $(col $fn 1) = $b (the folded file), after $(col $fn 2) = $a (the run's text)" \
+        [ "$(col $fn 1)/$(col $fn 2)" = "$b/${a:-none}" ]
+    check "$fn: change $(col $fn 3) = after - before" within "$(col $fn 3)" "$(echo "$a $b" | awk '{ print $1 - $2 }')" 0.11
+done
+ci=$(col compute_inner 3)
+pi=$(col parse_input 3)
+check "compute_inner went down: $ci (designed -20)" at_least "-5" "$ci"
+check "parse_input went up: $pi (designed +20)" at_least "$pi" 5
+check "rows sorted by the size of the self change" awk 'NR > 6 && NF >= 7 {
+        d = $3 < 0 ? -$3 : $3; if (NR > 7 && d > last + 1e-9) bad = 1; last = d }
+    END { exit bad }' "$TMP/mix.diff"
 check "totals at the top" grep -qE "^before .*before.folded: [0-9]+ samples" "$TMP/mix.diff"
 check "the pprof's run figures come back (CPU %)" grep -qE "^after .*after.pb.gz: [0-9]+ samples in [0-9.]+ s, CPU [0-9.]+%" "$TMP/mix.diff"
 
@@ -124,7 +139,10 @@ check "old name is gone" grep -qE "gone +parse_input$" "$TMP/ren.diff"
 check "--baseline run exits 0" [ $? -eq 0 ]
 check "VS.BASE column" grep -q "SAMPLES  VS.BASE  FUNCTION" "$TMP/base.txt"
 cell=$(awk '$5 == "compute_inner" { print $4; exit }' "$TMP/base.txt")
-check "compute_inner against the baseline: $cell (designed -20, within 6)" within "${cell:-99}" -20 6
+now=$(awk '$5 == "compute_inner" { sub(/%/, "", $1); print $1; exit }' "$TMP/base.txt")
+was=$(folded_self_pct "$TMP/before.folded" compute_inner)
+check "compute_inner against the baseline: $cell = $now - $was" \
+    within "${cell:-99}" "$(echo "$now $was" | awk '{ print $1 - $2 }')" 0.11
 check "target running after the --baseline run" running_free "$P2"
 
 # the live screen in tmux: the hot table gets the VS.BASE column
@@ -142,8 +160,9 @@ if command -v tmux >/dev/null 2>&1; then
     check "screen: VS.BASE column in the hot table" grep -q "SELF-T VS.BASE FUNCTION" "$TMP/screen.txt"
     scell=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "compute_inner") { print $i; exit } }' \
         "$TMP/screen.txt")
-    check "screen: compute_inner against the baseline: $scell (designed -20, within 8)" \
-        within "${scell:-99}" -20 8
+    snow=$(awk '/compute_inner/ { sub(/%/, "", $1); print $1; exit }' "$TMP/screen.txt")
+    check "screen: compute_inner against the baseline: $scell = $snow - $was" \
+        within "${scell:-99}" "$(echo "$snow $was" | awk '{ print $1 - $2 }')" 0.11
     $T send-keys -t base q
     sleep 1
     $T kill-server 2>/dev/null
