@@ -315,8 +315,9 @@ static void write_waits(FILE *f, const struct report_in *in)
     memcpy(w, g->waits, n * sizeof w[0]);
     qsort(w, n, sizeof w[0], cmp_waits);
     fprintf(f,
-            "Threads seen blocked in a system call, in %u readings of /proc about a second "
-            "apart:\n\n| thread | waits in | on | readings | longest |\n"
+            "Threads seen blocked in a system call, in %u readings of /proc (four in the "
+            "first second, then one a second):\n\n| thread | waits in | on | readings | "
+            "longest |\n"
             "|---|---|---|---:|---:|\n",
             g->readings);
     for (size_t i = 0; i < n; i++) {

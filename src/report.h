@@ -21,7 +21,8 @@
  * invalid UTF-8 into U+FFFD.
  *
  * Run figures: the session takes a procstat reading when sampling starts,
- * about once a second while it runs, and one at the end, and adds each to
+ * every 250 ms in the first second and then once a second while it runs,
+ * and one at the end, and adds each to
  * a report_figs (report_figs_add, pure).  A reading of a process already
  * gone adds nothing, so for a launched command that exits, the figures end
  * at the last reading before its exit (at most a second early).

@@ -47,7 +47,8 @@
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
 #define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
 #define MERGED_MAX      (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
-#define FIGS_EVERY_NS   1000000000ull /* run figures: one procstat reading a second */
+#define FIGS_EVERY_NS   1000000000ull /* run figures: one procstat reading a second, */
+#define FIGS_FIRST_NS   250000000ull  /* four in the first second: short runs get them too */
 #define PY_MARK         (MODULE_NONE - 1) /* in mods[]: a Python frame, vaddr = id << 32 | line */
 #define NB_ALIVE_NS     10000000ull  /* --nonblocking: is the target still there, this often */
 #define NB_PUBLISH_NS   50000000ull  /* --nonblocking: statistics copied this often */
@@ -107,6 +108,7 @@ struct session {
     struct procstat *figs_ps;
     struct procstat_snapshot *figs_snap;
     uint64_t figs_last_ns;
+    unsigned figs_taken;
     struct report_figs figs;
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
@@ -662,6 +664,7 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
 static void take_figures(struct session *s)
 {
     s->figs_last_ns = now_ns();
+    s->figs_taken++;
     if (!s->figs_ps || !s->figs_snap || procstat_read(s->figs_ps, s->figs_snap) < 0)
         return;
     pthread_mutex_lock(&s->sync);
@@ -681,7 +684,7 @@ static void *processing_main(void *arg)
     take_figures(s);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);
-        if (now_ns() - s->figs_last_ns >= FIGS_EVERY_NS)
+        if (now_ns() - s->figs_last_ns >= (s->figs_taken < 5 ? FIGS_FIRST_NS : FIGS_EVERY_NS))
             take_figures(s);
         if (c)
             process_one(s, p, c);

@@ -107,9 +107,9 @@ struct profile;
 void session_set_baseline(struct session *s, const struct profile *p);
 
 /* The run's figures so far, from procfs readings taken when sampling
- * started, about once a second since, and at session_stop: CPU % of one
- * CPU averaged over the run, RSS at the last reading and its peak (VmHWM),
- * read and write bytes per second.  Fills only those fields of out
+ * started, every 250 ms in the first second and once a second after, and
+ * at session_stop: CPU % of one CPU averaged over the run, RSS at the last
+ * reading and its peak (VmHWM), read and write bytes per second.  Fills only those fields of out
  * (have_cpu, cpu_pct, have_rss, rss_bytes, rss_peak_bytes, have_io,
  * read_bps, write_bps; have_* false when not measured).  Returns 0. */
 struct prof_meta;

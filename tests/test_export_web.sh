@@ -343,6 +343,16 @@ check "Result against a folded file says it has no run figures" \
 check "target still running after all that" running_free "$P"
 kill -9 "$P"
 
+# a launched command of one second: figures from the first second's
+# readings, and how it ended
+"$PERTOP" --batch -o "$TMP/short.md" -f report -- "$FIXTURE_DIR/cpu_mix" --seconds 1 \
+    >/dev/null 2>&1
+check "launch report exits 0" [ $? -eq 0 ]
+check "launch report: CPU measured in a one-second run" \
+    grep -qE "^\| CPU \| [0-9.]+% of one CPU" "$TMP/short.md"
+check "launch report: the command's end" \
+    grep -qE "^\| end \| process [0-9]+ exited with status 0 \|" "$TMP/short.md"
+
 # threads as the first level of the flame graph
 start_fixture "$FIXTURE_DIR/cpu_mix" --threads 2
 P=$FIX_PID
