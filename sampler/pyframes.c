@@ -24,6 +24,7 @@
 #define MERGE_GAP     1024u                   /* frames this close are re-read as one piece */
 #define NO_CHK        UINT32_MAX
 #define HINTS         64u /* thread states whose last chain head is remembered */
+#define PRE_MAX       64u /* <= 3.10: frames of the last walk read again on a guess */
 
 struct range {
     uint64_t lo, hi;
@@ -87,7 +88,14 @@ struct pyframes {
             uint64_t base; /* part [lo, hi) that was mapped last time */
             uint32_t lo, hi;
         } blk[2];
+        uint64_t frames[PRE_MAX]; /* <= 3.10: the last walk's frame objects */
+        uint32_t nframes;
     } hint[HINTS];
+    /* this walk's guessed frame objects, read with the chain head */
+    uint8_t (*pre)[SPAN_MAX]; /* [PRE_MAX] */
+    uint64_t pre_addr[PRE_MAX];
+    bool pre_ok[PRE_MAX];
+    size_t npre;
     uint64_t filled; /* the last block collect() had to read */
 };
 
@@ -146,8 +154,9 @@ struct pyframes *pyframes_new(size_t cache_entries)
     pf->rng = malloc(PYF_IOV_TOTAL * sizeof *pf->rng);
     pf->iov = malloc(PYF_IOV_TOTAL * sizeof *pf->iov);
     pf->ok = malloc(PYF_IOV_TOTAL * sizeof *pf->ok);
-    if (!pf->cache || !pf->scratch || !pf->blocks || !pf->raw || !pf->head_addr || !pf->hbuf ||
-        !pf->rbuf || !pf->rng || !pf->iov || !pf->ok) {
+    pf->pre = malloc(PRE_MAX * sizeof *pf->pre);
+    if (!pf->pre || !pf->cache || !pf->scratch || !pf->blocks || !pf->raw || !pf->head_addr ||
+        !pf->hbuf || !pf->rbuf || !pf->rng || !pf->iov || !pf->ok) {
         pyframes_free(pf);
         return NULL;
     }
@@ -169,6 +178,7 @@ void pyframes_free(struct pyframes *pf)
     free(pf->rng);
     free(pf->iov);
     free(pf->ok);
+    free(pf->pre);
     free(pf);
 }
 
@@ -632,7 +642,9 @@ static size_t collect(struct pyframes *pf, const struct pyf_target *t, uint64_t 
             *flags |= PYF_CYCLE | PYF_TORN;
             break;
         }
-        if (!fs || rdc(pf, t, f, b, fs) < 0) {
+        if (nraw < pf->npre && pf->pre_ok[nraw] && pf->pre_addr[nraw] == f) {
+            memcpy(b, pf->pre[nraw], fs); /* where the last walk found it */
+        } else if (!fs || rdc(pf, t, f, b, fs) < 0) {
             *flags |= PYF_BADREAD | PYF_TORN;
             break;
         }
@@ -829,12 +841,21 @@ static void next_gen(struct pyframes *pf)
     }
 }
 
-/* The parts of the blocks this walk read: the head's, and the last other
- * one the chain needed, to be read on a guess next time. */
-static void remember_blocks(struct pyframes *pf, struct head_hint *hi, uint64_t head)
+/* What to read on a guess next time: <= 3.10 the frame objects of this
+ * walk; 3.11+ the parts of the blocks it read, the head's and the last
+ * other one the chain needed. */
+static void remember_blocks(struct pyframes *pf, const struct pyf_target *t, struct head_hint *hi,
+                            uint64_t head, size_t nraw)
 {
     uint64_t base = head & ~(uint64_t)(BLOCK - 1);
     size_t i = (size_t)(base / BLOCK) % BLOCKS;
+
+    if (t->layout.frame_kind == PYL_FRAME_OBJECT) { /* the frames themselves */
+        hi->nframes = (uint32_t)(nraw < PRE_MAX ? nraw : PRE_MAX);
+        for (size_t k = 0; k < hi->nframes; k++)
+            hi->frames[k] = pf->raw[k].addr;
+        return;
+    }
 
     memset(&hi->blk[0], 0, sizeof hi->blk[0]);
     if (head && pf->bmeta[i].gen == pf->gen && pf->bmeta[i].base == base)
@@ -858,9 +879,9 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
     int32_t field = cf ? L->ts_cframe : L->ts_frame;
     struct head_hint *hi = &pf->hint[(tstate >> 4) % HINTS];
     uint64_t first = 0, cur = 0;
-    size_t nv = 0, bi[2] = {0, 0}, at[2] = {0, 0};
-    struct pyiov v[4];
-    bool ok[4];
+    size_t nv = 0, bi[2] = {0, 0}, at[2] = {0, 0}, pre_at;
+    struct pyiov v[3 + PRE_MAX];
+    bool ok[3 + PRE_MAX];
 
     if (field < 0 || (cf && L->cframe_current < 0))
         return -EFAULT;
@@ -877,9 +898,19 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
             v[nv++] = (struct pyiov){g->base + g->lo, pf->blocks[bi[k]] + g->lo, g->hi - g->lo};
         }
     }
+    /* <= 3.10: frame objects are scattered over the heap, but a running
+     * thread reuses the same ones (free list, each code's zombie frame) */
+    pre_at = nv;
+    pf->npre = hi->nframes;
+    for (size_t k = 0; k < pf->npre; k++) {
+        pf->pre_addr[k] = hi->frames[k];
+        v[nv++] = (struct pyiov){hi->frames[k], pf->pre[k], frame_span(L)};
+    }
     batch_read(pf, t, v, nv, ok);
     if (!ok[0])
         return -EFAULT;
+    for (size_t k = 0; k < pf->npre; k++)
+        pf->pre_ok[k] = ok[pre_at + k];
     for (int k = 0; k < 2; k++)
         if (at[k] && ok[at[k]]) { /* the guess serves collect() if right */
             pf->bmeta[bi[k]].base = hi->blk[k].base;
@@ -928,7 +959,7 @@ static int walk_once(struct pyframes *pf, const struct pyf_target *t, uint64_t t
     nraw = collect(pf, t, head, cap, flags);
     /* the chain went on in another block: guess it next time too */
     struct head_hint *hi = &pf->hint[(tstate >> 4) % HINTS];
-    remember_blocks(pf, hi, head);
+    remember_blocks(pf, t, hi, head, nraw);
     if (!read_heads(pf, t, nraw, &h))
         *flags |= PYF_TORN;
     emit(pf, t, nraw, out, n, flags);

@@ -268,7 +268,9 @@ static void churn_one(const char *exe)
         if (pyframes_walk(pf, &t, th[n - 1].tstate, fr, 128, &k, &fl) == 0 && k > 0 &&
             !(fl & PYF_TORN)) {
             const struct pycode *c = pyframes_code(pf, fr[0].code);
-            running = c && !strcmp(c->file, "<string>") && strcmp(c->name, "<module>");
+            /* by name: namedtuple's class bodies run from "<string>" too */
+            running = c && !strcmp(c->file, "<string>") &&
+                      (!strcmp(c->name, "g0") || !strcmp(c->name, "g1"));
         }
         if (!running)
             usleep(100);
@@ -322,6 +324,143 @@ static void test_nonblocking_churn(void **state)
             continue;
         }
         churn_one(exe);
+    }
+}
+
+/* A busy thread 31 Python frames deep (bench/pywork.py's shape). */
+static const char DEEP[] = "def leaf(n):\n"
+                           "    x = 0\n"
+                           "    for i in range(n):\n"
+                           "        x = (x * 31 + i) & 0xFFFFFFFF\n"
+                           "    return x\n"
+                           "def descend(d, n):\n"
+                           "    return leaf(n) if d == 0 else descend(d - 1, n) + 1\n"
+                           "while True:\n"
+                           "    descend(28, 20000)\n";
+
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define COST_WALKS 2000
+
+/* A walk of DEEP that is whole: <module> outermost, descend above it,
+ * leaf (if any) innermost. */
+static bool consistent(struct pyframes *pf, const struct pyf_frame *fr, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        const struct pycode *c = pyframes_code(pf, fr[j].code);
+        const char *want = j + 1 == k ? "<module>" : j == 0 ? "leaf" : "descend";
+        if (!c || (strcmp(c->name, want) && !(j == 0 && !strcmp(c->name, "descend"))))
+            return false;
+    }
+    return k > 0;
+}
+
+/* Reads the deep stack COST_WALKS times as the ptrace mode does (no
+ * re-read: on this running thread some of those walks are mixes, which
+ * is why --nonblocking validates) and as --nonblocking does: every walk
+ * not flagged torn is a stack that existed, and most have the 31 frames.
+ * The CPU a walk costs is printed (minimum and median: the minimum is
+ * what it costs when nothing else runs). */
+static void walk_cost(const char *exe)
+{
+    struct pyfind_result r;
+    struct pyf_target t;
+    struct pyf_thread th[4];
+    struct pyf_frame fr[64];
+    struct pyframes *pf = pyframes_new(0);
+    static uint64_t ns[COST_WALKS];
+    char err[512] = "";
+    size_t n = 0, k;
+    unsigned fl;
+    pid_t pid = start_script(exe, DEEP);
+    int rc = -1;
+
+    for (int tries = 0; tries < 100 && (rc < 0 || n == 0); tries++) {
+        usleep(20000);
+        struct pyread mem = {pyread_pid, &pid, pyread_pid_v};
+        if ((rc = pyfind(pid, &r, err, sizeof err)) == 0 &&
+            (rc = pyfind_target(&r, mem, &t, err, sizeof err)) == 0)
+            rc = pyframes_threads(&t, th, 4, &n, &fl, -1);
+    }
+    if (rc < 0 || n == 0) {
+        stop(pid);
+        fail_msg("%s: %s", exe, err);
+    }
+    /* site's imports run first: wait for the deep stack */
+    bool running = false;
+    for (int i = 0; i < 20000 && !running; i++) {
+        running = pyframes_walk(pf, &t, th[n - 1].tstate, fr, 64, &k, &fl) == 0 &&
+                  !(fl & PYF_TORN) && k == 31 && consistent(pf, fr, k);
+        if (!running)
+            usleep(100);
+    }
+    if (!running) {
+        stop(pid);
+        fail_msg("%s: the deep stack never showed", exe);
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        long deep = 0, torn = 0;
+        struct pyframes_stats s0, s1;
+        pyframes_set_stopped(pf, mode == 0);
+        pyframes_stats(pf, &s0);
+        for (int i = 0; i < COST_WALKS; i++) {
+            uint64_t t0 = cpu_ns();
+            pyframes_walk(pf, &t, th[n - 1].tstate, fr, 64, &k, &fl);
+            ns[i] = cpu_ns() - t0;
+            if (fl & PYF_TORN) {
+                torn++;
+                continue;
+            }
+            bool ok = consistent(pf, fr, k);
+            deep += ok && k == 31;
+            if (mode == 1 && !ok)
+                fail_msg("%s: a walk not flagged torn is no stack DEEP has (%zu frames)", exe, k);
+        }
+        pyframes_stats(pf, &s1);
+        qsort(ns, COST_WALKS, sizeof ns[0], cmp_u64);
+        print_message("%s %s: 31-frame walk %.1f us min, %.1f us median of CPU, %.2f reads; "
+                      "%ld of %d whole and right, %ld torn\n",
+                      exe, mode ? "nonblocking" : "as in a stop", ns[0] / 1e3,
+                      ns[COST_WALKS / 2] / 1e3, (double)(s1.reads - s0.reads) / COST_WALKS, deep,
+                      COST_WALKS, torn);
+        /* the leaf runs most of the time: most walks are the deep stack */
+        if (mode == 1 && deep < COST_WALKS / 2)
+            fail_msg("%s: only %ld of %d walks read the 31 frames", exe, deep, COST_WALKS);
+    }
+    stop(pid);
+    pyframes_free(pf);
+    tested++;
+}
+
+static void test_walk_cost(void **state)
+{
+    (void)state;
+    static const char *cost_versions[] = {"2.7.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"};
+    const char *root = pyenv_root();
+    char exe[4200];
+
+    for (size_t i = 0; i < sizeof cost_versions / sizeof cost_versions[0]; i++) {
+        int major, minor;
+        sscanf(cost_versions[i], "%d.%d", &major, &minor);
+        snprintf(exe, sizeof exe, "%s/versions/%s/bin/python%d.%d", root ? root : "",
+                 cost_versions[i], major, minor);
+        if (!root || access(exe, X_OK)) {
+            print_message("SKIP walk cost %s: not installed\n", exe);
+            skipped++;
+            continue;
+        }
+        walk_cost(exe);
     }
 }
 
@@ -470,6 +609,7 @@ int main(void)
         cmocka_unit_test_teardown(test_debug_offsets_313, kill_child),
         cmocka_unit_test_teardown(test_embedded, kill_child),
         cmocka_unit_test_teardown(test_nonblocking_churn, kill_child),
+        cmocka_unit_test_teardown(test_walk_cost, kill_child),
         cmocka_unit_test_teardown(test_version_string, kill_child),
     };
     int rc = cmocka_run_group_tests(tests, NULL, report);
