@@ -109,7 +109,7 @@ void report_figs_meta(const struct report_figs *f, struct prof_meta *out)
 
 /* ------------------------------------------------------------ text */
 
-void report_put_text(FILE *f, const char *str, bool cell)
+void report_put_text(FILE *f, const char *str, enum md_mode mode)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
     size_t len = strlen((const char *)s);
@@ -120,9 +120,13 @@ void report_put_text(FILE *f, const char *str, bool cell)
             i += n ? n : 1;
             continue;
         }
-        if (s[i] == '`')
+        /* the characters that format text inside a line (a heading's
+         * trailing '#'s are dropped): '-', '.', '+' only matter at its start */
+        if (mode == MD_PLAIN && strchr("\\`*_<>[]|~#", s[i]))
+            fputc('\\', f);
+        if (s[i] == '`' && mode != MD_PLAIN)
             fputc('\'', f);
-        else if (s[i] == '|' && cell)
+        else if (s[i] == '|' && mode == MD_CELL)
             fputs("\\|", f);
         else
             fwrite(s + i, 1, n, f);
@@ -147,18 +151,18 @@ static const char *bytes_str(double b, char *buf, size_t size)
 
 static void put_func_line(FILE *f, const struct func_info *fi, const char *file, int line)
 {
-    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", false);
+    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CODE);
     if (file && line > 0) {
         fputs(" (", f);
-        report_put_text(f, file, false);
+        report_put_text(f, file, MD_CODE);
         fprintf(f, ":%d)", line);
     } else if (file) {
         fputs(" (", f);
-        report_put_text(f, file, false);
+        report_put_text(f, file, MD_CODE);
         fputc(')', f);
     } else if (fi->module && fi->module[0]) {
         fputs(" [", f);
-        report_put_text(f, fi->module, false);
+        report_put_text(f, fi->module, MD_CODE);
         fputc(']', f);
     }
 }
@@ -178,7 +182,7 @@ static void write_baseline(FILE *f, const struct report_in *in)
     fprintf(f, "| threads | %u seen |\n", in->threads);
     if (in->ended && in->ended[0]) {
         fputs("| end | ", f);
-        report_put_text(f, in->ended, true);
+        report_put_text(f, in->ended, MD_PLAIN);
         fputs(" |\n", f);
     }
     struct prof_meta m = {0};
@@ -211,17 +215,25 @@ static void write_hot_rows(FILE *f, const struct report_in *in, size_t rows)
         const struct hot_row *h = &in->hot->rows[i];
         const struct func_info *fi = in->r->func(in->r->ctx, h->func);
         fprintf(f, "| %.1f | %.1f | %" PRIu64 " | `", h->self_pct, h->total_pct, h->self);
-        report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", true);
+        report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CELL);
         fputs("` | ", f);
         if (fi->file) {
-            report_put_text(f, fi->file, true);
+            fputc('`', f);
+            report_put_text(f, fi->file, MD_CELL);
             if (fi->line > 0)
                 fprintf(f, ":%d", fi->line);
+            fputc('`', f);
         } else {
             fputc('-', f);
         }
         fputs(" | ", f);
-        report_put_text(f, fi->module && fi->module[0] ? fi->module : "-", true);
+        if (fi->module && fi->module[0]) {
+            fputc('`', f);
+            report_put_text(f, fi->module, MD_CELL);
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
         fputs(" |\n", f);
     }
 }
@@ -265,7 +277,7 @@ static void write_bottleneck(FILE *f, const struct report_in *in)
     const struct hot_row *top = &t->rows[0];
     const struct func_info *fi = in->r->func(in->r->ctx, top->func);
     fputs("The hottest function is `", f);
-    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", false);
+    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CODE);
     fprintf(f, "`: %.1f%% of the samples in its own code, %.1f%% with what it calls.\n\n",
             top->self_pct, top->total_pct);
     /* functions that only call others are in the stacks below, not here */
@@ -321,12 +333,18 @@ static void write_waits(FILE *f, const struct report_in *in)
             "|---|---|---|---:|---:|\n",
             g->readings);
     for (size_t i = 0; i < n; i++) {
-        fputs("| ", f);
-        report_put_text(f, w[i].thread[0] ? w[i].thread : "?", true);
-        fprintf(f, "-%d | `", (int)w[i].tid);
-        report_put_text(f, w[i].syscall, true);
+        fputs("| `", f);
+        report_put_text(f, w[i].thread[0] ? w[i].thread : "?", MD_CELL);
+        fprintf(f, "-%d` | `", (int)w[i].tid);
+        report_put_text(f, w[i].syscall, MD_CELL);
         fputs("` | ", f);
-        report_put_text(f, w[i].target[0] ? w[i].target : "-", true);
+        if (w[i].target[0]) {
+            fputc('`', f);
+            report_put_text(f, w[i].target, MD_CELL);
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
         fprintf(f, " | %u of %u | %.1f s |\n", w[i].seen, g->readings, w[i].longest_s);
     }
     if (g->waits_dropped)
@@ -506,7 +524,7 @@ static void write_result_funcs(FILE *f, const struct report_in *in, const struct
     for (size_t i = 0; i < rows; i++) {
         const struct diff_row *r = &d->rows[i];
         fputs("| `", f);
-        report_put_text(f, r->name, true);
+        report_put_text(f, r->name, MD_CELL);
         fputs("` |", f);
         put_pct_change(f, r->self_before, r->self_after, r->status);
         put_pct_change(f, r->total_before, r->total_after, r->status);
@@ -529,11 +547,11 @@ static int write_result(FILE *f, const struct report_in *in)
     if (in->figs)
         report_figs_meta(in->figs, &a);
     fputs("### Result\n\nBefore: `", f);
-    report_put_text(f, in->baseline_name ? in->baseline_name : "baseline", false);
+    report_put_text(f, in->baseline_name ? in->baseline_name : "baseline", MD_CODE);
     fputc('`', f);
     if (b->command[0]) {
         fputs(" (`", f);
-        report_put_text(f, b->command, false);
+        report_put_text(f, b->command, MD_CODE);
         fputs("`)", f);
     }
     fputs("; after: this run.\n\n", f);
@@ -561,7 +579,7 @@ int report_write(FILE *f, const struct report_in *in)
     if (!def.max_stacks)
         def.max_stacks = 3;
     fputs("## Performance Analysis: ", f);
-    report_put_text(f, in->command && in->command[0] ? in->command : "(unknown command)", false);
+    report_put_text(f, in->command && in->command[0] ? in->command : "(unknown command)", MD_PLAIN);
     fputs("\n\n", f);
     write_baseline(f, &def);
     write_bottleneck(f, &def);

@@ -17,8 +17,10 @@
  *                   whose share moved most (diff.h)
  * Every number says its unit; percentages of samples are of all samples.
  * Text from the target (names, paths) is written so it cannot break the
- * Markdown: '|' escaped in tables, '`' turned into '\'', control bytes and
- * invalid UTF-8 into U+FFFD.
+ * Markdown: names, paths, modules and thread names go in code spans (with
+ * '`' turned into '\'' and '|' escaped in tables), the command in the title
+ * has the characters that format a line escaped, control bytes and invalid
+ * UTF-8 become U+FFFD.
  *
  * Run figures: the session takes a procstat reading when sampling starts,
  * every 250 ms in the first second and then once a second while it runs,
@@ -112,8 +114,13 @@ struct report_in {
 
 int report_write(FILE *f, const struct report_in *in);
 
-/* Writes s for Markdown: in a table cell (cell) '|' is escaped; everywhere
- * '`' becomes '\'' and control bytes and invalid UTF-8 become U+FFFD. */
-void report_put_text(FILE *f, const char *s, bool cell);
+/* How report_put_text writes text from the target for Markdown.  In every
+ * mode control bytes and invalid UTF-8 become U+FFFD. */
+enum md_mode {
+    MD_CODE,  /* inside a code span or block: '`' becomes '\'' */
+    MD_CELL,  /* inside a code span in a table cell: also '|' escaped */
+    MD_PLAIN, /* running text: \ ` * _ < > [ ] | ~ # backslash-escaped */
+};
+void report_put_text(FILE *f, const char *s, enum md_mode mode);
 
 #endif

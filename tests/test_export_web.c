@@ -552,16 +552,23 @@ static void test_report_cpu_only(void **state)
     r->in.figs = &g;
     char *out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "## Performance Analysis: ./app --fast\n"));
+    free(out);
+    /* a command that would format the title: escaped */
+    r->in.command = "./app *x* <b> #1 `q` a|b";
+    out = capture(put_report, &r->in);
+    assert_non_null(
+        strstr(out, "## Performance Analysis: ./app \\*x\\* \\<b\\> \\#1 \\`q\\` a\\|b\n"));
+    r->in.command = "./app --fast";
     assert_non_null(strstr(out, "### Baseline"));
     assert_non_null(strstr(out, "| CPU | 95.0% of one CPU (average over 2.0 s) |"));
     assert_null(strstr(out, "| end |"));
     assert_non_null(strstr(out, "| RSS | 1.1 MiB at the end, peak 1.2 MiB"));
     assert_non_null(strstr(out, "### Bottleneck"));
     assert_non_null(strstr(out, "The hottest function is `hash`: 60.0%"));
-    assert_non_null(strstr(out, "| 60.0 | 60.0 | 60 | `hash` | hash.c:30 | libh.so |"));
+    assert_non_null(strstr(out, "| 60.0 | 60.0 | 60 | `hash` | `hash.c:30` | `libh.so` |"));
     /* a hostile name cannot break the table or the code spans */
     assert_non_null(
-        strstr(out, "| `op<\"&'>\xef\xbf\xbd\xef\xbf\xbd\\|'x'` | we\"ird\\path.c:3 |"));
+        strstr(out, "| `op<\"&'>\xef\xbf\xbd\xef\xbf\xbd\\|'x'` | `we\"ird\\path.c:3` |"));
     /* 3 rows shown of the 4 with self samples; main (no self) never */
     assert_null(strstr(out, "| 0.0 | 95.0 |"));
     assert_non_null(strstr(out, "1 more function shares the remaining samples."));
@@ -638,7 +645,7 @@ static void test_report_memory_io_waits(void **state)
     assert_non_null(strstr(out, "| I/O | read 1.0 MiB/s, write 512.0 KiB/s"));
     assert_non_null(strstr(out, "| end | process 42 exited with status 0 |"));
     assert_non_null(strstr(out, "### Waits"));
-    assert_non_null(strstr(out, "| blocker-7 | `read` | pipe:[5] | 3 of 3 | 2.0 s |"));
+    assert_non_null(strstr(out, "| `blocker-7` | `read` | `pipe:[5]` | 3 of 3 | 2.0 s |"));
     assert_non_null(strstr(out, "### Memory"));
     assert_non_null(strstr(out, "RSS: 9.8 MiB at the first reading, 29.3 MiB at the last"));
     assert_non_null(strstr(out, "page faults: 20.0 major/s"));

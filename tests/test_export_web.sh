@@ -309,7 +309,9 @@ t1=$(date +%s.%N)
 hz=$(getconf CLK_TCK)
 real_cpu=$(awk -v a="$k0" -v b="$k1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
     'BEGIN { printf "%.1f", 100 * (b - a) / hz / (t1 - t0) }')
-check "report: title names the command" grep -q "^## Performance Analysis: .*cpu_mix" "$TMP/mix.md"
+# (Markdown's '_' escaped)
+check "report: title names the command" grep -qE "^## Performance Analysis: .*cpu\\\\_mix" \
+    "$TMP/mix.md"
 check "report: Baseline with CPU %" grep -qE "^\| CPU \| [0-9.]+% of one CPU" "$TMP/mix.md"
 cpu=$(sed -n 's/^| CPU | \([0-9.]*\)% of one CPU.*/\1/p' "$TMP/mix.md")
 # (the ticks span pertop's start and end too: on a loaded machine the two
@@ -318,7 +320,7 @@ check "report: CPU $cpu% as the process's ticks say ($real_cpu%, ±25)" \
     within "${cpu:-0}" "$real_cpu" 25
 check "report: RSS and its peak" grep -qE "^\| RSS \| .* at the end, peak " "$TMP/mix.md"
 check "report: Bottleneck names compute_inner with file:line" \
-    grep -qE "^\| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| \`compute_inner\` \| .*cpu_mix.c:[0-9]+ \|" "$TMP/mix.md"
+    grep -qE "^\| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| \`compute_inner\` \| \`.*cpu_mix.c:[0-9]+\` \| \`cpu_mix\` \|" "$TMP/mix.md"
 check "report: hottest stacks in code blocks" grep -q "^Stack #1: " "$TMP/mix.md"
 check "report: a stack reaches main" grep -qE "^ *main \(.*cpu_mix.c:[0-9]+\)" "$TMP/mix.md"
 check "report: no Memory section for a flat process" sh -c "! grep -q '^### Memory' '$TMP/mix.md'"
@@ -389,9 +391,10 @@ rd=$(sed -n 's/^- all I\/O (files, pipes, sockets): read \([0-9.]*\) \([KM]i\)B\
 check "memio: read rate about 1 MiB/s ($rd)" within "${rd:-0}" 1.0 0.4
 check "memio: Waits section" grep -q "^### Waits" "$TMP/memio.md"
 check "memio: blocker waits in read on a pipe" \
-    grep -qE "^\| blocker-[0-9]+ \| \`read\` \| pipe:\[" "$TMP/memio.md"
+    grep -qE "^\| \`blocker-[0-9]+\` \| \`read\` \| \`pipe:\[" "$TMP/memio.md"
 check "memio: netwait waits in accept on a listening socket" \
-    grep -qE "^\| netwait-[0-9]+ \| \`accept4?\` \| socket:\[[0-9]+\] tcp .*listen" "$TMP/memio.md"
+    grep -qE "^\| \`netwait-[0-9]+\` \| \`accept4?\` \| \`socket:\[[0-9]+\] tcp .*listen\`" \
+    "$TMP/memio.md"
 check "memio still running" running_free "$P"
 kill -9 "$P"
 
