@@ -47,8 +47,8 @@
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
 #define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
 #define MERGED_MAX      (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
-#define FIGS_EVERY_NS   1000000000ull /* run figures: one procstat reading a second, */
-#define FIGS_FIRST_NS   250000000ull  /* four in the first second: short runs get them too */
+#define FIGS_MIN_NS     250000000ull  /* run figures: a procstat reading every 250 ms, */
+#define FIGS_MAX_NS     1000000000ull /* up to 1 s for a process whose reading is slow */
 #define PY_MARK         (MODULE_NONE - 1) /* in mods[]: a Python frame, vaddr = id << 32 | line */
 #define NB_ALIVE_NS     10000000ull  /* --nonblocking: is the target still there, this often */
 #define NB_PUBLISH_NS   50000000ull  /* --nonblocking: statistics copied this often */
@@ -107,8 +107,7 @@ struct session {
      * while it runs, then by the caller; figs under sync */
     struct procstat *figs_ps;
     struct procstat_snapshot *figs_snap;
-    uint64_t figs_last_ns;
-    unsigned figs_taken;
+    uint64_t figs_last_ns, figs_every_ns;
     struct report_figs figs;
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
@@ -658,15 +657,23 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
     pthread_mutex_unlock(&s->sync);
 }
 
-/* One procstat reading into the run figures: when processing starts, about
- * once a second while it runs, and at the end (session_stop).  A second
- * collector beside the screen's, so neither disturbs the other's rates. */
+/* One procstat reading into the run figures: when processing starts, every
+ * figs_every_ns while it runs, and at the end (session_stop).  Often, so a
+ * command that exits loses little of its figures (its last reading is the
+ * last before the exit), but at most 1% of this thread's time: a process
+ * with thousands of threads takes milliseconds to read.  A collector of its
+ * own beside the screen's, so neither disturbs the other's rates. */
 static void take_figures(struct session *s)
 {
-    s->figs_last_ns = now_ns();
-    s->figs_taken++;
+    uint64_t t0 = now_ns();
+    s->figs_last_ns = t0;
+    s->figs_every_ns = FIGS_MAX_NS;
     if (!s->figs_ps || !s->figs_snap || procstat_read(s->figs_ps, s->figs_snap) < 0)
         return;
+    uint64_t every = 100 * (now_ns() - t0);
+    s->figs_every_ns = every < FIGS_MIN_NS   ? FIGS_MIN_NS
+                       : every > FIGS_MAX_NS ? FIGS_MAX_NS
+                                             : every;
     pthread_mutex_lock(&s->sync);
     report_figs_add(&s->figs, s->figs_snap);
     pthread_mutex_unlock(&s->sync);
@@ -684,7 +691,7 @@ static void *processing_main(void *arg)
     take_figures(s);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);
-        if (now_ns() - s->figs_last_ns >= (s->figs_taken < 5 ? FIGS_FIRST_NS : FIGS_EVERY_NS))
+        if (now_ns() - s->figs_last_ns >= s->figs_every_ns)
             take_figures(s);
         if (c)
             process_one(s, p, c);
