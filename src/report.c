@@ -19,21 +19,24 @@
 /* ------------------------------------------------------------ figures */
 
 /* The entry for (tid, call, target), added if new; NULL when full. */
-static struct report_wait *wait_slot(struct report_figs *f, pid_t tid, const char *call,
-                                     const char *target)
+/* The entry for (thread name, call, target), added if new; NULL when full. */
+static struct report_wait *wait_slot(struct report_figs *f, const struct procstat_thread *t,
+                                     const char *call)
 {
     for (size_t i = 0; i < f->nwaits; i++) {
         struct report_wait *w = &f->waits[i];
-        if (w->tid == tid && !strcmp(w->syscall, call) && !strcmp(w->target, target))
+        if (!strncmp(w->thread, t->name, sizeof w->thread - 1) && !strcmp(w->syscall, call) &&
+            !strcmp(w->target, t->wait.target))
             return w;
     }
     if (f->nwaits == REPORT_WAITS_MAX)
         return NULL;
     struct report_wait *w = &f->waits[f->nwaits++];
     memset(w, 0, sizeof *w);
-    w->tid = tid;
+    w->tid = t->tid;
+    snprintf(w->thread, sizeof w->thread, "%s", t->name);
     snprintf(w->syscall, sizeof w->syscall, "%s", call);
-    snprintf(w->target, sizeof w->target, "%s", target);
+    snprintf(w->target, sizeof w->target, "%s", t->wait.target);
     return w;
 }
 
@@ -43,14 +46,18 @@ static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
         const struct procstat_thread *t = &s->threads[i];
         if (!t->wait.blocked)
             continue;
-        struct report_wait *w =
-            wait_slot(f, t->tid, t->wait.syscall ? t->wait.syscall : "?", t->wait.target);
+        struct report_wait *w = wait_slot(f, t, t->wait.syscall ? t->wait.syscall : "?");
         if (!w) {
             f->waits_dropped++;
             continue;
         }
-        snprintf(w->thread, sizeof w->thread, "%s", t->name);
-        w->seen++;
+        if (w->now_reading != f->readings) { /* the first of them in this reading */
+            w->now_reading = f->readings;
+            w->now = 0;
+            w->seen++;
+        }
+        if (++w->now > w->threads)
+            w->threads = w->now;
         if (t->wait.blocked_s > w->longest_s)
             w->longest_s = t->wait.blocked_s;
     }
@@ -305,6 +312,8 @@ static int cmp_waits(const void *a, const void *b)
     const struct report_wait *x = a, *y = b;
     if (x->seen != y->seen)
         return x->seen > y->seen ? -1 : 1;
+    if (x->threads != y->threads)
+        return x->threads > y->threads ? -1 : 1;
     return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -327,15 +336,17 @@ static void write_waits(FILE *f, const struct report_in *in)
     memcpy(w, g->waits, n * sizeof w[0]);
     qsort(w, n, sizeof w[0], cmp_waits);
     fprintf(f,
-            "Threads seen blocked in a system call, in %u readings of /proc (four in the "
-            "first second, then one a second):\n\n| thread | waits in | on | readings | "
-            "longest |\n"
+            "Threads seen blocked in a system call, in %u readings of /proc during the "
+            "run:\n\n| thread | waits in | on | readings | longest |\n"
             "|---|---|---|---:|---:|\n",
             g->readings);
     for (size_t i = 0; i < n; i++) {
         fputs("| `", f);
         report_put_text(f, w[i].thread[0] ? w[i].thread : "?", MD_CELL);
-        fprintf(f, "-%d` | `", (int)w[i].tid);
+        if (w[i].threads > 1)
+            fprintf(f, "` (%u threads) | `", w[i].threads);
+        else
+            fprintf(f, "-%d` | `", (int)w[i].tid);
         report_put_text(f, w[i].syscall, MD_CELL);
         fputs("` | ", f);
         if (w[i].target[0]) {

@@ -23,7 +23,7 @@
  * UTF-8 become U+FFFD.
  *
  * Run figures: the session takes a procstat reading when sampling starts,
- * every 250 ms in the first second and then once a second while it runs,
+ * every 250 ms while it runs (up to 1 s for a process that is slow to read),
  * and one at the end, and adds each to
  * a report_figs (report_figs_add, pure).  A reading of a process already
  * gone adds nothing, so for a launched command that exits, the figures end
@@ -61,13 +61,17 @@
 #define REPORT_STACK_FRAMES 40
 #define REPORT_STACK_ROOTS  10
 
+/* Threads of one name blocked in one call on one target are one entry, so
+ * a pool of a thousand idle workers is one line, not a thousand. */
 struct report_wait {
-    pid_t tid;
-    char thread[16];
+    pid_t tid;       /* the first thread seen there */
+    char thread[16]; /* the threads' name */
     char syscall[32];
-    char target[128]; /* procstat's description of the descriptor, or "" */
-    unsigned seen;    /* readings that found the thread blocked there */
-    double longest_s; /* longest time seen blocked in it without a break */
+    char target[128];          /* procstat's description of the descriptor, or "" */
+    unsigned seen;             /* readings that found one of them blocked there */
+    unsigned threads;          /* most of them found there in one reading */
+    double longest_s;          /* longest time one was seen blocked in it without a break */
+    unsigned now, now_reading; /* how many in reading number now_reading */
 };
 
 struct report_figs {

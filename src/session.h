@@ -5,8 +5,8 @@
  *   sampler thread    attaches, samples on a jittered clock, handles ptrace
  *                     events, detaches; the only code that stops the target
  *   processing thread unwinds captures, interns frames, adds to the model;
- *                     reads the process's procfs numbers once a second
- *                     for the run figures (session_run_figures)
+ *                     reads the process's procfs numbers every 250 ms
+ *                     (up to 1 s) for the run figures (session_run_figures)
  *   caller's thread   displays (views under the model lock, symbolized
  *                     outside it) and decides when to stop
  *
@@ -107,8 +107,8 @@ struct profile;
 void session_set_baseline(struct session *s, const struct profile *p);
 
 /* The run's figures so far, from procfs readings taken when sampling
- * started, every 250 ms in the first second and once a second after, and
- * at session_stop: CPU % of one CPU averaged over the run, RSS at the last
+ * started, every 250 ms (up to 1 s when a reading is slow), and at
+ * session_stop: CPU % of one CPU averaged over the run, RSS at the last
  * reading and its peak (VmHWM), read and write bytes per second.  Fills only those fields of out
  * (have_cpu, cpu_pct, have_rss, rss_bytes, rss_peak_bytes, have_io,
  * read_bps, write_bps; have_* false when not measured).  Returns 0. */

@@ -496,6 +496,34 @@ static void test_figures(void **state)
     assert_true(m1.have_rss && fabs(m1.rss_peak_bytes - 600.0 * 1024) < 1e-6);
 }
 
+/* Threads of one name waiting in one place are one entry. */
+static void test_figures_wait_pool(void **state)
+{
+    (void)state;
+    struct procstat_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    struct report_figs g = {0};
+    for (int k = 0; k < 2; k++) {
+        reading(s, 10 + k, k, 0, 1000, 1000, 0, 0, k);
+        s->nthread_rows = 5;
+        for (int i = 2; i < 5; i++) {
+            s->threads[i] = (struct procstat_thread){.tid = 20 + i, .name = "idle", .state = 'S'};
+            s->threads[i].wait = (struct procstat_wait){
+                .blocked = true, .syscall = "pause", .fd = -1, .blocked_s = 3.0 * k};
+        }
+        if (k == 1)
+            s->threads[4].wait.blocked = false; /* one woke up */
+        report_figs_add(&g, s);
+    }
+    free(s);
+    assert_int_equal(g.nwaits, 2);
+    const struct report_wait *pool = !strcmp(g.waits[0].thread, "idle") ? &g.waits[0] : &g.waits[1];
+    assert_string_equal(pool->thread, "idle");
+    assert_int_equal(pool->seen, 2);
+    assert_int_equal(pool->threads, 3);
+    assert_true(fabs(pool->longest_s - 3.0) < 1e-9);
+}
+
 /* ------------------------------------------------------------ report */
 
 struct rep {
@@ -583,6 +611,19 @@ static void test_report_cpu_only(void **state)
     assert_null(strstr(out, "### I/O"));
     assert_null(strstr(out, "### Result"));
     free(out);
+
+    /* a pool of threads waiting in one place is one line */
+    g.nwaits = 1;
+    g.waits[0] = (struct report_wait){.tid = 30,
+                                      .thread = "idle",
+                                      .syscall = "pause",
+                                      .seen = 3,
+                                      .threads = 1000,
+                                      .longest_s = 2.0};
+    out = capture(put_report, &r->in);
+    assert_non_null(strstr(out, "| `idle` (1000 threads) | `pause` | - | 3 of 3 | 2.0 s |"));
+    free(out);
+    g.nwaits = 0;
 
     /* --idle: a Waits section even when nobody was seen blocked */
     r->in.idle = true;
@@ -769,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_svg_min_width_and_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_svg_threads, setup, teardown),
         cmocka_unit_test(test_figures),
+        cmocka_unit_test(test_figures_wait_pool),
         cmocka_unit_test_setup_teardown(test_report_cpu_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_memory_io_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_deep_stack, setup, teardown),
