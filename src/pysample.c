@@ -82,8 +82,12 @@ struct pysample {
         char describe[64];
         char script_dir[PATH_MAX];
         char path[PATH_MAX];
-    } pub[2], *next;     /* next: the slot being filled by the finder */
-    atomic_bool ready;   /* found and supported: sampling reads Python */
+    } pub[2], *next;   /* next: the slot being filled by the finder */
+    atomic_bool ready; /* found and supported: sampling reads Python */
+    /* Why the looking stopped, for the screen: written once, before
+     * `stopped_looking` is stored with release order. */
+    char why[256];
+    atomic_bool stopped_looking;
     atomic_uint pub_gen; /* 0: nothing published yet */
 };
 
@@ -124,6 +128,7 @@ struct pysample *pysample_new(pid_t pid, struct pycode_reg *reg, bool gil_only, 
         p->stat_fd[i] = -1;
     pyframes_set_stopped(p->pf, true); /* ptrace mode; the nonblocking round says otherwise */
     atomic_init(&p->ready, false);
+    atomic_init(&p->stopped_looking, false);
     atomic_init(&p->pub_gen, 0);
     return p;
 }
@@ -352,6 +357,25 @@ static uint64_t maps_fingerprint(pid_t pid)
     return h;
 }
 
+/* No more looking; why ("" when no interpreter showed up) for the screen,
+ * once. */
+static void give_up(struct pysample *p, const char *why)
+{
+    p->gave_up = true;
+    if (atomic_load_explicit(&p->stopped_looking, memory_order_relaxed))
+        return;
+    snprintf(p->why, sizeof p->why, "%s", why);
+    atomic_store_explicit(&p->stopped_looking, true, memory_order_release);
+}
+
+bool pysample_gave_up(const struct pysample *p, const char **why)
+{
+    if (!p || !atomic_load_explicit(&((struct pysample *)p)->stopped_looking, memory_order_acquire))
+        return false;
+    *why = p->why;
+    return true;
+}
+
 /* --pid: a process that is not a Python (yet) may load libpython later. */
 static void maybe_refind(struct pysample *p, uint64_t now)
 {
@@ -364,7 +388,7 @@ static void maybe_refind(struct pysample *p, uint64_t now)
     p->maps_sum = sum;
     char err[256];
     if (pysample_find(p, err, sizeof err) < 0)
-        p->gave_up = true;
+        give_up(p, err);
     else if (atomic_load_explicit(&p->ready, memory_order_relaxed))
         p->st.refinds++;
 }
@@ -382,7 +406,7 @@ static void maybe_find(struct pysample *p)
     if (!p->first_try_ns)
         p->first_try_ns = now;
     if (now - p->first_try_ns > RETRY_FOR_NS) {
-        p->gave_up = true;
+        give_up(p, "");
         return;
     }
     if (p->last_try_ns && now - p->last_try_ns < RETRY_EVERY_NS)
@@ -390,7 +414,7 @@ static void maybe_find(struct pysample *p)
     p->last_try_ns = now;
     char err[256];
     if (pysample_find(p, err, sizeof err) < 0)
-        p->gave_up = true; /* found but unusable: native frames only */
+        give_up(p, err); /* found but unusable: native frames only */
 }
 
 /* Keeps the /proc stat file of each thread open across listings (the

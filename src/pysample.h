@@ -95,6 +95,10 @@ bool pysample_nb_alive(struct pysample *p);
 
 /* Processing thread (any thread). */
 bool pysample_ready(const struct pysample *p);
+/* True once the sampler stopped looking for an interpreter (a launched
+ * command that showed none in 10 s, or one found unusable); *why is the
+ * message then ("" when none showed).  Any thread. */
+bool pysample_gave_up(const struct pysample *p, const char **why);
 /* Changes each time another interpreter is published (0: none yet). */
 unsigned pysample_generation(const struct pysample *p);
 /* "CPython 3.12.1" once ready, else "". */

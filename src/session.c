@@ -1378,7 +1378,12 @@ static void live_header(struct session *s, struct lv_header *h)
     h->py_nonblocking = s->opts.nonblocking;
     snprintf(h->python, sizeof h->python, "%s", pysample_describe(s->py));
     /* the note is for the user, not the log: "pertop: " says nothing here */
-    const char *note = s->py_note;
+    const char *note = s->py_note, *why = NULL;
+    if (!note[0] && pysample_gave_up(s->py, &why)) /* launched: looked for while sampling */
+        note = why[0]                            ? why
+               : s->opts.stacks == STACKS_PYTHON ? "no CPython found in the command — --python "
+                                                   "shows nothing; try without it"
+                                                 : "";
     if (!strncmp(note, "pertop: ", 8))
         note += 8;
     size_t k = h->python[0] ? 0 : strnlen(note, sizeof h->py_note - 1); /* cut if long */
