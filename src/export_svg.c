@@ -27,23 +27,27 @@
 static const char script[] =
     "var frames = [], plotX = "
     "10"
-    ", plotW, fontW = 7, searching = false;\n"
+    ", plotW, total, fontW = 7, searching = false;\n"
     "function byId(id) { return document.getElementById(id); }\n"
     "function setText(id, s) { byId(id).textContent = s; }\n"
     "function init(evt) {\n"
     "  plotW = +byId('all').getAttribute('width');\n"
+    "  /* zoom and search work in samples (data-s is where a frame starts), exact\n"
+    "   * where the pixels written are rounded */\n"
     "  var gs = byId('frames').getElementsByTagName('g');\n"
     "  for (var i = 0; i < gs.length; i++) {\n"
     "    var g = gs[i], r = g.getElementsByTagName('rect')[0];\n"
     "    var title = g.getElementsByTagName('title')[0].textContent;\n"
-    "    var m = /^([\\s\\S]*) \\(\\d+ samples?, [\\d.]+%\\)$/.exec(title);\n"
+    "    var m = /^([\\s\\S]*) \\((\\d+) samples?, [\\d.]+%\\)$/.exec(title);\n"
     "    /* the details line: the title, then where the function is */\n"
     "    var loc = g.getAttribute('data-loc'), line = loc ? title + ' \\u2014 ' + loc : title;\n"
     "    var f = {g: g, r: r, t: g.getElementsByTagName('text')[0], title: title, line: line,\n"
-    "             name: m ? m[1] : title, x: +r.getAttribute('x'),\n"
+    "             name: m ? m[1] : title, n: m ? +m[2] : 0, s: +g.getAttribute('data-s'),\n"
+    "             x: +r.getAttribute('x'),\n"
     "             w: +r.getAttribute('width'), y: +r.getAttribute('y'),\n"
     "             fill: r.getAttribute('fill')};\n"
     "    frames.push(f);\n"
+    "    if (g.id === 'allg') total = f.n;\n"
     "    g.onmouseover = (function (f) { return function () { setText('details', f.line); }; "
     "})(f);\n"
     "    g.onmouseout = function () { setText('details', ' '); };\n"
@@ -65,13 +69,13 @@ static const char script[] =
     "  f.t.setAttribute('x', (x + 3).toFixed(3)); label(f, w);\n"
     "}\n"
     "function zoom(z) {\n"
-    "  /* x and width are rounded to 0.0005, frames are at least 0.1 wide */\n"
-    "  var s = plotW / z.w, eps = 0.01;\n"
+    "  if (!z.n) return;\n"
+    "  var s = plotW / z.n;\n"
     "  for (var i = 0; i < frames.length; i++) {\n"
     "    var f = frames[i], st = f.g.style;\n"
-    "    if (f.y <= z.y && f.x >= z.x - eps && f.x + f.w <= z.x + z.w + eps) {\n"
-    "      st.display = ''; st.opacity = ''; place(f, plotX + (f.x - z.x) * s, f.w * s);\n"
-    "    } else if (f.y > z.y && f.x <= z.x + eps && f.x + f.w >= z.x + z.w - eps) {\n"
+    "    if (f.y <= z.y && f.s >= z.s && f.s + f.n <= z.s + z.n) {\n"
+    "      st.display = ''; st.opacity = ''; place(f, plotX + (f.s - z.s) * s, f.n * s);\n"
+    "    } else if (f.y > z.y && f.s <= z.s && f.s + f.n >= z.s + z.n) {\n"
     "      st.display = ''; st.opacity = '0.6'; place(f, plotX, plotW);\n"
     "    } else {\n"
     "      st.display = 'none';\n"
@@ -95,7 +99,7 @@ static const char script[] =
     "  for (var i = 0; i < frames.length; i++) {\n"
     "    var f = frames[i];\n"
     "    if (f.g.id !== 'allg' && re.test(f.name)) {\n"
-    "      f.r.setAttribute('fill', 'rgb(230,0,230)'); iv.push([f.x, f.x + f.w]);\n"
+    "      f.r.setAttribute('fill', 'rgb(230,0,230)'); iv.push([f.s, f.s + f.n]);\n"
     "    } else f.r.setAttribute('fill', f.fill);\n"
     "  }\n"
     "  /* a match inside a match is not counted twice: merge the ranges */\n"
@@ -106,7 +110,8 @@ static const char script[] =
     "    else if (iv[k][1] > end) { sum += iv[k][1] - end; end = iv[k][1]; }\n"
     "  }\n"
     "  searching = true; setText('search', 'Reset Search');\n"
-    "  setText('matched', 'Matched: ' + (100 * sum / plotW).toFixed(1) + '% (' + term + ')');\n"
+    "  setText('matched', 'Matched: ' + (total ? 100 * sum / total : 0).toFixed(1) + '% (' + "
+    "term + ')');\n"
     "}\n"
     "function clearSearch() {\n"
     "  for (var i = 0; i < frames.length; i++) frames[i].r.setAttribute('fill', frames[i].fill);\n"
@@ -341,7 +346,7 @@ static void close_frame(struct flow *fl, size_t level, uint64_t key, uint64_t fr
     unsigned y = fl->height - SVG_PAD_BOTTOM - (unsigned)(level + 2) * SVG_FRAME_HEIGHT;
     char buf[256];
     const char *name = key_name(fl, key, buf, sizeof buf);
-    fputs("<g", fl->f);
+    fprintf(fl->f, "<g data-s=\"%" PRIu64 "\"", from);
     if (!(key & THREAD_KEY))
         put_location(fl->f, fl->r->func(fl->r->ctx, (uint32_t)key));
     fputs("><title>", fl->f);
@@ -434,7 +439,7 @@ static void write_all(struct flow *fl)
     unsigned y = fl->height - SVG_PAD_BOTTOM - SVG_FRAME_HEIGHT;
     double w = (double)(fl->o->width - 2 * SVG_PAD_X);
     fprintf(fl->f,
-            "<g id=\"allg\"><title>all (%" PRIu64 " sample%s, %s%%)</title><rect "
+            "<g id=\"allg\" data-s=\"0\"><title>all (%" PRIu64 " sample%s, %s%%)</title><rect "
             "x=\"%d\" y=\"%u\" width=\"%.3f\" height=\"%d\" rx=\"2\" fill=\"" SLATE
             "\" id=\"all\"/>"
             "<text x=\"%.3f\" y=\"%u\">%s</text></g>\n",

@@ -13,6 +13,9 @@
  * blue-green for Python, grey for unknown, truncated and other special
  * frames, light slate for threads and the root; nothing else.
  *
+ * Each frame's <g> carries data-s, the samples before it: the script zooms
+ * and measures matches in samples, exact where pixels are rounded.
+ *
  * An embedded script (no other file needed) shows a frame's name, samples
  * and percent, and where the function is (file:line, module), on hover, zooms into a frame on click (its callers shown full
  * width, faded; "Reset Zoom" or a click on a caller goes back), and

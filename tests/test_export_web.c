@@ -341,7 +341,8 @@ static void test_svg_geometry(void **state)
     /* work's own 5 samples come first, then hash */
     expect_geometry(find_frame(fr, n, "hash", 0), 10 + 40 * SCALE, 60 * SCALE, 66, 60);
     assert_non_null(
-        strstr(out, "<g data-loc=\"hash.c:30, libh.so\"><title>hash (60 samples, 60.00%)</title>"));
+        strstr(out, "<g data-s=\"40\" data-loc=\"hash.c:30, libh.so\"><title>hash (60 samples, "
+                    "60.00%)</title>"));
     /* kinds: native warm, unknown grey */
     const struct svg_frame *h = find_frame(fr, n, "hash", 0),
                            *u = find_frame(fr, n, "[unknown]", 0);

@@ -37,6 +37,7 @@ for g in group.findall("s:g", ns):
     assert m, "bad title %r" % title
     r = g.find("s:rect", ns)
     frames.append(dict(name=m.group(1), n=int(m.group(2)), pct=float(m.group(3)),
+                       s=int(g.get("data-s")),
                        x=float(r.get("x")), w=float(r.get("width")), y=int(r.get("y"))))
 top = [f for f in frames if f["name"] == "all"][0]
 total = top["n"]
@@ -45,6 +46,9 @@ plot = top["w"]
 bad = 0
 for f in frames:
     want = f["n"] * plot / total
+    if abs(f["x"] - top["x"] - f["s"] * plot / total) > 0.002:
+        bad += 1
+        print("data-s off: %r" % f)
     if abs(f["w"] - want) > 0.002 or abs(f["pct"] - 100.0 * f["n"] / total) > 0.006:
         bad += 1
         print("width off: %r" % f)
@@ -209,7 +213,8 @@ const gs = Array.from(doc.getElementById("frames").getElementsByTagName("g"));
 const st = g => {
   const r = g.getElementsByTagName("rect")[0];
   const t = g.getElementsByTagName("title")[0].textContent;
-  return {title: t, n: +/\((\d+) samples?/.exec(t)[1], x: +r.getAttribute("x"),
+  return {title: t, n: +/\((\d+) samples?/.exec(t)[1], s: +g.getAttribute("data-s"),
+          x: +r.getAttribute("x"),
           w: +r.getAttribute("width"), disp: g.style.display, op: g.style.opacity,
           fill: r.getAttribute("fill")};
 };
@@ -226,8 +231,8 @@ expect("hover shows the title and file:line " + where,
 expect("reset hidden at first", doc.getElementById("reset").style.display === "none");
 outer.onclick();
 expect("zoomed frame fills the width", near(st(outer).x, 10) && near(st(outer).w, plot));
-expect("callee scales with it", near(st(middle).w, m0.w * plot / o0.w) &&
-       near(st(middle).x, 10 + (m0.x - o0.x) * plot / o0.w));
+expect("callee scales with it", near(st(middle).w, m0.n * plot / o0.n) &&
+       near(st(middle).x, 10 + (m0.s - o0.s) * plot / o0.n));
 expect("caller at full width, faded", near(st(run).w, plot) && st(run).op === "0.6");
 expect("a frame outside hides", st(parse).disp === "none");
 expect("reset shown", doc.getElementById("reset").style.display === "");
@@ -242,10 +247,11 @@ gs.forEach((z, i) => {
   z.onclick();
   gs.forEach((g, k) => {
     const o = orig[k], now = st(g);
-    const inside = o.x >= zo.x - 0.003 && o.x + o.w <= zo.x + zo.w + 0.003;
+    const inside = o.s >= zo.s && o.s + o.n <= zo.s + zo.n;
     const above = +g.getElementsByTagName("rect")[0].getAttribute("y") <
                   +z.getElementsByTagName("rect")[0].getAttribute("y");
-    if (inside && above && (now.disp === "none" || now.x + now.w > 10 + plot + 0.01))
+    if (inside && above && (now.disp === "none" || now.x + now.w > 10 + plot + 0.002 ||
+                            !near(now.w, o.n * plot / zo.n)))
       expect("zoom on " + zo.title + " keeps " + o.title, false);
   });
   doc.getElementById("reset").onclick();
