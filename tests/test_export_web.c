@@ -387,6 +387,21 @@ static void test_svg_min_width_and_kinds(void **state)
     free(out);
 }
 
+/* Nothing sampled: only "all", with no samples, and the script still there. */
+static void test_svg_empty(void **state)
+{
+    struct fix *x = *state;
+    struct table tb = {0};
+    struct svg_arg a = {&tb.t, &x->r, NULL};
+    char *out = capture(put_svg, &a);
+    struct svg_frame fr[4];
+    assert_int_equal(parse_frames(out, fr, 4), 1);
+    assert_non_null(strstr(out, "<title>all (0 samples, 0.00%)</title>"));
+    assert_non_null(strstr(out, "all (no samples)"));
+    assert_non_null(strstr(out, "function zoom(z)"));
+    free(out);
+}
+
 static void test_svg_threads(void **state)
 {
     struct fix *x = *state;
@@ -810,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_svg_geometry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_svg_min_width_and_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_svg_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_svg_empty, setup, teardown),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_figures_wait_pool),
         cmocka_unit_test_setup_teardown(test_report_cpu_only, setup, teardown),
