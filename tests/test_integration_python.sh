@@ -146,7 +146,7 @@ if [ -n "$PY312" ]; then
         start_fixture "$PY312" "$SRC/tests/fixtures/py_exec.py"
         P=$FIX_PID
         # shellcheck disable=SC2086
-        "$PERTOP" --pid "$P" --duration 3 --batch $extra -o "$TMP/exec.$mode.folded" -f folded \
+        "$PERTOP" --pid "$P" --duration 4 --batch $extra -o "$TMP/exec.$mode.folded" -f folded \
             >/dev/null 2>&1
         check "exec ($mode): before_exec seen" grep -q ";before_exec" "$TMP/exec.$mode.folded"
         check "exec ($mode): after_exec seen: the new interpreter was found" \
