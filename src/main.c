@@ -173,7 +173,7 @@ static void run_loop(struct session *s, const struct cli_opts *o, int sfd)
                 return;
         }
         if (!o->batch && mono_s() >= next_show) {
-            plain_show(s, stdout);
+            plain_show(s, o, stdout);
             next_show += o->interval_s;
         }
     }
@@ -204,7 +204,7 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
             code = EXIT_OUTPUT;
         fflush(stdout);
     } else if (!screen) {
-        plain_show(s, stdout);
+        plain_show(s, o, stdout);
     }
     if (o->output && write_output(s, o) < 0 && code == EXIT_OK)
         code = EXIT_OUTPUT;

@@ -4,12 +4,15 @@
  */
 #include "plain.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "batchview.h"
+#include "cli.h"
 #include "session.h"
 
-int plain_show(struct session *s, FILE *out)
+int plain_show(struct session *s, const struct cli_opts *o, FILE *out)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -18,7 +21,18 @@ int plain_show(struct session *s, FILE *out)
         return -1;
     if (isatty(fileno(out)))
         fputs("\033[H\033[2J", mem);
-    int rc = session_write(s, mem, FORMAT_TEXT, false);
+    int rc;
+    if (batchview_wanted(o)) {
+        /* A NAME that matched nothing still prints the hot view; the reason
+         * goes under it, as the batch run's end would say it. */
+        char err[700];
+        rc = batchview_print(s, o, mem, err, sizeof err);
+        if (rc < 0)
+            fprintf(mem, "%s\n", err);
+        rc = rc == -ENOENT ? 0 : rc;
+    } else {
+        rc = session_write(s, mem, FORMAT_TEXT, false);
+    }
     fclose(mem);
     if (rc == 0) {
         fwrite(buf, 1, len, out);
