@@ -348,8 +348,12 @@ static uint64_t maps_fingerprint(pid_t pid)
     if (!f)
         return 0;
     for (size_t k = 0; k < 65536 && fgets(line, sizeof line, f); k++) {
+        /* files only: anonymous mappings come and go with every malloc
+         * arena and thread stack, and would run pyfind each second */
         const char *name = strchr(line, '/');
-        for (const char *c = name ? name : ""; *c && *c != '\n'; c++)
+        if (!name)
+            continue;
+        for (const char *c = name; *c && *c != '\n'; c++)
             h = (h ^ (uint8_t)*c) * 1099511628211ull;
         h = (h ^ '\n') * 1099511628211ull;
     }

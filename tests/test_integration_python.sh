@@ -91,7 +91,7 @@ one_python() {
 
     # --nonblocking: the same frames, read without ever stopping or tracing
     # the target; torn reads are counted in the header, not shown
-    "$PERTOP" --pid "$P" --duration 1.5 --python --nonblocking --rate 999 --batch \
+    "$PERTOP" --pid "$P" --duration 2.5 --python --nonblocking --rate 999 --batch \
         --output "$out.nb.all.folded" --format folded --threads >"$out.nb.txt" 2>"$out.nb.err" &
     NB=$!
     sleep 0.7
@@ -112,7 +112,7 @@ one_python() {
         grep -q "^python: .*nonblocking, [0-9]* samples .* [0-9]* torn reads dropped" "$out.nb.txt"
 
     # the sleeping background thread, with --idle and threads as roots
-    "$PERTOP" --pid "$P" --duration 1 --idle --python --batch --output "$out.bg.folded" \
+    "$PERTOP" --pid "$P" --duration 2 --idle --python --batch --output "$out.bg.folded" \
         --format folded --threads >/dev/null 2>&1
     check "$name: the background thread's frames" grep -q ";background " "$out.bg.folded"
     # thread names from threading (the OS names are the interpreter's own),
