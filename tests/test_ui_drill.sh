@@ -97,10 +97,13 @@ check "Enter on a thread: the function it runs now" \
 $T send-keys -t d Escape Tab Tab Tab
 check "back on the list" wait_for d 5 "SELF% +TOTAL%"
 
-# T: the call tree; H opens the hottest path down to compute_inner
+# T: the call tree, opened on its hottest path; - closes, H opens it again
 $T send-keys -t d Escape T
 check "T: the call tree" wait_for d 5 "^Call tree \(top down"
-check "the tree starts collapsed" wait_for d 5 "^ +[0-9.]+% +[0-9.]+% +[0-9.]+% +\+ _start"
+check "the tree opens on its hottest path, down to compute_inner" \
+    wait_for d 5 "^ +[0-9.]+% +[0-9.]+% +[0-9.]+% {14,}compute_inner"
+$T send-keys -t d -
+check "- on the top row closes it" wait_for d 5 "^ +[0-9.]+% +[0-9.]+% +[0-9.]+% +\+ _start"
 $T send-keys -t d H
 check "H: the hottest path down to compute_inner" \
     wait_for d 5 "^ +[0-9.]+% +[0-9.]+% +[0-9.]+% {14,}compute_inner"

@@ -391,7 +391,15 @@ static unsigned open_tree(struct ui_state *st, enum live_view v)
 {
     if (ui_view(st) == v)
         return UA_NONE;
-    return push_view(st, v, UI_NO_FUNC, NULL);
+    unsigned a = push_view(st, v, UI_NO_FUNC, NULL);
+    if (st->expand[v == LIVE_INVERTED ? 1 : 0].n == 0) {
+        /* a tree first shown closed answers nothing: open its hottest
+         * path, as 'H' on the top would */
+        st->hot_expand = true;
+        st->hot_from = DRILL_ROOT_HASH;
+        a |= UA_REDRAW | UA_REFETCH;
+    }
+    return a;
 }
 
 static void reset_positions(struct ui_state *st)
