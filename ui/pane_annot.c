@@ -159,34 +159,29 @@ void pane_annot_row(const struct annot_view *v, size_t i, int width, struct ui_l
     line_cut(out, width);
 }
 
-size_t pane_annot_next_hot(const struct annot_view *v, size_t from)
+/* The hot row after (step 1) or before (step nrows - 1) from, wrapping. */
+static size_t step_hot(const struct annot_view *v, size_t from, size_t step)
 {
     if (v->error[0] || v->hottest == SIZE_MAX)
         return SIZE_MAX;
     size_t off = note_rows(v);
     if (from == SIZE_MAX || from < off)
         return v->hottest + off;
-    size_t start = from - off;
-    for (size_t k = 1; k <= v->nrows; k++) {
-        size_t i = (start + k) % v->nrows;
+    size_t i = from - off;
+    for (size_t k = 0; k < v->nrows; k++) {
+        i = (i + step) % v->nrows;
         if (v->rows[i].hot)
             return i + off;
     }
     return v->hottest + off;
 }
 
+size_t pane_annot_next_hot(const struct annot_view *v, size_t from)
+{
+    return step_hot(v, from, 1);
+}
+
 size_t pane_annot_prev_hot(const struct annot_view *v, size_t from)
 {
-    if (v->error[0] || v->hottest == SIZE_MAX)
-        return SIZE_MAX;
-    size_t off = note_rows(v);
-    if (from == SIZE_MAX || from < off)
-        return v->hottest + off;
-    size_t start = from - off;
-    for (size_t k = 1; k <= v->nrows; k++) {
-        size_t i = (start + v->nrows - k % v->nrows) % v->nrows;
-        if (v->rows[i].hot)
-            return i + off;
-    }
-    return v->hottest + off;
+    return v->nrows ? step_hot(v, from, v->nrows - 1) : step_hot(v, from, 0);
 }

@@ -348,12 +348,10 @@ static void refresh_ctx(struct tui *t)
 static void draw(struct tui *t)
 {
     int lines, cols;
+    refresh_ctx(t);
     screen_size(t->scr, &lines, &cols);
     if (cols > UI_COLS_MAX)
         cols = UI_COLS_MAX;
-    layout_compute(lines, cols, t->st.layout, t->st.focus, &t->lay);
-    order_frame(t);
-    update_ctx(t, t->ctx.rows[PANE_MEM], t->ctx.rows[PANE_IO]);
     screen_begin(t->scr);
     struct ui_line hl[4];
     header_lines(t->frame, &t->st, cols, t->lay.header.h, &t->hdr, hl);
