@@ -524,8 +524,7 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
     }
     c->tid = t->tid;
     c->state = ps.state;
-    memcpy(c->comm, ps.comm, sizeof c->comm);
-    c->comm[sizeof c->comm - 1] = '\0';
+    snprintf(c->comm, sizeof c->comm, "%s", ps.comm);
     if (ps.state == 'R')
         c->flags |= CAPTURE_ONCPU;
     c->py_n = 0;

@@ -332,8 +332,7 @@ static void merge_ps(struct live_frame *f, size_t cap, pid_t tid,
         struct lv_thread_row *row = row_for(f, cap, pt->tid);
         if (!row)
             return;
-        memcpy(row->name, pt->name, sizeof(row->name));
-        row->name[sizeof(row->name) - 1] = '\0';
+        snprintf(row->name, sizeof row->name, "%s", pt->name);
         row->state = pt->state;
         row->have_cpu = true;
         row->cpu_pct = pt->cpu_pct;
@@ -361,7 +360,7 @@ static void merge_model(struct live_frame *f, size_t cap, const struct model *m,
         if (!row && !have_ps) {
             row = row_for(f, cap, t->tid);
             if (row) {
-                memcpy(row->name, t->name, sizeof(row->name));
+                snprintf(row->name, sizeof row->name, "%s", t->name);
                 row->state = t->state;
             }
         }

@@ -38,7 +38,7 @@ struct lv_hot_row {
 
 struct lv_thread_row {
     pid_t tid;
-    char name[16];
+    char name[64];
     char state;       /* procfs state when known, else the last sampled one */
     bool have_cpu;    /* cpu_pct and the io rates come from procstat */
     double cpu_pct;   /* of one CPU */

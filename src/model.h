@@ -16,7 +16,7 @@
  *
  * Memory (default limits, worst case): 24 MiB of nodes (24 bytes each),
  * 24 MiB of child hash (12-byte slots, at most 3/4 full, power of two),
- * 1 MiB recent ring, 0.2 MiB thread table: about 50 MiB.  Arrays grow by
+ * 1 MiB recent ring, 0.4 MiB thread table: about 50 MiB.  Arrays grow by
  * doubling, so a small profile uses little; model_add allocates nothing once
  * the arrays have grown.
  *
@@ -55,7 +55,7 @@ struct model_node {
 
 struct model_thread {
     pid_t tid;
-    char name[16];
+    char name[64]; /* the OS name, or the longer one Python gave the thread */
     char state;       /* last state seen */
     uint64_t samples; /* cumulative */
     uint64_t last_ns; /* time of last sample */

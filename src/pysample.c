@@ -660,8 +660,7 @@ static bool nb_thread(struct pysample *p, size_t i, struct capqueue *q, bool idl
     }
     c->tid = th->tid;
     c->state = ps.state;
-    memcpy(c->comm, ps.comm, sizeof c->comm);
-    c->comm[sizeof c->comm - 1] = '\0';
+    snprintf(c->comm, sizeof c->comm, "%s", ps.comm);
     put_name(p, th, c);
     c->time_ns = mono_ns();
     c->stop_ns = 0;

@@ -116,15 +116,15 @@ one_python() {
         --format folded --threads >/dev/null 2>&1
     check "$name: the background thread's frames" grep -q ";background " "$out.bg.folded"
     # thread names from threading (the OS names are the interpreter's own),
-    # cut to the 15 bytes a sample's thread name holds
+    # whole: longer than the 15 bytes an OS thread name holds
     check "$name: the main thread named MainThread (threading's name)" \
         grep -q "^MainThread-$P;" "$out.bg.folded"
-    check "$name: the background thread named py-background-w..." \
-        grep -q "^py-background-w-[0-9]*;.*;background " "$out.bg.folded"
+    check "$name: the background thread named py-background-worker" \
+        grep -q "^py-background-worker-[0-9]*;.*;background " "$out.bg.folded"
     "$PERTOP" --pid "$P" --duration 1 --idle --python --nonblocking --batch \
         --output "$out.nbbg.folded" --format folded --threads >/dev/null 2>&1
     check "$name: --nonblocking: the background thread by its Python name" \
-        grep -q "^py-background-w-[0-9]*;.*;background " "$out.nbbg.folded"
+        grep -q "^py-background-worker-[0-9]*;.*;background " "$out.nbbg.folded"
     check "$name: target still running after detach" running_free "$P"
     kill -9 "$P"
 }

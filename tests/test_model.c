@@ -164,7 +164,7 @@ static void test_threads(void **state)
     assert_int_equal(t0->samples, 1);
     assert_int_equal(t0->state, 'R');
     assert_non_null(t1);
-    assert_string_equal(t1->name, "worker-renamed-"); /* 15 chars, like comm */
+    assert_string_equal(t1->name, "worker-renamed-long-name"); /* Python names exceed comm */
     assert_int_equal(t1->samples, 3);
     assert_int_equal(t1->state, 'R');
     assert_int_equal(t1->last_ns, 10);
@@ -185,12 +185,21 @@ static void test_threads(void **state)
     free(self);
     free(total);
 
+    /* A name longer than the table holds is cut, never overrun. */
+    char longname[200];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    model_add(m, 102, longname, 'R', THREAD(102), s, 1, SAMPLE_ONCPU, 11, OVF);
+    const struct model_thread *t2 = model_thread_find(m, 102);
+    assert_non_null(t2);
+    assert_int_equal(strlen(t2->name), sizeof t2->name - 1);
+
     model_thread_exited(m, 101);
     assert_true(model_thread_find(m, 101)->exited);
     /* A reused tid is alive again, same entry. */
     model_add(m, 101, "again", 'R', THREAD(101), s, 2, SAMPLE_ONCPU, 11, OVF);
     assert_false(model_thread_find(m, 101)->exited);
-    assert_int_equal(model_thread_count(m), 2);
+    assert_int_equal(model_thread_count(m), 3); /* 100, 101, 102 */
     model_free(m);
 }
 

@@ -88,7 +88,7 @@ struct ui_state {
     bool filtering; /* typing into the filter */
     bool recent;    /* recent window, else cumulative */
     pid_t tid;      /* every pane limited to this thread, 0 = all */
-    char tid_name[16];
+    char tid_name[64];
     bool paused;
     bool help;
     char msg[UI_MSG_MAX]; /* status-line message, "" = none */
