@@ -677,17 +677,14 @@ static uint32_t head_index(struct pyframes *pf, uint64_t code)
     return 0; /* cannot happen: more slots than frames */
 }
 
-/* Reads every piece, in as few calls as the reader allows; ok[i] says
- * which arrived whole.  A piece that fails stops process_vm_readv there:
- * the rest is read again after it. */
-static void batch_read(struct pyframes *pf, const struct pyf_target *t, const struct pyiov *v,
-                       size_t n, bool *ok)
+unsigned pyframes_read_batch(const struct pyf_target *t, const struct pyiov *v, size_t n, bool *ok)
 {
     size_t i = 0;
+    unsigned calls = 0;
     while (i < n) {
         size_t chunk = n - i < PYF_IOV_MAX ? n - i : PYF_IOV_MAX;
         int got;
-        pf->st.reads++;
+        calls++;
         if (t->mem.readv) {
             got = t->mem.readv(t->mem.ctx, v + i, chunk);
         } else {
@@ -704,6 +701,13 @@ static void batch_read(struct pyframes *pf, const struct pyf_target *t, const st
         if (i < n && (size_t)got < chunk)
             ok[i++] = false; /* the piece that stopped the batch */
     }
+    return calls;
+}
+
+static void batch_read(struct pyframes *pf, const struct pyf_target *t, const struct pyiov *v,
+                       size_t n, bool *ok)
+{
+    pf->st.reads += pyframes_read_batch(t, v, n, ok);
 }
 
 /* Lays out the re-read of the frames: frames within MERGE_GAP of each

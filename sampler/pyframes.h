@@ -167,6 +167,12 @@ int pyframes_walk(struct pyframes *pf, const struct pyf_target *t, uint64_t tsta
  * the retry.  Default false: nonblocking. */
 void pyframes_set_stopped(struct pyframes *pf, bool stopped);
 
+/* Reads every piece in as few calls as t's reader allows (at most IOV_MAX
+ * pieces a call); ok[i] says which arrived whole.  A piece that fails stops
+ * process_vm_readv there: the rest is read again after it.  Returns the
+ * calls made. */
+unsigned pyframes_read_batch(const struct pyf_target *t, const struct pyiov *v, size_t n, bool *ok);
+
 /* A str object (2.7: a PyString) as bounded UTF-8: at most cap-1 bytes,
  * control characters as '?', "..." at the end when cut.  0, or -EINVAL
  * for an object that is not a compact string, -EFAULT unreadable. */

@@ -31,28 +31,6 @@ static uint64_t u64_at(const uint8_t *b, int32_t off)
     return v;
 }
 
-/* n pieces, in one read when the reader batches; ok[i] for each. */
-static void read_many(const struct pyf_target *t, const struct pyiov *v, size_t n, bool *ok)
-{
-    size_t i = 0;
-    while (i < n) {
-        int got = 0;
-        if (t->mem.readv)
-            got = t->mem.readv(t->mem.ctx, v + i, n - i);
-        else
-            while (i + (size_t)got < n &&
-                   rd(t, v[i + got].addr, v[i + got].buf, v[i + got].len) == 0)
-                got++;
-        if (got < 0)
-            got = 0;
-        for (int k = 0; k < got; k++)
-            ok[i + (size_t)k] = true;
-        i += (size_t)got;
-        if (i < n)
-            ok[i++] = false; /* the piece that stopped the batch */
-    }
-}
-
 /* Is the key object whose first HDR bytes are h the string `want`?
  * Only compact ASCII strings (3.x) and 2.7 strs: attribute and module
  * names always are. */
@@ -191,7 +169,7 @@ static int view_get(const struct pyf_target *t, const struct dview *v, const cha
                 iov[m] = (struct pyiov){keys[j], hdr[m], HDR};
                 m++;
             }
-        read_many(t, iov, m, ok); /* every key's head at once */
+        pyframes_read_batch(t, iov, m, ok); /* every key's head at once */
         for (size_t j = 0; j < m; j++)
             if (ok[j] && key_is(t, hdr[j], key)) {
                 *value = vals[at[j]];

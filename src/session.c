@@ -183,23 +183,29 @@ static bool wait_until(struct session *s, struct ptsampler *ps, uint64_t deadlin
     }
 }
 
+/* Whether the start has been decided: *go true to sample, false to give
+ * up (aborted or stopped). */
+static bool run_decided(struct session *s, bool *go)
+{
+    pthread_mutex_lock(&s->sync);
+    enum run_state r = s->run;
+    pthread_mutex_unlock(&s->sync);
+    *go = r == RUN_GO;
+    return *go || r == RUN_ABORT || atomic_load(&s->stop);
+}
+
 /* Before sampling starts (launch mode: until the command has exec'd), keep
  * handling events so the target is never held up. */
 static bool wait_for_go(struct session *s, struct ptsampler *ps)
 {
-    for (;;) {
-        pthread_mutex_lock(&s->sync);
-        enum run_state r = s->run;
-        pthread_mutex_unlock(&s->sync);
-        if (r == RUN_GO)
-            return true;
-        if (r == RUN_ABORT || atomic_load(&s->stop))
-            return false;
+    bool go;
+    while (!run_decided(s, &go)) {
         if (!wait_until(s, ps, now_ns() + 2000000ull)) {
             atomic_store(&s->exited, true);
             return false;
         }
     }
+    return go;
 }
 
 static void sample_loop(struct session *s, struct ptsampler *ps)
@@ -303,16 +309,10 @@ static void nb_sleep_until(uint64_t t)
 
 static bool nb_wait_for_go(struct session *s)
 {
-    for (;;) {
-        pthread_mutex_lock(&s->sync);
-        enum run_state r = s->run;
-        pthread_mutex_unlock(&s->sync);
-        if (r == RUN_GO)
-            return true;
-        if (r == RUN_ABORT || atomic_load(&s->stop))
-            return false;
+    bool go;
+    while (!run_decided(s, &go))
         nb_sleep_until(now_ns() + 2000000ull);
-    }
+    return go;
 }
 
 static void nb_loop(struct session *s)
