@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define CAPQUEUE_MAX_SLOTS (1u << 20)
 #define CACHE_LINE         64
 
@@ -138,20 +140,13 @@ static bool queue_empty(struct capqueue *q)
     return atomic_load(&q->head) == tail;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Sleep until the producer commits, the queue closes or deadline passes. */
 static void wait_for_item(struct capqueue *q, uint64_t deadline)
 {
     atomic_fetch_add(&q->waiters, 1);
     uint32_t seq = atomic_load(&q->wake_seq);
     while (queue_empty(q) && !atomic_load(&q->closed)) {
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         if (now >= deadline)
             break;
         uint64_t left = deadline - now;
@@ -166,7 +161,7 @@ static void wait_for_item(struct capqueue *q, uint64_t deadline)
 struct capture *capqueue_take(struct capqueue *q, int timeout_ms)
 {
     if (queue_empty(q) && timeout_ms > 0 && !atomic_load(&q->closed))
-        wait_for_item(q, mono_ns() + (uint64_t)timeout_ms * 1000000u);
+        wait_for_item(q, clock_mono_ns() + (uint64_t)timeout_ms * 1000000u);
     if (queue_empty(q))
         return NULL;
     /* acquire on head (seq_cst load in queue_empty) makes the slot's

@@ -16,6 +16,7 @@
  * thread stays blocked on the same descriptor.
  */
 #include "procstat.h"
+#include "clock.h"
 #include "procfs.h"
 
 #include <arpa/inet.h>
@@ -684,13 +685,6 @@ int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args
 
 /* ------------------------------------------------------------ reading files */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Reads at most size-1 bytes of dirfd/rel into buf and NUL-terminates it;
  * returns the length or -errno.  O_NONBLOCK: procfs never blocks, but a
  * path that is not what we expect must not either.  whole: the file is one
@@ -1172,7 +1166,7 @@ int procstat_read(struct procstat *p, struct procstat_snapshot *out)
     if (!p || !out)
         return -EINVAL;
     memset(out, 0, offsetof(struct procstat_snapshot, threads));
-    out->time_ns = mono_ns();
+    out->time_ns = clock_mono_ns();
     out->nhistory = 0;
     double dt = p->have_prev ? (double)(out->time_ns - p->prev_ns) / 1e9 : 0;
     p->lookups_left = SOCKET_LOOKUPS;

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "procfs.h"
 
 #define PTS_OPTIONS       (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC) /* never EXITKILL */
@@ -86,13 +87,6 @@ struct ptsampler {
 
 /* ------------------------------------------------------------- helpers */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static pid_t self_tid(void)
 {
     return (pid_t)syscall(SYS_gettid);
@@ -107,7 +101,7 @@ static long pt(int req, pid_t tid, unsigned long addr, unsigned long data)
 static void resume(struct ptsampler *s, int req, pid_t tid, int sig)
 {
     pt(req, tid, 0, (unsigned long)sig);
-    s->resumed_ns = mono_ns();
+    s->resumed_ns = clock_mono_ns();
 }
 
 static bool is_group_stop_sig(int sig)
@@ -140,7 +134,7 @@ static int wait_thread_spin(struct ptsampler *s, pid_t tid, uint64_t spin_until,
             return 1;
         if (r < 0 && errno != EINTR)
             return -1;
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         if (now >= deadline)
             return 0;
         if (now < spin_until) {
@@ -192,7 +186,7 @@ static struct pts_thread *add_thread(struct ptsampler *s, pid_t tid, bool stop_p
     *t = (struct pts_thread){.tid = tid,
                              .stat_fd = open_stat(s->cfg.pid, tid),
                              .stop_pending = stop_pending,
-                             .pending_since = mono_ns()};
+                             .pending_since = clock_mono_ns()};
     s->st.threads++;
     s->st.threads_seen++;
     return t;
@@ -241,7 +235,7 @@ static void on_event_stop(struct ptsampler *s, struct pts_thread *t, int sig)
 static void release_untracked(struct ptsampler *s, pid_t tid)
 {
     int status;
-    if (wait_thread(s, tid, mono_ns() + STOP_WAIT_RUN_NS, &status) <= 0)
+    if (wait_thread(s, tid, clock_mono_ns() + STOP_WAIT_RUN_NS, &status) <= 0)
         return;
     if (!WIFSTOPPED(status))
         return;
@@ -463,7 +457,7 @@ static uint64_t stop_wait_ns(char state)
  * 0 when c holds a capture.  Nothing here allocates. */
 static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct capture *c)
 {
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_mono_ns();
     if (pt(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
         return -1;
     t->stop_pending = true;
@@ -475,7 +469,7 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
     uint64_t spin = c->state == 'R' ? t0 + STOP_SPIN_NS : 0;
     if (wait_thread_spin(s, t->tid, spin, t0 + stop_wait_ns(c->state), &status) <= 0)
         return -1; /* its stop, when it comes, is resumed by ptsampler_wait */
-    uint64_t seen = mono_ns();
+    uint64_t seen = clock_mono_ns();
     int rc = -1;
     if (capturable(status) && pt(PTRACE_GETREGS, t->tid, 0, (unsigned long)&c->regs) == 0) {
         read_stack(s, c);
@@ -496,7 +490,7 @@ static bool may_interrupt(const struct pts_thread *t)
 {
     if (t->gone || t->group_stopped)
         return false;
-    return !t->stop_pending || mono_ns() - t->pending_since > PENDING_STALE_NS;
+    return !t->stop_pending || clock_mono_ns() - t->pending_since > PENDING_STALE_NS;
 }
 
 static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capqueue *q)
@@ -567,7 +561,7 @@ enum ptsampler_state ptsampler_wait(struct ptsampler *s, uint64_t deadline_ns)
             return PTS_EXITED;
         if (s->execed)
             return PTS_EXECED;
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         if (now >= deadline_ns)
             return PTS_RUNNING;
         uint64_t left = deadline_ns - now;
@@ -644,8 +638,8 @@ static void release_all(struct ptsampler *s)
         for (uint32_t i = 0; i < s->nthreads; i++)
             if (!s->threads[i].gone)
                 pt(PTRACE_INTERRUPT, s->threads[i].tid, 0, 0);
-        uint64_t deadline = mono_ns() + DETACH_TIMEOUT_NS;
-        while (detach_pass(s) > 0 && mono_ns() < deadline)
+        uint64_t deadline = clock_mono_ns() + DETACH_TIMEOUT_NS;
+        while (detach_pass(s) > 0 && clock_mono_ns() < deadline)
             sleep_for_sigchld(s, WAIT_SLICE_NS);
     }
     /* Left: threads stuck in uninterruptible sleep.  They stay traced until

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "liveview.h"
 #include "procstat.h"
 
@@ -42,13 +43,6 @@ struct live {
     uint64_t prev_rounds, prev_ns, frozen_now;
     double last_rate;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Achieved rate over the time since the previous frame: the overall mean
  * would hide a rate change made with +/-. */
@@ -87,7 +81,7 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
     struct live_frame *f = live_frame_new();
     if (!f)
         return NULL;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_mono_ns();
     bool exited = session_target_exited(l->s);
     if (exited && !l->frozen_now)
         l->frozen_now = t0;
@@ -98,7 +92,7 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
         live_frame_free(f);
         return NULL;
     }
-    f->build_ms = (double)(mono_ns() - t0) / 1e6;
+    f->build_ms = (double)(clock_mono_ns() - t0) / 1e6;
     return f;
 }
 
@@ -180,7 +174,7 @@ static void *live_main(void *arg)
         if (f)
             publish(l, f);
         pthread_mutex_lock(&l->mu);
-        wait_turn(l, mono_ns() + l->interval_ns);
+        wait_turn(l, clock_mono_ns() + l->interval_ns);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "elfsyms.h"
 #include "procfs.h"
 #include "pyfind.h"
@@ -90,20 +91,6 @@ struct pysample {
     atomic_bool stopped_looking;
     atomic_uint pub_gen; /* 0: nothing published yet */
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct pysample *pysample_new(pid_t pid, struct pycode_reg *reg, bool gil_only, bool retry)
 {
@@ -400,7 +387,7 @@ static void maybe_refind(struct pysample *p, uint64_t now)
 /* Launch mode: the interpreter exists only after the command's exec. */
 static void maybe_find(struct pysample *p)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = clock_mono_ns();
     if (!p->retry) {
         maybe_refind(p, now);
         return;
@@ -527,7 +514,7 @@ static void on_round(void *ctx)
         forget_threads(p);
         return;
     }
-    uint64_t now = mono_ns();
+    uint64_t now = clock_mono_ns();
     if (!p->listed_ns || now - p->listed_ns >= RELIST_NS ||
         (p->relist && now - p->listed_ns >= RELIST_MIN_NS))
         list_threads(p, now);
@@ -573,10 +560,10 @@ static int walk_into(struct pysample *p, const struct pyf_thread *th, struct cap
     /* the sampler's own CPU (user and kernel, as the reads are syscalls),
      * not wall time: a preempted walk costs nobody anything */
     bool timed = (p->walk_seq++ & (TIME_EVERY - 1)) == 0; /* the clock is 2 syscalls */
-    uint64_t t0 = timed ? cpu_ns() : 0;
+    uint64_t t0 = timed ? clock_thread_cpu_ns() : 0;
     int rc = pyframes_walk(p->pf, &p->t, th->tstate, p->scratch, CAPTURE_PY_MAX, &n, flags);
     if (timed)
-        p->st.walk_ns += (cpu_ns() - t0) * TIME_EVERY;
+        p->st.walk_ns += (clock_thread_cpu_ns() - t0) * TIME_EVERY;
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < n; i++)
@@ -662,7 +649,7 @@ static bool nb_thread(struct pysample *p, size_t i, struct capqueue *q, bool idl
     c->state = ps.state;
     snprintf(c->comm, sizeof c->comm, "%s", ps.comm);
     put_name(p, th, c);
-    c->time_ns = mono_ns();
+    c->time_ns = clock_mono_ns();
     c->stop_ns = 0;
     c->flags = ps.state == 'R' ? CAPTURE_ONCPU : 0;
     if (walk_into(p, th, c, &flags) < 0) {

@@ -20,6 +20,7 @@
 #include "addrspace.h"
 #include "annotate.h"
 #include "capqueue.h"
+#include "clock.h"
 #include "config.h"
 #include "diff.h"
 #include "export_pprof.h"
@@ -47,11 +48,11 @@
 #define WAIT_SLICE_NS   50000000ull  /* how often the sampler checks for stop */
 #define LEAF_SLOTS      8192u        /* threads whose latest leaf is kept (2x max threads) */
 #define MERGED_MAX      (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
-#define FIGS_MIN_NS     250000000ull  /* run figures: a procstat reading every 250 ms, */
-#define FIGS_MAX_NS     1000000000ull /* up to 1 s for a process whose reading is slow */
+#define FIGS_MIN_NS     250000000ull      /* run figures: a procstat reading every 250 ms, */
+#define FIGS_MAX_NS     1000000000ull     /* up to 1 s for a process whose reading is slow */
 #define PY_MARK         (MODULE_NONE - 1) /* in mods[]: a Python frame, vaddr = id << 32 | line */
-#define NB_ALIVE_NS     10000000ull  /* --nonblocking: is the target still there, this often */
-#define NB_PUBLISH_NS   50000000ull  /* --nonblocking: statistics copied this often */
+#define NB_ALIVE_NS     10000000ull       /* --nonblocking: is the target still there, this often */
+#define NB_PUBLISH_NS   50000000ull       /* --nonblocking: statistics copied this often */
 
 enum run_state { RUN_WAIT, RUN_GO, RUN_ABORT };
 
@@ -113,20 +114,6 @@ struct session {
     struct annot_env *annot;        /* made by session_annot_env */
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* xorshift64*: jitter only, not security. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -167,7 +154,7 @@ static void publish_stats(struct session *s, struct ptsampler *ps)
 static bool wait_until(struct session *s, struct ptsampler *ps, uint64_t deadline)
 {
     for (;;) {
-        uint64_t t = now_ns();
+        uint64_t t = clock_mono_ns();
         if (t >= deadline || atomic_load(&s->stop))
             return true;
         uint64_t slice = deadline - t < WAIT_SLICE_NS ? deadline : t + WAIT_SLICE_NS;
@@ -200,7 +187,7 @@ static bool wait_for_go(struct session *s, struct ptsampler *ps)
 {
     bool go;
     while (!run_decided(s, &go)) {
-        if (!wait_until(s, ps, now_ns() + 2000000ull)) {
+        if (!wait_until(s, ps, clock_mono_ns() + 2000000ull)) {
             atomic_store(&s->exited, true);
             return false;
         }
@@ -210,15 +197,15 @@ static bool wait_for_go(struct session *s, struct ptsampler *ps)
 
 static void sample_loop(struct session *s, struct ptsampler *ps)
 {
-    uint64_t rnd = now_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
-    uint64_t next = now_ns();
+    uint64_t rnd = clock_mono_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
+    uint64_t next = clock_mono_ns();
     while (!atomic_load(&s->stop)) {
         uint64_t period = 1000000000ull / atomic_load(&s->rate_hz);
         ptsampler_sample(ps, s->q);
         /* +-10% jitter keeps the clock out of lockstep with the target */
         uint64_t jitter = period / 5 ? next_random(&rnd) % (period / 5) : 0;
         next += period - period / 10 + jitter;
-        uint64_t t = now_ns();
+        uint64_t t = clock_mono_ns();
         if (next < t)
             next = t; /* fell behind: do not burst to catch up */
         if (!wait_until(s, ps, next)) {
@@ -311,22 +298,22 @@ static bool nb_wait_for_go(struct session *s)
 {
     bool go;
     while (!run_decided(s, &go))
-        nb_sleep_until(now_ns() + 2000000ull);
+        nb_sleep_until(clock_mono_ns() + 2000000ull);
     return go;
 }
 
 static void nb_loop(struct session *s)
 {
     struct pysample_nb_counts nc = {0};
-    uint64_t rnd = now_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
-    uint64_t next = now_ns(), alive_at = 0, published_at = 0;
+    uint64_t rnd = clock_mono_ns() ^ ((uint64_t)s->pid << 32) ^ 0x9e3779b97f4a7c15ull;
+    uint64_t next = clock_mono_ns(), alive_at = 0, published_at = 0;
     /* 10 kHz means 100 us sleeps: the default 50 us timer slack would
      * cost half the rate */
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     while (!atomic_load(&s->stop)) {
         uint64_t period = 1000000000ull / atomic_load(&s->rate_hz);
         pysample_nb_round(s->py, s->q, s->opts.idle, &nc);
-        uint64_t t = now_ns();
+        uint64_t t = clock_mono_ns();
         if (t - alive_at >= NB_ALIVE_NS) {
             alive_at = t;
             if (!pysample_nb_alive(s->py)) {
@@ -361,12 +348,12 @@ static void *nb_sampler_main(struct session *s)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->sync);
     if (rc >= 0 && nb_wait_for_go(s)) {
-        s->t0_ns = now_ns();
+        s->t0_ns = clock_mono_ns();
         nb_loop(s);
     }
     pthread_mutex_lock(&s->sync);
-    s->t_end_ns = now_ns();
-    s->sampler_cpu_ns = thread_cpu_ns();
+    s->t_end_ns = clock_mono_ns();
+    s->sampler_cpu_ns = clock_thread_cpu_ns();
     pthread_mutex_unlock(&s->sync);
     capqueue_close(s->q);
     return NULL;
@@ -398,15 +385,15 @@ static void *sampler_main(void *arg)
         return NULL;
     }
     if (wait_for_go(s, ps)) {
-        s->t0_ns = now_ns();
+        s->t0_ns = clock_mono_ns();
         sample_loop(s, ps);
     }
     publish_stats(s, ps);
     pthread_mutex_lock(&s->sync);
     if (atomic_load(&s->exited))
         describe_exit(s, ptsampler_exit_status(ps));
-    s->t_end_ns = now_ns();
-    s->sampler_cpu_ns = thread_cpu_ns();
+    s->t_end_ns = clock_mono_ns();
+    s->sampler_cpu_ns = clock_thread_cpu_ns();
     pthread_mutex_unlock(&s->sync);
     ptsampler_detach(ps);
     capqueue_close(s->q);
@@ -434,7 +421,7 @@ static const struct as_region *find_region(struct session *s, struct proc_ctx *p
     const struct as_region *r = as_find(s->as, addr);
     if (r)
         return r;
-    uint64_t t = now_ns();
+    uint64_t t = clock_mono_ns();
     if (t - p->last_refresh_ns < REFRESH_MIN_NS)
         return NULL;
     p->last_refresh_ns = t; /* a miss: maybe a dlopen since the last read */
@@ -629,7 +616,7 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
         p->seen_exec_gen = gen; /* exec: a new program, new maps */
         memset(p->modpy, 0, sizeof p->modpy);
         as_refresh(s->as);
-        p->last_refresh_ns = now_ns();
+        p->last_refresh_ns = clock_mono_ns();
     }
     size_t n = 0;
     bool truncated = false, unmerged = false;
@@ -665,12 +652,12 @@ static void process_one(struct session *s, struct proc_ctx *p, struct capture *c
  * own beside the screen's, so neither disturbs the other's rates. */
 static void take_figures(struct session *s)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = clock_mono_ns();
     s->figs_last_ns = t0;
     s->figs_every_ns = FIGS_MAX_NS;
     if (!s->figs_ps || !s->figs_snap || procstat_read(s->figs_ps, s->figs_snap) < 0)
         return;
-    uint64_t every = 100 * (now_ns() - t0);
+    uint64_t every = 100 * (clock_mono_ns() - t0);
     s->figs_every_ns = every < FIGS_MIN_NS   ? FIGS_MIN_NS
                        : every > FIGS_MAX_NS ? FIGS_MAX_NS
                                              : every;
@@ -691,7 +678,7 @@ static void *processing_main(void *arg)
     take_figures(s);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);
-        if (now_ns() - s->figs_last_ns >= s->figs_every_ns)
+        if (clock_mono_ns() - s->figs_last_ns >= s->figs_every_ns)
             take_figures(s);
         if (c)
             process_one(s, p, c);
@@ -699,7 +686,7 @@ static void *processing_main(void *arg)
             break;
     }
     pthread_mutex_lock(&s->sync);
-    s->processing_cpu_ns = thread_cpu_ns();
+    s->processing_cpu_ns = clock_thread_cpu_ns();
     pthread_mutex_unlock(&s->sync);
     free(p);
     return NULL;
@@ -1011,7 +998,7 @@ bool session_target_exited(struct session *s)
 double session_elapsed(struct session *s)
 {
     pthread_mutex_lock(&s->sync);
-    uint64_t t0 = s->t0_ns, t1 = s->t_end_ns ? s->t_end_ns : now_ns();
+    uint64_t t0 = s->t0_ns, t1 = s->t_end_ns ? s->t_end_ns : clock_mono_ns();
     pthread_mutex_unlock(&s->sync);
     return t0 && t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0;
 }
@@ -1304,7 +1291,8 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
     resolver_native_prepare(s->res, upto);
 
     struct resolver r = resolver_native_iface(s->res);
-    struct view_opts vo = {.window = MODEL_CUMULATIVE, .now_ns = now_ns(), .sort = SORT_SELF};
+    struct view_opts vo = {
+        .window = MODEL_CUMULATIVE, .now_ns = clock_mono_ns(), .sort = SORT_SELF};
     struct snapshot_opts so;
     snapshot_opts_default(&so);
     so.max_rows = s->opts.rows;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "liveview.h"
 #include "textshot.h"
@@ -48,13 +49,6 @@ void batchview_request(const struct cli_opts *o, struct live_req *req)
         snprintf(req->v.zoom.module, sizeof req->v.zoom.module, "%s", o->zoom_module);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static const char *view_arg(const struct cli_opts *o)
 {
     switch (o->view) {
@@ -79,7 +73,7 @@ int batchview_print(struct session *s, const struct cli_opts *o, FILE *f, char *
     struct live_req req;
     batchview_request(o, &req);
     struct live_frame *fr = live_frame_new();
-    if (!fr || session_live(s, &req, mono_ns(), NULL, fr) < 0) {
+    if (!fr || session_live(s, &req, clock_mono_ns(), NULL, fr) < 0) {
         live_frame_free(fr);
         snprintf(err, errsz, "pertop: out of memory building the --view output");
         return -ENOMEM;
