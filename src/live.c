@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "liveview.h"
+#include "outfile.h"
 #include "procstat.h"
 
 struct live {
@@ -96,24 +97,24 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
     return f;
 }
 
+struct profile_ctx {
+    struct session *s;
+    enum output_format fmt;
+    bool threads;
+};
+
+static int fill_profile(FILE *f, void *arg)
+{
+    const struct profile_ctx *c = arg;
+    return session_write(c->s, f, c->fmt, c->threads) < 0 ? -EIO : 0;
+}
+
 /* The 'S' key's file, written where it cannot be seen half-done. */
 static void save_profile(struct live *l, const char *path, enum output_format fmt, bool threads,
                          char *msg, size_t n)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = f ? 0 : -errno;
-    if (f) {
-        if (session_write(l->s, f, fmt, threads) < 0)
-            rc = -EIO;
-        if (fclose(f) != 0 && rc == 0)
-            rc = -errno;
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = -errno;
-        if (rc < 0)
-            unlink(tmp);
-    }
+    struct profile_ctx c = {l->s, fmt, threads};
+    int rc = outfile_write(path, fill_profile, &c);
     if (rc == 0)
         snprintf(msg, n, "profile written to %.480s", path);
     else

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "config.h"
 #include "diff.h"
+#include "outfile.h"
 #include "plain.h"
 #include "profile.h"
 #include "session.h"
@@ -86,36 +87,31 @@ static int check_output_dir(const char *path)
     return rc;
 }
 
-/* Writes to PATH.tmp then renames, so a failed write never leaves a
- * half-written file under the final name. */
+struct output_ctx {
+    struct session *s;
+    const struct cli_opts *o;
+};
+
+static int fill_output(FILE *f, void *arg)
+{
+    const struct output_ctx *c = arg;
+    char verr[700];
+    /* a batch --view goes to the file as to stdout (its NAME error is told
+     * once, for stdout) */
+    int wrc = c->o->batch && batchview_wanted(c->o)
+                  ? batchview_print(c->s, c->o, f, verr, sizeof verr)
+                  : session_write(c->s, f, c->o->format, c->o->threads);
+    return wrc < 0 && wrc != -ENOENT ? -EIO : 0;
+}
+
+/* Never a half-written file under the final name (src/outfile.h). */
 static int write_output(struct session *s, const struct cli_opts *o)
 {
-    size_t n = strlen(o->output) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return -ENOMEM;
-    snprintf(tmp, n, "%s.tmp%d", o->output, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = f ? 0 : -errno;
-    if (f) {
-        char verr[700];
-        /* a batch --view goes to the file as to stdout (its NAME error is
-         * told once, for stdout) */
-        int wrc = o->batch && batchview_wanted(o) ? batchview_print(s, o, f, verr, sizeof verr)
-                                                  : session_write(s, f, o->format, o->threads);
-        if (wrc < 0 && wrc != -ENOENT)
-            rc = -EIO;
-        if (fclose(f) != 0 && rc == 0)
-            rc = -errno;
-        if (rc == 0 && rename(tmp, o->output) != 0)
-            rc = -errno;
-        if (rc < 0)
-            unlink(tmp);
-    }
+    struct output_ctx c = {s, o};
+    int rc = outfile_write(o->output, fill_output, &c);
     if (rc < 0)
         fprintf(stderr, "pertop: cannot write %s: %s — check the path and free space\n", o->output,
                 strerror(-rc));
-    free(tmp);
     return rc;
 }
 

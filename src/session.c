@@ -336,17 +336,23 @@ static void nb_loop(struct session *s)
     nb_publish(s, &nc);
 }
 
-static void *nb_sampler_main(struct session *s)
+/* Tells session_start, waiting in wait_attached, how the attach went. */
+static void publish_attach(struct session *s, int rc, const char *err)
 {
-    char err[512] = "";
-    int rc = nb_attach(s, err, sizeof err);
-
     pthread_mutex_lock(&s->sync);
     s->attach_rc = rc;
     snprintf(s->attach_err, sizeof s->attach_err, "%s", err);
     s->attach_done = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->sync);
+}
+
+static void *nb_sampler_main(struct session *s)
+{
+    char err[512] = "";
+    int rc = nb_attach(s, err, sizeof err);
+
+    publish_attach(s, rc, err);
     if (rc >= 0 && nb_wait_for_go(s)) {
         s->t0_ns = clock_mono_ns();
         nb_loop(s);
@@ -374,12 +380,7 @@ static void *sampler_main(void *arg)
     char err[512] = "";
     int rc = ptsampler_attach(&ps, &cfg, err, sizeof err);
 
-    pthread_mutex_lock(&s->sync);
-    s->attach_rc = rc;
-    snprintf(s->attach_err, sizeof s->attach_err, "%s", err);
-    s->attach_done = 1;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->sync);
+    publish_attach(s, rc, err);
     if (rc < 0) {
         capqueue_close(s->q);
         return NULL;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "help.h"
+#include "outfile.h"
 #include "pane_annot.h"
 #include "pane_func.h"
 #include "pane_hot.h"
@@ -206,24 +207,26 @@ static int free_name(const char *base, char *path, size_t n)
     return 0;
 }
 
+struct shot_ctx {
+    const struct live_frame *fr;
+    const struct ui_state *st;
+    const struct textshot_opts *o;
+};
+
+static int fill_shot(FILE *f, void *arg)
+{
+    const struct shot_ctx *c = arg;
+    return textshot_write(f, c->fr, c->st, c->o);
+}
+
 int textshot_save(const char *dir, const struct live_frame *fr, const struct ui_state *st,
                   const struct textshot_opts *o, char *path, size_t n)
 {
-    char base[4096], tmp[4200];
+    char base[4096];
     textshot_name(base, sizeof base, dir, (int)fr->h.pid, time(NULL));
     int rc = free_name(base, path, n);
     if (rc < 0)
         return rc;
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -errno;
-    rc = textshot_write(f, fr, st, o);
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+    struct shot_ctx c = {fr, st, o};
+    return outfile_write(path, fill_shot, &c);
 }
