@@ -8,7 +8,7 @@
  * the producer bumps, with the classic "announce, re-check, sleep" protocol so
  * that no wake-up can be missed.
  */
-#include "capqueue.h"
+#include "sampler/capqueue.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "common/clock.h"
 
 #define CAPQUEUE_MAX_SLOTS (1u << 20)
 #define CACHE_LINE         64

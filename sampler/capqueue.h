@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture.h"
+#include "sampler/capture.h"
 
 struct capqueue;
 

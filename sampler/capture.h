@@ -19,7 +19,7 @@
 #define CAPTURE_STACK_DEFAULT (16u * 1024u)
 #define CAPTURE_STACK_MIN     (1u * 1024u)
 #define CAPTURE_STACK_MAX     (64u * 1024u)
-#define CAPTURE_COMM_LEN      64 /* the OS keeps 15 bytes; Python names are longer */
+#define CAPTURE_COMM_LEN      64  /* the OS keeps 15 bytes; Python names are longer */
 #define CAPTURE_PY_MAX        128 /* Python frames kept per sample (deeper: truncated) */
 
 /* Capture flags. */

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Generate sampler/pylayouts.c: CPython struct layouts, one per minor version.
+"""Generate sampler/python/pylayouts.c: CPython struct layouts, one per minor version.
 
 For every CPython installed through pyenv (`pyenv root`, or $PYENV_ROOT, then
 versions/*), this compiles a small probe program against that version's own
 headers (Py_BUILD_CORE defined, so the internal headers under
 include/pythonX.Y/internal can be used), runs it, and writes the offsets and
-sizes it prints into a table of `struct py_layout` (see sampler/pylayout.h).
+sizes it prints into a table of `struct py_layout` (see sampler/python/pylayout.h).
 
-Usage:  scripts/gen-pylayouts.py [-o sampler/pylayouts.c] [VERSION...]
+Usage:  scripts/gen-pylayouts.py [-o sampler/python/pylayouts.c] [VERSION...]
         (default: every pyenv version; the newest patch of each minor wins)
 
 Each field has candidate C expressions, tried in order; the first that
@@ -24,7 +24,7 @@ To add a version (say 3.14):
      exist means a missing candidate).
   3. Rules that are not offsets (frame kind, line-table format, string kind)
      are in semantics() below.
-  4. Run it, commit sampler/pylayouts.c, and add line-table cases to
+  4. Run it, commit sampler/python/pylayouts.c, and add line-table cases to
      tests/test_pylines.c (scripts/gen-pylines-cases.py).
 """
 import os
@@ -274,7 +274,7 @@ def emit(layouts, out):
 
 def main():
     args = sys.argv[1:]
-    out = "sampler/pylayouts.c"
+    out = "sampler/python/pylayouts.c"
     if args[:1] == ["-o"]:
         out, args = args[1], args[2:]
     vdir = os.path.join(pyenv_root(), "versions")

@@ -7,7 +7,7 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libncurses-dev libunwind-dev
 libdw-dev libelf-dev libcmocka-dev libiberty-dev libcapstone-dev zlib1g-dev"
-test_pkgs="tmux python3 linux-perf binutils gdb libc6-dbg golang-go"
+test_pkgs="tmux python3 linux-perf binutils gdb libc6-dbg golang-go clang-format"
 
 pkgs=$build_pkgs
 [ "${1:-}" = "--test" ] && pkgs="$build_pkgs $test_pkgs"

@@ -3,7 +3,7 @@
  * everything after the first non-option (or after "--") is the command to
  * launch, untouched.
  */
-#include "cli.h"
+#include "src/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture.h"
+#include "sampler/capture.h"
 
 static const char usage_text[] =
     "Usage: pertop [OPTIONS] --pid PID\n"
@@ -260,9 +260,9 @@ static int parse_view(const char *arg, struct cli_opts *o)
         enum cli_view v;
         bool named;
     } views[] = {
-        {"hot", VIEW_HOT, false},        {"tree", VIEW_TREE, false},
+        {"hot", VIEW_HOT, false},           {"tree", VIEW_TREE, false},
         {"inverted", VIEW_INVERTED, false}, {"callers:", VIEW_CALLERS, true},
-        {"source:", VIEW_SOURCE, true},  {"asm:", VIEW_ASM, true},
+        {"source:", VIEW_SOURCE, true},     {"asm:", VIEW_ASM, true},
     };
     for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
         size_t n = strlen(views[i].name);

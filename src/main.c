@@ -17,15 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batchview.h"
-#include "cli.h"
+#include "ui/batchview.h"
+#include "src/cli.h"
 #include "config.h"
-#include "diff.h"
-#include "outfile.h"
-#include "plain.h"
-#include "profile.h"
-#include "session.h"
-#include "tui.h"
+#include "src/profile/diff.h"
+#include "common/outfile.h"
+#include "ui/plain.h"
+#include "src/profile/profile.h"
+#include "src/session/session.h"
+#include "ui/tui.h"
 
 static void on_sigchld(int sig)
 {

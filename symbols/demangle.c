@@ -9,7 +9,7 @@
  * used because they never call xmalloc, which exits the process when memory
  * runs out; the output is collected in a bounded buffer of our own.
  */
-#include "demangle.h"
+#include "symbols/demangle.h"
 
 #include <ctype.h>
 #include <stdbool.h>

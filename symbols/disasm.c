@@ -1,7 +1,7 @@
 /*
  * disasm.c - see disasm.h.
  */
-#include "disasm.h"
+#include "symbols/disasm.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>

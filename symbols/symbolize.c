@@ -11,7 +11,7 @@
  * Dwfl addresses are the module's ELF vaddrs: no two modules can overlap,
  * and a module's cached data does not depend on where the target mapped it.
  */
-#include "symbolize.h"
+#include "symbols/symbolize.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -28,8 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "demangle.h"
-#include "symtab.h"
+#include "symbols/demangle.h"
+#include "symbols/symtab.h"
 
 #define MAX_DEBUG_DIRS 8
 #define CACHE_WAYS     8

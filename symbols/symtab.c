@@ -6,7 +6,7 @@
  * Names live in an arena of fixed blocks so that their addresses never move
  * while the array grows, and freeing is one walk over the blocks.
  */
-#include "symtab.h"
+#include "symbols/symtab.h"
 
 #include <errno.h>
 #include <stdbool.h>

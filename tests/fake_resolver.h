@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "resolve.h"
+#include "src/session/resolve.h"
 
 #define FAKE_MAX_FUNCS  64
 #define FAKE_MAX_FRAMES 256

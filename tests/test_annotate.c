@@ -33,17 +33,17 @@
 
 #include <cmocka.h>
 
-#include "annotate.h"
-#include "cli.h"
-#include "disasm.h"
+#include "src/annotate/annotate.h"
+#include "src/cli.h"
+#include "symbols/disasm.h"
 #include "fake_resolver.h"
-#include "intern.h"
-#include "model.h"
-#include "modules.h"
-#include "pycode_reg.h"
-#include "resolve.h"
-#include "srcfile.h"
-#include "symbolize.h"
+#include "src/model/intern.h"
+#include "src/model/model.h"
+#include "sampler/unwind/modules.h"
+#include "sampler/python/pycode_reg.h"
+#include "src/session/resolve.h"
+#include "src/annotate/srcfile.h"
+#include "symbols/symbolize.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "/tmp/pertop-fixtures"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "capqueue.h"
+#include "sampler/capqueue.h"
 
 static uint64_t mono_ns(void)
 {

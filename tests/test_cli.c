@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
+#include "src/cli.h"
 
 static enum cli_result parse(struct cli_opts *o, char *err, size_t n, const char **args)
 {

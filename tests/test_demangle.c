@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "demangle.h"
+#include "symbols/demangle.h"
 
 static void expect_name(const char *mangled, const char *want)
 {

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "profile.h"
+#include "src/profile/diff.h"
+#include "src/profile/profile.h"
 
 static struct profile *make(const char *const *stacks, const uint64_t *counts, size_t n)
 {

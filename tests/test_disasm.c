@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "disasm.h"
+#include "symbols/disasm.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "/tmp/pertop-fixtures"

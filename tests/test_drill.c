@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "drill.h"
+#include "src/model/drill.h"
 #include "fake_resolver.h"
-#include "model.h"
+#include "src/model/model.h"
 
 enum {
     FR_MAIN = 1,

@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "export_speedscope.h"
-#include "export_svg.h"
+#include "src/cli.h"
+#include "src/export/export_speedscope.h"
+#include "src/export/export_svg.h"
 #include "fake_resolver.h"
-#include "json.h"
-#include "profile.h"
-#include "report.h"
+#include "src/export/json.h"
+#include "src/profile/profile.h"
+#include "src/export/report.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -9,7 +9,7 @@
 
 #include <errno.h>
 
-#include "intern.h"
+#include "src/model/intern.h"
 
 static void test_dense_and_dedupe(void **state)
 {

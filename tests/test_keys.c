@@ -11,8 +11,8 @@
 
 #include <string.h>
 
-#include "keys.h"
-#include "layout.h"
+#include "ui/keys.h"
+#include "ui/layout.h"
 
 static struct ui_key_ctx ctx_all(void)
 {

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "maps.h"
-#include "modules.h"
+#include "sampler/proc/maps.h"
+#include "sampler/unwind/modules.h"
 
 static const char sample[] =
     "55d0c1a00000-55d0c1a02000 r--p 00000000 08:01 1234567                    /usr/bin/prog\n"

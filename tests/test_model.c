@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
+#include "src/model/model.h"
 
 #define OVF       999u /* the SPECIAL_OVERFLOW frame */
 #define THREAD(t) (1000u + (frame_id)(t))

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotate.h"
-#include "pane_annot.h"
-#include "text.h"
+#include "src/annotate/annotate.h"
+#include "ui/pane_annot.h"
+#include "ui/text.h"
 
 static struct annot_row src_rows[] = {
     {.kind = ANNOT_ROW_SOURCE, .line = 9, .text = "int work(void)"},

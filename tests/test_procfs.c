@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "procfs.h"
+#include "sampler/proc/procfs.h"
 
 /* A real line (kernel 6.x layout), fields 1..52. */
 #define STAT_TAIL                                                                                  \

@@ -33,7 +33,7 @@
 
 #include <cmocka.h>
 
-#include "procstat.h"
+#include "sampler/proc/procstat.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)

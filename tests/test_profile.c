@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export_pprof.h"
+#include "src/export/export_pprof.h"
 #include "fake_resolver.h"
-#include "intern.h"
-#include "model.h"
-#include "profile.h"
-#include "protobuf.h"
+#include "src/model/intern.h"
+#include "src/model/model.h"
+#include "src/profile/profile.h"
+#include "src/export/protobuf.h"
 
 static char err[512];
 

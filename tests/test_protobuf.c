@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protobuf.h"
+#include "src/export/protobuf.h"
 
 /* The protocol buffers documentation's example: field 1 = 150. */
 static void test_known_encoding(void **state)

@@ -32,9 +32,9 @@
 
 #include <cmocka.h>
 
-#include "capqueue.h"
-#include "procfs.h"
-#include "ptsampler.h"
+#include "sampler/capqueue.h"
+#include "sampler/proc/procfs.h"
+#include "sampler/ptrace/ptsampler.h"
 
 #define MAX_WORKERS 16
 #define STACK_SIZE  CAPTURE_STACK_DEFAULT

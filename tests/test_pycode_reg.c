@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "pycode_reg.h"
-#include "resolve.h"
+#include "sampler/python/pycode_reg.h"
+#include "src/session/resolve.h"
 
 static struct pycode make_code(uint64_t addr, const char *qualname, const char *file, int line)
 {

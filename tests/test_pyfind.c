@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "pyfind.h"
+#include "sampler/python/pyfind.h"
 
 static const char SCRIPT[] = "import time, threading\n"
                              "def sleeper_fn():\n"

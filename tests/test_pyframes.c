@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "pyframes.h"
+#include "sampler/python/pyframes.h"
 
 #define BASE 0x100000ull
 #define SIZE (1u << 20)

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "pylines.h"
+#include "sampler/python/pylines.h"
 
 struct range {
     int start, end, line;

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "pynames.h"
+#include "sampler/python/pynames.h"
 
 #define BASE 0x100000ull
 #define SIZE (1u << 20)

@@ -30,8 +30,8 @@
 
 #include <cmocka.h>
 
-#include "demangle.h"
-#include "symbolize.h"
+#include "symbols/demangle.h"
+#include "symbols/symbolize.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "/tmp/pertop-fixtures"

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "symtab.h"
+#include "symbols/symtab.h"
 
 static const char *name_at(const struct symtab *t, uint64_t addr)
 {

@@ -16,16 +16,16 @@
 #include <unistd.h>
 
 #include "fake_resolver.h"
-#include "graph.h"
-#include "liveview.h"
-#include "model.h"
-#include "pane_func.h"
-#include "pane_hot.h"
-#include "pane_memio.h"
-#include "pane_threads.h"
-#include "pane_tree.h"
-#include "text.h"
-#include "textshot.h"
+#include "ui/graph.h"
+#include "src/model/liveview.h"
+#include "src/model/model.h"
+#include "ui/pane_func.h"
+#include "ui/pane_hot.h"
+#include "ui/pane_memio.h"
+#include "ui/pane_threads.h"
+#include "ui/pane_tree.h"
+#include "ui/text.h"
+#include "ui/textshot.h"
 
 enum { FR_MAIN = 1, FR_RUN, FR_COMPUTE, FR_PARSE, FR_IDLE, FR_THREAD0 = 200 };
 

@@ -39,10 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addrspace.h"
-#include "capture.h"
-#include "modules.h"
-#include "unwind.h"
+#include "sampler/unwind/addrspace.h"
+#include "sampler/capture.h"
+#include "sampler/unwind/modules.h"
+#include "sampler/unwind/unwind.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "/tmp"

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "fake_resolver.h"
-#include "model.h"
-#include "snapshot.h"
-#include "view.h"
+#include "src/model/model.h"
+#include "src/export/snapshot.h"
+#include "src/model/view.h"
 
 /* Frame ids: each stands for one pc; the fake resolver says which function
  * chain (innermost first) it resolves to. */

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drill.h"
+#include "src/model/drill.h"
 #include "fake_resolver.h"
-#include "model.h"
-#include "zoom.h"
+#include "src/model/model.h"
+#include "src/model/zoom.h"
 
 enum {
     FR_MAIN = 1,

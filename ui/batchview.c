@@ -1,17 +1,17 @@
 /*
  * batchview.c - see batchview.h.
  */
-#include "batchview.h"
+#include "ui/batchview.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "keys.h"
-#include "liveview.h"
-#include "textshot.h"
+#include "common/clock.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
+#include "ui/textshot.h"
 
 bool batchview_wanted(const struct cli_opts *o)
 {

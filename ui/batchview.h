@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "cli.h"
-#include "session.h"
+#include "src/cli.h"
+#include "src/session/session.h"
 
 #define BATCHVIEW_MIN_PCT 0.5
 #define BATCHVIEW_WIDTH   120

@@ -1,7 +1,7 @@
 /*
  * graph.c - see graph.h.
  */
-#include "graph.h"
+#include "ui/graph.h"
 
 #include <string.h>
 

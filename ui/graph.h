@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "text.h"
+#include "ui/text.h"
 
 /* Values oldest first; the newest land in the right-most column.  Scaled
  * from 0 to max (0 = the biggest value).  Appends one row to each of

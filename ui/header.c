@@ -2,12 +2,12 @@
  * header.c - see header.h.  With fewer lines the same items are packed
  * tighter; the command line always comes last, so it is what gets cut.
  */
-#include "header.h"
+#include "ui/header.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "graph.h"
+#include "ui/graph.h"
 
 static const char *sort_names_hot[HC_COUNT] = {"self%",    "total%",    "self time",
                                                "function", "file:line", "module"};

@@ -9,9 +9,9 @@
 
 #include <stdbool.h>
 
-#include "keys.h"
-#include "liveview.h"
-#include "text.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 struct header_opts {
     int ncpu;          /* CPUs online: the CPU bar's full scale */

@@ -1,7 +1,7 @@
 /*
  * help.c - see help.h.
  */
-#include "help.h"
+#include "ui/help.h"
 
 static const char *const help_text[][2] = {
     {"", "pertop - live profiler: where the process spends its time"},

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#include "keys.h"
-#include "text.h"
+#include "ui/keys.h"
+#include "ui/text.h"
 
 /* Fills out[0..max) with the help screen's lines; returns the count. */
 size_t help_lines(int width, struct ui_line *out, size_t max);

@@ -2,7 +2,7 @@
  * keys.c - see keys.h.  The hot-functions and threads panes have a cursor;
  * the memory and I/O panes only scroll, so there a move scrolls.
  */
-#include "keys.h"
+#include "ui/keys.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "drill.h"
-#include "liveview.h"
-#include "zoom.h"
+#include "src/model/drill.h"
+#include "src/model/liveview.h"
+#include "src/model/zoom.h"
 
 enum ui_pane { PANE_HOT, PANE_THREADS, PANE_MEM, PANE_IO, PANE_COUNT };
 

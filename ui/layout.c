@@ -1,7 +1,7 @@
 /*
  * layout.c - see layout.h.
  */
-#include "layout.h"
+#include "ui/layout.h"
 
 #include <string.h>
 

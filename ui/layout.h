@@ -10,7 +10,7 @@
 #ifndef PERTOP_UI_LAYOUT_H
 #define PERTOP_UI_LAYOUT_H
 
-#include "keys.h"
+#include "ui/keys.h"
 
 struct ui_rect {
     int y, x, h, w;

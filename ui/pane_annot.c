@@ -5,14 +5,14 @@
  * other lines...), so the reader sees it next to the rows it explains; the
  * row indexes of pane_annot_next_hot count it too.
  */
-#include "pane_annot.h"
+#include "ui/pane_annot.h"
 
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "annotate.h"
+#include "src/annotate/annotate.h"
 
 #define W_SAMPLES 8
 #define W_PCT     6

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "text.h"
+#include "ui/text.h"
 
 struct annot_view;
 

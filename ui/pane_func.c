@@ -1,7 +1,7 @@
 /*
  * pane_func.c - see pane_func.h.
  */
-#include "pane_func.h"
+#include "ui/pane_func.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "liveview.h"
-#include "text.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 #define PANE_FUNC_NONE UINT32_MAX /* a section line or a pseudo row */
 

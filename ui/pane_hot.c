@@ -4,7 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strcasestr, qsort_r */
 #endif
-#include "pane_hot.h"
+#include "ui/pane_hot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

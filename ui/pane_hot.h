@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "keys.h"
-#include "liveview.h"
-#include "text.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 /* idx must have room for f->nhot; returns the rows kept. */
 size_t pane_hot_order(const struct live_frame *f, const struct ui_state *st, size_t *idx);

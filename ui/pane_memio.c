@@ -4,13 +4,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r */
 #endif
-#include "pane_memio.h"
+#include "ui/pane_memio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
+#include "ui/graph.h"
 
 static void title(struct ui_line *l, const char *text, int width)
 {

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "keys.h"
-#include "liveview.h"
-#include "text.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 /* Fills out[0..max) with the memory pane for width x height (the title
  * first); returns the line count.  interval_s picks a minute of history. */

@@ -4,7 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* qsort_r */
 #endif
-#include "pane_threads.h"
+#include "ui/pane_threads.h"
 
 #include <stdio.h>
 #include <stdlib.h>

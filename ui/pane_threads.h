@@ -9,9 +9,9 @@
 
 #include <stddef.h>
 
-#include "keys.h"
-#include "liveview.h"
-#include "text.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 /* idx must have room for f->nthr; returns the rows kept. */
 size_t pane_threads_order(const struct live_frame *f, const struct ui_state *st, size_t *idx);

@@ -1,7 +1,7 @@
 /*
  * pane_tree.c - see pane_tree.h.
  */
-#include "pane_tree.h"
+#include "ui/pane_tree.h"
 
 #include <stdio.h>
 

@@ -10,8 +10,8 @@
 
 #include <stdbool.h>
 
-#include "liveview.h"
-#include "text.h"
+#include "src/model/liveview.h"
+#include "ui/text.h"
 
 /* "Call tree (top down): ..." or "Inverted tree (bottom up): ...". */
 void pane_tree_title(bool inverted, uint64_t samples, int width, struct ui_line *out);

@@ -2,15 +2,15 @@
  * plain.c - see plain.h.  The frame is rendered into memory first and written
  * in one go, so a terminal never shows half a frame.
  */
-#include "plain.h"
+#include "ui/plain.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "batchview.h"
-#include "cli.h"
-#include "session.h"
+#include "ui/batchview.h"
+#include "src/cli.h"
+#include "src/session/session.h"
 
 int plain_show(struct session *s, const struct cli_opts *o, FILE *out)
 {

@@ -1,7 +1,7 @@
 /*
  * screen.c - see screen.h.
  */
-#include "screen.h"
+#include "ui/screen.h"
 
 #include <curses.h>
 #include <langinfo.h>
@@ -12,7 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "keys.h"
+#include "ui/keys.h"
 
 struct screen {
     bool utf8, color;

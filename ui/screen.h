@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "text.h"
+#include "ui/text.h"
 
 struct screen;
 

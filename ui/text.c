@@ -1,7 +1,7 @@
 /*
  * text.c - see text.h.
  */
-#include "text.h"
+#include "ui/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * textshot.c - see textshot.h.
  */
-#include "textshot.h"
+#include "ui/textshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,14 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "help.h"
-#include "outfile.h"
-#include "pane_annot.h"
-#include "pane_func.h"
-#include "pane_hot.h"
-#include "pane_tree.h"
-#include "pane_memio.h"
-#include "pane_threads.h"
+#include "ui/help.h"
+#include "common/outfile.h"
+#include "ui/pane_annot.h"
+#include "ui/pane_func.h"
+#include "ui/pane_hot.h"
+#include "ui/pane_tree.h"
+#include "ui/pane_memio.h"
+#include "ui/pane_threads.h"
 
 #define MEM_LINES 10   /* memory pane with a 5-row graph */
 #define IO_LINES  4096 /* enough for every blocked and busy thread */

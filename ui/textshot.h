@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "header.h"
-#include "keys.h"
-#include "liveview.h"
+#include "ui/header.h"
+#include "ui/keys.h"
+#include "src/model/liveview.h"
 
 struct textshot_opts {
     bool shown[PANE_COUNT]; /* the panes on screen */

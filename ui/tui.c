@@ -1,7 +1,7 @@
 /*
  * tui.c - see tui.h.
  */
-#include "tui.h"
+#include "ui/tui.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,21 +13,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "header.h"
-#include "help.h"
-#include "keys.h"
-#include "layout.h"
-#include "live.h"
-#include "liveview.h"
-#include "pane_annot.h"
-#include "pane_func.h"
-#include "pane_hot.h"
-#include "pane_memio.h"
-#include "pane_threads.h"
-#include "pane_tree.h"
-#include "screen.h"
-#include "session.h"
-#include "textshot.h"
+#include "ui/header.h"
+#include "ui/help.h"
+#include "ui/keys.h"
+#include "ui/layout.h"
+#include "src/session/live.h"
+#include "src/model/liveview.h"
+#include "ui/pane_annot.h"
+#include "ui/pane_func.h"
+#include "ui/pane_hot.h"
+#include "ui/pane_memio.h"
+#include "ui/pane_threads.h"
+#include "ui/pane_tree.h"
+#include "ui/screen.h"
+#include "src/session/session.h"
+#include "ui/textshot.h"
 
 #define PANE_LINES_MAX 4096 /* lines a memory or I/O pane may produce */
 

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "cli.h"
+#include "src/cli.h"
 
 struct session;
 

@@ -1,0 +1,604 @@
+/*
+ * report.c - see report.h.
+ *
+ * Each section is a function writing Markdown; the sections that only
+ * matter sometimes decide for themselves from the figures, with the
+ * thresholds of report.h, so the report stays short when nothing is wrong.
+ */
+#include "src/export/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/profile/diff.h"
+#include "src/export/json.h"
+
+/* ------------------------------------------------------------ figures */
+
+/* The entry for (tid, call, target), added if new; NULL when full. */
+/* The entry for (thread name, call, target), added if new; NULL when full. */
+static struct report_wait *wait_slot(struct report_figs *f, const struct procstat_thread *t,
+                                     const char *call)
+{
+    for (size_t i = 0; i < f->nwaits; i++) {
+        struct report_wait *w = &f->waits[i];
+        if (!strncmp(w->thread, t->name, sizeof w->thread - 1) && !strcmp(w->syscall, call) &&
+            !strcmp(w->target, t->wait.target))
+            return w;
+    }
+    if (f->nwaits == REPORT_WAITS_MAX)
+        return NULL;
+    struct report_wait *w = &f->waits[f->nwaits++];
+    memset(w, 0, sizeof *w);
+    w->tid = t->tid;
+    snprintf(w->thread, sizeof w->thread, "%s", t->name);
+    snprintf(w->syscall, sizeof w->syscall, "%s", call);
+    snprintf(w->target, sizeof w->target, "%s", t->wait.target);
+    return w;
+}
+
+static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
+{
+    for (size_t i = 0; i < s->nthread_rows; i++) {
+        const struct procstat_thread *t = &s->threads[i];
+        if (!t->wait.blocked)
+            continue;
+        struct report_wait *w = wait_slot(f, t, t->wait.syscall ? t->wait.syscall : "?");
+        if (!w) {
+            f->waits_dropped++;
+            continue;
+        }
+        if (w->now_reading != f->readings) { /* the first of them in this reading */
+            w->now_reading = f->readings;
+            w->now = 0;
+            w->seen++;
+        }
+        if (++w->now > w->threads)
+            w->threads = w->now;
+        if (t->wait.blocked_s > w->longest_s)
+            w->longest_s = t->wait.blocked_s;
+    }
+}
+
+void report_figs_add(struct report_figs *f, const struct procstat_snapshot *s)
+{
+    if (!s->alive || !s->mem.valid)
+        return;
+    if (f->readings == 0) {
+        f->first_ns = s->time_ns;
+        f->rss_first_kib = s->mem.rss_kib;
+    } else if (s->interval_s > 0) {
+        /* rates are against the previous reading of the same collector */
+        f->cpu_s += s->cpu_pct / 100.0 * s->interval_s;
+        f->minflt += s->minflt_ps * s->interval_s;
+        f->majflt += s->majflt_ps * s->interval_s;
+    }
+    f->readings++;
+    f->span_s = (double)(s->time_ns - f->first_ns) / 1e9;
+    f->rss_last_kib = s->mem.rss_kib;
+    f->swap_kib = s->mem.swap_kib;
+    if (s->mem.hwm_kib > f->hwm_kib)
+        f->hwm_kib = s->mem.hwm_kib;
+    if (s->nthreads > f->threads_max)
+        f->threads_max = s->nthreads;
+    if (s->io.valid) {
+        if (!f->io_valid) {
+            f->io_first = s->io;
+            f->io_first_ns = s->time_ns;
+            f->io_valid = true;
+        }
+        f->io_last = s->io;
+        f->io_span_s = (double)(s->time_ns - f->io_first_ns) / 1e9;
+    }
+    add_waits(f, s);
+}
+
+static double per_s(uint64_t a, uint64_t b, double span)
+{
+    return span > 0 && b >= a ? (double)(b - a) / span : 0.0;
+}
+
+void report_figs_meta(const struct report_figs *f, struct prof_meta *out)
+{
+    out->have_cpu = f->readings >= 2 && f->span_s > 0;
+    out->cpu_pct = out->have_cpu ? 100.0 * f->cpu_s / f->span_s : 0.0;
+    out->have_rss = f->readings >= 1;
+    out->rss_bytes = (double)f->rss_last_kib * 1024.0;
+    out->rss_peak_bytes =
+        (double)(f->hwm_kib > f->rss_last_kib ? f->hwm_kib : f->rss_last_kib) * 1024.0;
+    out->have_io = f->io_valid && f->io_span_s > 0;
+    out->read_bps = per_s(f->io_first.rchar, f->io_last.rchar, f->io_span_s);
+    out->write_bps = per_s(f->io_first.wchar, f->io_last.wchar, f->io_span_s);
+}
+
+/* ------------------------------------------------------------ text */
+
+void report_put_text(FILE *f, const char *str, enum md_mode mode)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t len = strlen((const char *)s);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq_len(s + i, len - i);
+        if (n == 0 || s[i] < 0x20 || s[i] == 0x7f) {
+            fputs("\xef\xbf\xbd", f);
+            i += n ? n : 1;
+            continue;
+        }
+        /* the characters that format text inside a line (a heading's
+         * trailing '#'s are dropped): '-', '.', '+' only matter at its start */
+        if (mode == MD_PLAIN && strchr("\\`*_<>[]|~#", s[i]))
+            fputc('\\', f);
+        if (s[i] == '`' && mode != MD_PLAIN)
+            fputc('\'', f);
+        else if (s[i] == '|' && mode == MD_CELL)
+            fputs("\\|", f);
+        else
+            fwrite(s + i, 1, n, f);
+        i += n;
+    }
+}
+
+/* "12.3 MiB", "512 KiB", "100 B" (binary units, as the screen shows). */
+static const char *bytes_str(double b, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t u = 0;
+    double a = fabs(b);
+    while (a >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        a /= 1024.0;
+        b /= 1024.0;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+    return buf;
+}
+
+static void put_func_line(FILE *f, const struct func_info *fi, const char *file, int line)
+{
+    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CODE);
+    if (file && line > 0) {
+        fputs(" (", f);
+        report_put_text(f, file, MD_CODE);
+        fprintf(f, ":%d)", line);
+    } else if (file) {
+        fputs(" (", f);
+        report_put_text(f, file, MD_CODE);
+        fputc(')', f);
+    } else if (fi->module && fi->module[0]) {
+        fputs(" [", f);
+        report_put_text(f, fi->module, MD_CODE);
+        fputc(']', f);
+    }
+}
+
+/* ------------------------------------------------------------ sections */
+
+static void write_baseline(FILE *f, const struct report_in *in)
+{
+    char a[32], b[32];
+    fputs("### Baseline\n\n| figure | value |\n|---|---|\n", f);
+    fprintf(f, "| duration | %.1f s (pid %d) |\n", in->duration_s, (int)in->pid);
+    fprintf(f,
+            "| samples | %" PRIu64 " (%s), %.0f Hz asked, %.1f Hz achieved per thread, %" PRIu64
+            " lost |\n",
+            in->samples, in->idle ? "on-CPU and waiting threads" : "on-CPU threads", in->rate_asked,
+            in->rate_achieved, in->lost);
+    fprintf(f, "| threads | %u seen |\n", in->threads);
+    if (in->ended && in->ended[0]) {
+        fputs("| end | ", f);
+        report_put_text(f, in->ended, MD_PLAIN);
+        fputs(" |\n", f);
+    }
+    struct prof_meta m = {0};
+    if (in->figs)
+        report_figs_meta(in->figs, &m);
+    if (m.have_cpu)
+        fprintf(f, "| CPU | %.1f%% of one CPU (average over %.1f s) |\n", m.cpu_pct,
+                in->figs->span_s);
+    else
+        fputs("| CPU | not measured (the process ended before a second reading) |\n", f);
+    if (m.have_rss)
+        fprintf(f, "| RSS | %s at the end, peak %s (VmHWM, since the process started) |\n",
+                bytes_str(m.rss_bytes, a, sizeof a), bytes_str(m.rss_peak_bytes, b, sizeof b));
+    else
+        fputs("| RSS | not measured |\n", f);
+    if (m.have_io)
+        fprintf(f, "| I/O | read %s/s, write %s/s (files, pipes and sockets) |\n",
+                bytes_str(m.read_bps, a, sizeof a), bytes_str(m.write_bps, b, sizeof b));
+    else
+        fputs("| I/O | not measured (/proc/PID/io unreadable or a single reading) |\n", f);
+    fputc('\n', f);
+}
+
+static void write_hot_rows(FILE *f, const struct report_in *in, size_t rows)
+{
+    fputs("| self % | total % | samples | function | file:line | module |\n"
+          "|---:|---:|---:|---|---|---|\n",
+          f);
+    for (size_t i = 0; i < rows; i++) {
+        const struct hot_row *h = &in->hot->rows[i];
+        const struct func_info *fi = in->r->func(in->r->ctx, h->func);
+        fprintf(f, "| %.1f | %.1f | %" PRIu64 " | `", h->self_pct, h->total_pct, h->self);
+        report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CELL);
+        fputs("` | ", f);
+        if (fi->file) {
+            fputc('`', f);
+            report_put_text(f, fi->file, MD_CELL);
+            if (fi->line > 0)
+                fprintf(f, ":%d", fi->line);
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
+        fputs(" | ", f);
+        if (fi->module && fi->module[0]) {
+            fputc('`', f);
+            report_put_text(f, fi->module, MD_CELL);
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
+        fputs(" |\n", f);
+    }
+}
+
+static void write_stack_block(FILE *f, const struct report_in *in, const struct stack_row *row,
+                              size_t rank, double denom)
+{
+    fprintf(f, "\nStack #%zu: %.1f%% of the samples (%" PRIu64 "), root first:\n\n```\n", rank,
+            100.0 * (double)row->count / denom, row->count);
+    if (row->n == 0)
+        fputs("(no frames)\n", f);
+    /* deep recursion would bury the leaf: keep both ends */
+    size_t skip_from = row->n, skip_to = row->n;
+    if (row->n > REPORT_STACK_FRAMES) {
+        skip_from = REPORT_STACK_ROOTS;
+        skip_to = row->n - (REPORT_STACK_FRAMES - REPORT_STACK_ROOTS);
+    }
+    for (size_t k = 0; k < row->n; k++) {
+        const struct chain_frame *cf = &row->frames[k];
+        if (k == skip_from)
+            fprintf(f, "%*s... %zu frames ...\n", (int)(2 * k), "", skip_to - skip_from);
+        if (k >= skip_from && k < skip_to)
+            continue;
+        fprintf(f, "%*s", (int)(k < 40 ? 2 * k : 80), "");
+        put_func_line(f, in->r->func(in->r->ctx, cf->func), cf->file, cf->line);
+        fputc('\n', f);
+    }
+    fputs("```\n", f);
+}
+
+static void write_bottleneck(FILE *f, const struct report_in *in)
+{
+    fputs("### Bottleneck\n\n", f);
+    const struct hot_table *t = in->hot;
+    if (!t || t->n == 0 || t->samples == 0) {
+        fputs("No samples: the process did not run on a CPU while it was sampled (try --idle "
+              "to see where it waits).\n\n",
+              f);
+        return;
+    }
+    const struct hot_row *top = &t->rows[0];
+    const struct func_info *fi = in->r->func(in->r->ctx, top->func);
+    fputs("The hottest function is `", f);
+    report_put_text(f, fi->name && fi->name[0] ? fi->name : "?", MD_CODE);
+    fprintf(f, "`: %.1f%% of the samples in its own code, %.1f%% with what it calls.\n\n",
+            top->self_pct, top->total_pct);
+    /* functions that only call others are in the stacks below, not here */
+    size_t with_self = 0;
+    while (with_self < t->n && t->rows[with_self].self > 0)
+        with_self++;
+    size_t rows = with_self < in->max_rows ? with_self : in->max_rows;
+    write_hot_rows(f, in, rows);
+    if (with_self > rows)
+        fprintf(f, "\n%zu more function%s share%s the remaining samples.\n", with_self - rows,
+                with_self - rows == 1 ? "" : "s", with_self - rows == 1 ? "s" : "");
+    const struct stack_table *st = in->stacks;
+    if (st && st->n) {
+        double denom = st->samples ? (double)st->samples : 1.0;
+        size_t shown = st->n < in->max_stacks ? st->n : in->max_stacks;
+        fputs("\nThe hottest stacks, as evidence:\n", f);
+        for (size_t i = 0; i < shown; i++)
+            write_stack_block(f, in, &st->rows[i], i + 1, denom);
+    }
+    fputc('\n', f);
+}
+
+static int cmp_waits(const void *a, const void *b)
+{
+    const struct report_wait *x = a, *y = b;
+    if (x->seen != y->seen)
+        return x->seen > y->seen ? -1 : 1;
+    if (x->threads != y->threads)
+        return x->threads > y->threads ? -1 : 1;
+    return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static void write_waits(FILE *f, const struct report_in *in)
+{
+    const struct report_figs *g = in->figs;
+    size_t n = g ? g->nwaits : 0;
+    if (!in->idle && n == 0)
+        return;
+    fputs("### Waits\n\n", f);
+    if (in->idle)
+        fputs("Sampled with --idle: the tables above count waiting threads too, so a function "
+              "that blocks (a read, a lock, a sleep) shows as hot.\n\n",
+              f);
+    if (n == 0) {
+        fputs("No thread was seen blocked in a system call.\n\n", f);
+        return;
+    }
+    struct report_wait w[REPORT_WAITS_MAX];
+    memcpy(w, g->waits, n * sizeof w[0]);
+    qsort(w, n, sizeof w[0], cmp_waits);
+    fprintf(f,
+            "Threads seen blocked in a system call, in %u readings of /proc during the "
+            "run:\n\n| thread | waits in | on | readings | longest |\n"
+            "|---|---|---|---:|---:|\n",
+            g->readings);
+    for (size_t i = 0; i < n; i++) {
+        fputs("| `", f);
+        report_put_text(f, w[i].thread[0] ? w[i].thread : "?", MD_CELL);
+        if (w[i].threads > 1)
+            fprintf(f, "` (%u threads) | `", w[i].threads);
+        else
+            fprintf(f, "-%d` | `", (int)w[i].tid);
+        report_put_text(f, w[i].syscall, MD_CELL);
+        fputs("` | ", f);
+        if (w[i].target[0]) {
+            fputc('`', f);
+            report_put_text(f, w[i].target, MD_CELL);
+            fputc('`', f);
+        } else {
+            fputc('-', f);
+        }
+        fprintf(f, " | %u of %u | %.1f s |\n", w[i].seen, g->readings, w[i].longest_s);
+    }
+    if (g->waits_dropped)
+        fprintf(f, "\n(%u more observations of other waits were not kept.)\n", g->waits_dropped);
+    fputc('\n', f);
+}
+
+static uint64_t rss_growth_kib(const struct report_figs *g)
+{
+    return g->rss_last_kib > g->rss_first_kib ? g->rss_last_kib - g->rss_first_kib : 0;
+}
+
+/* Why memory matters (a phrase for the report), or NULL when it does not. */
+static const char *mem_reason(const struct report_figs *g)
+{
+    if (!g || !g->readings)
+        return NULL;
+    uint64_t grow = rss_growth_kib(g);
+    if (grow >= REPORT_MEM_GROWTH_KIB && (double)grow >= REPORT_MEM_GROWTH_FRAC * g->rss_first_kib)
+        return "RSS grew by 4 MiB or more, and by 10% or more, during the run";
+    if (g->hwm_kib >= REPORT_MEM_PEAK_KIB)
+        return "its peak RSS is 1 GiB or more";
+    if (g->span_s > 0 && g->majflt / g->span_s >= REPORT_MEM_MAJFLT_PS)
+        return "it takes 10 or more major page faults a second";
+    if (g->swap_kib > 0)
+        return "part of it is in swap";
+    return NULL;
+}
+
+static void write_memory(FILE *f, const struct report_in *in)
+{
+    const struct report_figs *g = in->figs;
+    const char *why = mem_reason(g);
+    if (!why)
+        return;
+    char a[32], b[32], c[32], d[32];
+    double span = g->span_s > 0 ? g->span_s : 1.0;
+    fprintf(f, "### Memory\n\nShown because %s.\n\n", why);
+    fprintf(
+        f, "- RSS: %s at the first reading, %s at the last, %.1f s later (%s%s, %s/s)\n",
+        bytes_str((double)g->rss_first_kib * 1024, a, sizeof a),
+        bytes_str((double)g->rss_last_kib * 1024, b, sizeof b), g->span_s,
+        g->rss_last_kib >= g->rss_first_kib ? "+" : "-",
+        bytes_str(fabs((double)g->rss_last_kib - (double)g->rss_first_kib) * 1024, c, sizeof c),
+        bytes_str(((double)g->rss_last_kib - (double)g->rss_first_kib) * 1024 / span, d, sizeof d));
+    fprintf(f, "- peak RSS (VmHWM): %s\n", bytes_str((double)g->hwm_kib * 1024, a, sizeof a));
+    fprintf(f, "- page faults: %.1f major/s, %.0f minor/s\n", g->majflt / span, g->minflt / span);
+    fprintf(f, "- swap: %s\n\n", bytes_str((double)g->swap_kib * 1024, a, sizeof a));
+}
+
+struct io_rates {
+    double rd, wr, disk_rd, disk_wr, calls;
+};
+
+static bool io_rates(const struct report_figs *g, struct io_rates *r)
+{
+    if (!g || !g->io_valid || g->io_span_s <= 0)
+        return false;
+    const struct procstat_io *a = &g->io_first, *b = &g->io_last;
+    double s = g->io_span_s;
+    r->rd = per_s(a->rchar, b->rchar, s);
+    r->wr = per_s(a->wchar, b->wchar, s);
+    r->disk_rd = per_s(a->read_bytes, b->read_bytes, s);
+    r->disk_wr = per_s(a->write_bytes, b->write_bytes, s);
+    r->calls = per_s(a->syscr, b->syscr, s) + per_s(a->syscw, b->syscw, s);
+    return true;
+}
+
+static void write_io(FILE *f, const struct report_in *in)
+{
+    struct io_rates r;
+    if (!io_rates(in->figs, &r))
+        return;
+    bool bytes = r.rd + r.wr >= REPORT_IO_BPS, calls = r.calls >= REPORT_IO_CALLS_PS;
+    if (!bytes && !calls)
+        return;
+    char a[32], b[32];
+    fprintf(f, "### I/O\n\nShown because %s.\n\n",
+            bytes ? "the process reads and writes 256 KiB/s or more"
+                  : "the process makes 1000 or more read and write system calls a second");
+    fprintf(f, "- all I/O (files, pipes, sockets): read %s/s, write %s/s\n",
+            bytes_str(r.rd, a, sizeof a), bytes_str(r.wr, b, sizeof b));
+    fprintf(f, "- disk (what reached the block layer): read %s/s, write %s/s\n",
+            bytes_str(r.disk_rd, a, sizeof a), bytes_str(r.disk_wr, b, sizeof b));
+    fprintf(f, "- read and write system calls: %.0f/s\n", r.calls);
+    fprintf(f, "- averaged over %.1f s\n\n", in->figs->io_span_s);
+}
+
+/* ------------------------------------------------------------ result */
+
+/* This run as a profile of function names, for diff_profiles. */
+static int current_profile(const struct report_in *in, struct profile **out)
+{
+    struct profile *p = profile_new(PROFILE_LIVE);
+    if (!p)
+        return -ENOMEM;
+    const struct stack_table *st = in->stacks;
+    int err = 0;
+    for (size_t i = 0; st && i < st->n && !err; i++) {
+        const struct stack_row *row = &st->rows[i];
+        if (row->n == 0)
+            continue;
+        const char **names = malloc(row->n * sizeof(*names));
+        if (!names) {
+            err = -ENOMEM;
+            break;
+        }
+        for (size_t k = 0; k < row->n; k++) {
+            const struct func_info *fi = in->r->func(in->r->ctx, row->frames[k].func);
+            names[k] = fi->name && fi->name[0] ? fi->name : "?";
+        }
+        size_t n = row->n < PROFILE_MAX_DEPTH ? row->n : PROFILE_MAX_DEPTH;
+        err = profile_add_stack(p, names + (row->n - n), n, row->count);
+        free(names);
+    }
+    if (err) {
+        profile_free(p);
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+static void put_pct_change(FILE *f, double before, double after, enum diff_status st)
+{
+    fprintf(f, " %.1f | %.1f | ", before, after);
+    if (st == DIFF_APPEARED)
+        fputs("new |", f);
+    else if (st == DIFF_VANISHED)
+        fputs("gone |", f);
+    else
+        fprintf(f, "%+.1f |", after - before);
+}
+
+static void write_figure_row(FILE *f, const char *what, bool known, double before, double after,
+                             bool as_bytes, const char *unit)
+{
+    char a[32], b[32], c[32];
+    if (!known)
+        return;
+    if (as_bytes)
+        fprintf(f, "| %s | %s%s | %s%s | %s%s%s |\n", what, bytes_str(before, a, sizeof a), unit,
+                bytes_str(after, b, sizeof b), unit, after >= before ? "+" : "-",
+                bytes_str(fabs(after - before), c, sizeof c), unit);
+    else
+        fprintf(f, "| %s | %.1f%s | %.1f%s | %+.1f%s |\n", what, before, unit, after, unit,
+                after - before, unit);
+}
+
+static void write_result_figures(FILE *f, const struct report_in *in, const struct prof_meta *b,
+                                 const struct prof_meta *a)
+{
+    fputs("| figure | before | after | change |\n|---|---:|---:|---:|\n", f);
+    fprintf(f, "| samples | %" PRIu64 " | %" PRIu64 " | |\n", profile_samples(in->baseline),
+            in->samples);
+    write_figure_row(f, "duration", b->duration_s > 0, b->duration_s, in->duration_s, false, " s");
+    write_figure_row(f, "CPU", b->have_cpu && a->have_cpu, b->cpu_pct, a->cpu_pct, false, "%");
+    write_figure_row(f, "RSS at the end", b->have_rss && a->have_rss, b->rss_bytes, a->rss_bytes,
+                     true, "");
+    write_figure_row(f, "peak RSS", b->have_rss && a->have_rss, b->rss_peak_bytes,
+                     a->rss_peak_bytes, true, "");
+    write_figure_row(f, "read", b->have_io && a->have_io, b->read_bps, a->read_bps, true, "/s");
+    write_figure_row(f, "write", b->have_io && a->have_io, b->write_bps, a->write_bps, true, "/s");
+    if (!b->have_cpu && !b->have_rss && !b->have_io)
+        fputs("\nThe baseline file carries no run figures (a folded file never does; a pprof "
+              "file written by pertop does): only function shares compare.\n",
+              f);
+}
+
+static void write_result_funcs(FILE *f, const struct report_in *in, const struct diff_table *d)
+{
+    size_t rows = d->n < in->max_rows ? d->n : in->max_rows;
+    fputs("\nFunctions whose share moved most (percent of each run's samples; change in "
+          "points):\n\n| function | self before | self after | change | total before | "
+          "total after | change |\n|---|---:|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t i = 0; i < rows; i++) {
+        const struct diff_row *r = &d->rows[i];
+        fputs("| `", f);
+        report_put_text(f, r->name, MD_CELL);
+        fputs("` |", f);
+        put_pct_change(f, r->self_before, r->self_after, r->status);
+        put_pct_change(f, r->total_before, r->total_after, r->status);
+        fputc('\n', f);
+    }
+    if (d->n > rows)
+        fprintf(f, "\n%zu more functions moved less.\n", d->n - rows);
+}
+
+static int write_result(FILE *f, const struct report_in *in)
+{
+    if (!in->baseline)
+        return 0;
+    struct profile *cur = NULL;
+    int err = current_profile(in, &cur);
+    if (err)
+        return err;
+    const struct prof_meta *b = profile_meta(in->baseline);
+    struct prof_meta a = {0};
+    if (in->figs)
+        report_figs_meta(in->figs, &a);
+    fputs("### Result\n\nBefore: `", f);
+    report_put_text(f, in->baseline_name ? in->baseline_name : "baseline", MD_CODE);
+    fputc('`', f);
+    if (b->command[0]) {
+        fputs(" (`", f);
+        report_put_text(f, b->command, MD_CODE);
+        fputs("`)", f);
+    }
+    fputs("; after: this run.\n\n", f);
+    write_result_figures(f, in, b, &a);
+    struct diff_table d;
+    err = diff_profiles(in->baseline, cur, &d);
+    if (err == -EINVAL)
+        fputs("\nNo function comparison: one of the two runs has no samples.\n", f);
+    else if (!err) {
+        write_result_funcs(f, in, &d);
+        diff_table_free(&d);
+    }
+    fputc('\n', f);
+    profile_free(cur);
+    return err == -EINVAL ? 0 : err;
+}
+
+/* ------------------------------------------------------------ report */
+
+int report_write(FILE *f, const struct report_in *in)
+{
+    struct report_in def = *in;
+    if (!def.max_rows)
+        def.max_rows = 10;
+    if (!def.max_stacks)
+        def.max_stacks = 3;
+    fputs("## Performance Analysis: ", f);
+    report_put_text(f, in->command && in->command[0] ? in->command : "(unknown command)", MD_PLAIN);
+    fputs("\n\n", f);
+    write_baseline(f, &def);
+    write_bottleneck(f, &def);
+    write_waits(f, &def);
+    write_memory(f, &def);
+    write_io(f, &def);
+    int err = write_result(f, &def);
+    if (err)
+        return err;
+    return ferror(f) ? -EIO : 0;
+}
