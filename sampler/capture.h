@@ -29,8 +29,25 @@ enum {
     CAPTURE_PY = 1u << 2,          /* the thread has a Python thread state: py_* valid */
     CAPTURE_PY_TORN = 1u << 3,     /* the frame chain was torn, cyclic or unreadable */
     CAPTURE_PY_TRUNC = 1u << 4,    /* more than CAPTURE_PY_MAX Python frames */
-    CAPTURE_PY_GIL = 1u << 5       /* the thread held the GIL */
+    CAPTURE_PY_GIL = 1u << 5,      /* the thread held the GIL */
+    CAPTURE_STOPPED = 1u << 6      /* the thread was stopped while captured */
 };
+
+/* The user registers the unwinder needs, x86_64, in pertop's own layout:
+ * ptrace gives them as a user_regs_struct, perf_event as an array in the
+ * order of its register mask; both fill this. */
+struct capture_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, eflags;
+};
+
+static inline void capture_regs_from_user(struct capture_regs *r, const struct user_regs_struct *u)
+{
+    *r = (struct capture_regs){u->rax, u->rbx, u->rcx, u->rdx, u->rsi, u->rdi,
+                               u->rbp, u->rsp, u->r8,  u->r9,  u->r10, u->r11,
+                               u->r12, u->r13, u->r14, u->r15, u->rip, u->eflags};
+}
 
 /* One Python frame: the sampler fills code and line while the thread is
  * stopped, and id (a code registry id, see src/pycode_reg.h) right after it
@@ -44,17 +61,17 @@ struct capture_pyframe {
 
 struct capture {
     pid_t tid;
-    char state;                   /* procfs state letter: R S D T t Z X I */
-    char comm[CAPTURE_COMM_LEN];  /* thread name, NUL-terminated */
-    uint32_t flags;               /* CAPTURE_* */
-    uint64_t time_ns;             /* CLOCK_MONOTONIC when captured */
-    uint64_t stop_ns;             /* how long the thread was stopped */
-    struct user_regs_struct regs; /* x86_64 user registers */
-    uint64_t stack_addr;          /* target address of stack[0] (= regs.rsp) */
-    uint32_t stack_len;           /* valid bytes in stack */
-    uint32_t stack_cap;           /* capacity of stack */
-    uint8_t *stack;               /* copy of [stack_addr, stack_addr+stack_len) */
-    uint32_t py_n;                /* Python frames in py, innermost first */
+    char state;                  /* procfs state letter: R S D T t Z X I */
+    char comm[CAPTURE_COMM_LEN]; /* thread name, NUL-terminated */
+    uint32_t flags;              /* CAPTURE_* */
+    uint64_t time_ns;            /* CLOCK_MONOTONIC when captured */
+    uint64_t stop_ns;            /* how long the thread was stopped */
+    struct capture_regs regs;    /* user registers */
+    uint64_t stack_addr;         /* target address of stack[0] (= regs.rsp) */
+    uint32_t stack_len;          /* valid bytes in stack */
+    uint32_t stack_cap;          /* capacity of stack */
+    uint8_t *stack;              /* copy of [stack_addr, stack_addr+stack_len) */
+    uint32_t py_n;               /* Python frames in py, innermost first */
     struct capture_pyframe py[CAPTURE_PY_MAX];
 };
 

@@ -177,6 +177,27 @@ static void run_loop(struct session *s, const struct cli_opts *o, int sfd)
 
 /* The full screen when a person is watching: stdout and stdin are a
  * terminal and --batch was not given. */
+static struct session_config session_config_of(const struct cli_opts *o)
+{
+    return (struct session_config){.pid = o->pid,
+                                   .command = o->command,
+                                   .command_output = o->command_output,
+                                   .command_stdin_null = o->command_stdin_null,
+                                   .rate_hz = o->rate_hz,
+                                   .idle = o->idle,
+                                   .stack_size = o->stack_size,
+                                   .max_depth = o->max_depth,
+                                   .stacks = o->stacks,
+                                   .gil = o->gil,
+                                   .nonblocking = o->nonblocking,
+                                   .full_filenames = o->full_filenames,
+                                   .format = o->format,
+                                   .rows = o->rows,
+                                   .baseline_name = o->baseline,
+                                   .source_maps = o->source_maps,
+                                   .nsource_maps = o->nsource_maps};
+}
+
 static bool use_screen(const struct cli_opts *o)
 {
     return !o->batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
@@ -309,7 +330,8 @@ int main(int argc, char **argv)
     }
     struct session *s;
     int code;
-    if (session_start(&s, &o, err, sizeof err, &code) < 0) {
+    struct session_config sc = session_config_of(&o);
+    if (session_start(&s, &sc, err, sizeof err, &code) < 0) {
         fprintf(stderr, "%s\n", err);
         profile_free(baseline);
         return code;

@@ -204,8 +204,11 @@ static int capture_thread(pid_t pid, pid_t tid, struct capture *c, size_t want)
     int rc = wait_interrupt_stop(tid);
     if (rc < 0)
         return rc;
-    if (ptrace(PTRACE_GETREGS, tid, 0, &c->regs) < 0)
+    struct user_regs_struct ur;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
         rc = -errno;
+    else
+        capture_regs_from_user(&c->regs, &ur);
     if (rc == 0) {
         struct iovec local = {c->stack, want < c->stack_cap ? want : c->stack_cap};
         struct iovec remote = {(void *)(uintptr_t)c->regs.rsp, local.iov_len};

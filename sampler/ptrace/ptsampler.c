@@ -471,9 +471,12 @@ static int stop_and_capture(struct ptsampler *s, struct pts_thread *t, struct ca
         return -1; /* its stop, when it comes, is resumed by ptsampler_wait */
     uint64_t seen = clock_mono_ns();
     int rc = -1;
-    if (capturable(status) && pt(PTRACE_GETREGS, t->tid, 0, (unsigned long)&c->regs) == 0) {
+    struct user_regs_struct ur;
+    if (capturable(status) && pt(PTRACE_GETREGS, t->tid, 0, (unsigned long)&ur) == 0) {
+        capture_regs_from_user(&c->regs, &ur);
+        c->flags |= CAPTURE_STOPPED;
         read_stack(s, c);
-        rc = s->cfg.hooks.stopped ? s->cfg.hooks.stopped(s->cfg.hooks.ctx, c) : 0;
+        rc = s->cfg.hooks.captured ? s->cfg.hooks.captured(s->cfg.hooks.ctx, c) : 0;
     }
     handle_status(s, t, status);
     c->time_ns = t0;
@@ -526,8 +529,8 @@ static void sample_thread(struct ptsampler *s, struct pts_thread *t, struct capq
         s->st.failed++;
         return; /* the slot stays reserved-but-uncommitted: reused next time */
     }
-    if (s->cfg.hooks.resumed)
-        s->cfg.hooks.resumed(s->cfg.hooks.ctx, c);
+    if (s->cfg.hooks.released)
+        s->cfg.hooks.released(s->cfg.hooks.ctx, c);
     capqueue_commit(q);
     count_capture(s, c);
 }

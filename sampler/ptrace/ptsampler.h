@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "sampler/capqueue.h"
+#include "sampler/engine.h"
 
 #define PTSAMPLER_MAX_THREADS 4096
 
@@ -37,32 +38,11 @@ enum ptsampler_error {
     PTS_EOTHER
 };
 
-/*
- * Optional hooks, so a language reader (CPython) can add to a capture
- * without ptsampler knowing about it.  All are called on the sampler
- * thread; any may be NULL.
- *   round    at the start of each ptsampler_sample, no thread stopped: the
- *            place for per-round work (listing interpreter threads)
- *   want     before a thread is stopped: false skips it (counted skipped)
- *   stopped  while the thread is stopped, after registers and stack were
- *            read: must be quick and must not allocate; returns 0, or < 0
- *            to drop the capture
- *   resumed  right after the same thread was resumed, for work that needs
- *            no stop (copying names)
- */
-struct ptsampler_hooks {
-    void (*round)(void *ctx);
-    bool (*want)(void *ctx, pid_t tid);
-    int (*stopped)(void *ctx, struct capture *c);
-    void (*resumed)(void *ctx, struct capture *c);
-    void *ctx;
-};
-
 struct ptsampler_config {
     pid_t pid;
-    uint32_t stack_size; /* bytes of stack copied per sample (0: registers only) */
-    bool idle;           /* also sample threads that are not running */
-    struct ptsampler_hooks hooks;
+    uint32_t stack_size;       /* bytes of stack copied per sample (0: registers only) */
+    bool idle;                 /* also sample threads that are not running */
+    struct engine_hooks hooks; /* the language reader's (engine.h) */
 };
 
 struct ptsampler_stats {

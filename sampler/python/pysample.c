@@ -580,8 +580,11 @@ static int walk_into(struct pysample *p, const struct pyf_thread *th, struct cap
     return 0;
 }
 
-/* While the thread is stopped: addresses and lines only. */
-static int on_stopped(void *ctx, struct capture *c)
+/* Right after the native capture: addresses and lines only.  A stopped
+ * thread's chain is read as it stands; a running one's (an engine that
+ * stops nothing) is checked for tearing, and a torn walk leaves the native
+ * sample standing alone, flagged, never dropped. */
+static int on_captured(void *ctx, struct capture *c)
 {
     struct pysample *p = ctx;
     unsigned flags = 0;
@@ -589,7 +592,10 @@ static int on_stopped(void *ctx, struct capture *c)
     c->py_n = 0;
     if (th) {
         put_name(p, th, c);
+        pyframes_set_stopped(p->pf, (c->flags & CAPTURE_STOPPED) != 0);
         walk_into(p, th, c, &flags); /* no Python frames: the native sample stands */
+        if ((c->flags & (CAPTURE_STOPPED | CAPTURE_PY_TORN)) == CAPTURE_PY_TORN)
+            c->py_n = 0;
     }
     return 0;
 }
@@ -698,10 +704,13 @@ bool pysample_nb_alive(struct pysample *p)
     return ps.state != 'Z' && ps.state != 'X';
 }
 
-struct ptsampler_hooks pysample_hooks(struct pysample *p)
+struct engine_hooks pysample_hooks(struct pysample *p)
 {
-    return (struct ptsampler_hooks){
-        .round = on_round, .want = on_want, .stopped = on_stopped, .resumed = on_resumed, .ctx = p};
+    return (struct engine_hooks){.round = on_round,
+                                 .want = on_want,
+                                 .captured = on_captured,
+                                 .released = on_resumed,
+                                 .ctx = p};
 }
 
 /* ---------------------------------------------------- processing side */

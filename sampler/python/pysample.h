@@ -41,7 +41,7 @@
 #include <sys/types.h>
 
 #include "sampler/capqueue.h"
-#include "sampler/ptrace/ptsampler.h"
+#include "sampler/engine.h"
 #include "sampler/python/pycode_reg.h"
 
 struct pysample;
@@ -56,7 +56,7 @@ void pysample_free(struct pysample *p);
  * frames are still profiled.  Sampler thread, or before it starts. */
 int pysample_find(struct pysample *p, char *err, size_t errsz);
 
-struct ptsampler_hooks pysample_hooks(struct pysample *p);
+struct engine_hooks pysample_hooks(struct pysample *p);
 
 /* The target exec'd: forget the interpreter and look for it again.
  * Sampler thread. */

@@ -599,7 +599,7 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *val, in
 
 static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
 {
-    const struct user_regs_struct *r = &((struct unwinder *)arg)->cur->regs;
+    const struct capture_regs *r = &((struct unwinder *)arg)->cur->regs;
     if (write)
         return -UNW_EREADONLYREG;
     switch (reg) {
@@ -1164,7 +1164,7 @@ static int fast_step(const struct capture *c, const struct rule *ru, uint64_t *r
     return ra ? FAST_NEXT : FAST_END;
 }
 
-static void regs_from_capture(const struct user_regs_struct *r, uint64_t *regs)
+static void regs_from_capture(const struct capture_regs *r, uint64_t *regs)
 {
     const uint64_t v[DW_NREG] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi,
                                  r->rbp, r->rsp, r->r8,  r->r9,  r->r10, r->r11,

@@ -37,11 +37,33 @@ struct session_stats {
     /* Python stacks read (walks), torn after the retry (--nonblocking:
      * dropped), retried, and what reading them cost the sampler thread */
     uint64_t py_walks, py_torn, py_retries, py_walk_ns, py_reads, py_refinds;
+    /* samples with Python frames, of them unmerged, torn (kept with their
+     * native frames); with the live-read engine, torn walks dropped */
+    uint64_t py_samples, py_unmerged, py_capture_torn, nb_torn;
 };
 
-/* Launches the command (when o->command) and attaches.  On failure returns a
+/* What a session is asked to do (main fills it from the command line). */
+struct session_config {
+    pid_t pid;                  /* 0 when launching */
+    char **command;             /* the command to launch, NULL-terminated, or NULL */
+    const char *command_output; /* its stdout and stderr go here, NULL = inherit */
+    bool command_stdin_null;    /* it reads /dev/null (the screen owns the terminal) */
+    unsigned rate_hz;
+    bool idle;
+    uint32_t stack_size;
+    unsigned max_depth;
+    enum stack_mode stacks;
+    bool gil, nonblocking, full_filenames;
+    enum output_format format;      /* what will be written: the report also wants waits */
+    size_t rows;                    /* hot-table rows of the text output */
+    const char *baseline_name;      /* --baseline FILE, for the report */
+    const char *const *source_maps; /* --source-path OLD=NEW */
+    size_t nsource_maps;
+};
+
+/* Launches the command (when cfg->command) and attaches.  On failure returns a
  * negative code, writes a user-facing message and sets *exit_code. */
-int session_start(struct session **out, const struct cli_opts *o, char *err, size_t errsz,
+int session_start(struct session **out, const struct session_config *cfg, char *err, size_t errsz,
                   int *exit_code);
 
 /* True once the target has exited (all threads gone). */

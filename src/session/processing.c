@@ -1,0 +1,307 @@
+/*
+ * processing.c - the processing thread (see processing.h).
+ */
+#include "src/session/processing.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "sampler/python/pysample.h"
+#include "sampler/unwind/addrspace.h"
+#include "sampler/unwind/modules.h"
+#include "sampler/unwind/unwind.h"
+#include "src/model/intern.h"
+#include "src/model/model.h"
+#include "src/model/stackmerge.h"
+#include "src/session/runfigs.h"
+
+#define REFRESH_MIN_NS 200000000ull /* re-read maps at most 5 times a second */
+#define LEAF_SLOTS     8192u        /* threads whose latest leaf is kept (2x max threads) */
+#define MERGED_MAX     (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
+
+struct processing {
+    struct processing_cfg cfg;
+    struct capqueue *q;
+    struct addrspace *as;
+    struct modreg *reg;
+    struct interner *in;
+    struct model *model;
+    struct pysample *py;
+    pthread_mutex_t *lock;  /* the model's */
+    struct lv_leaf *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
+    size_t nleaves;
+    frame_id overflow_frame, truncated_frame, unknown_frame;
+    pthread_t th;
+    bool started, joined;
+    pthread_mutex_t sync; /* st */
+    struct processing_stats st;
+    struct proc_ctx *ctx; /* the thread's scratch, made before it starts */
+};
+
+struct proc_ctx {
+    struct unwind_result ur;
+    uint32_t mods[MERGED_MAX];
+    uint64_t vaddrs[MERGED_MAX];
+    uint32_t nat_mods[UNWIND_DEPTH_MAX + 1]; /* native frames before merging */
+    uint64_t nat_vaddrs[UNWIND_DEPTH_MAX + 1];
+    bool is_eval[UNWIND_DEPTH_MAX + 1];
+    frame_id frames[MERGED_MAX];
+    uint8_t modpy[MODREG_MAX]; /* 0 not checked, 1 not the interpreter's file, 2 it is */
+    uint64_t last_refresh_ns;
+    unsigned seen_exec_gen;
+    unsigned seen_py_gen; /* pysample_generation: the interpreter's file may change */
+};
+
+static const struct as_region *find_region(struct processing *s, struct proc_ctx *p, uint64_t addr)
+{
+    const struct as_region *r = as_find(s->as, addr);
+    if (r)
+        return r;
+    uint64_t t = clock_mono_ns();
+    if (t - p->last_refresh_ns < REFRESH_MIN_NS)
+        return NULL;
+    p->last_refresh_ns = t; /* a miss: maybe a dlopen since the last read */
+    if (as_refresh(s->as) < 0)
+        return NULL;
+    return as_find(s->as, addr);
+}
+
+/* Turns the unwound pcs into (module, vaddr) pairs; MODULE_NONE = unknown. */
+static size_t locate_frames(struct processing *s, struct proc_ctx *p)
+{
+    size_t n = p->ur.n;
+    for (size_t i = 0; i < n; i++) {
+        /* return addresses point after the call: look up the call itself */
+        uint64_t addr = i == 0 ? p->ur.pcs[i] : p->ur.pcs[i] - 1;
+        const struct as_region *r = find_region(s, p, addr);
+        if (r && r->img) {
+            p->nat_mods[i] = r->img->module_id;
+            p->nat_vaddrs[i] = addr - r->bias;
+        } else {
+            p->nat_mods[i] = MODULE_NONE;
+            p->nat_vaddrs[i] = addr;
+        }
+    }
+    return n;
+}
+
+/* Is module mod the file that holds the interpreter?  Cached per module:
+ * the answer is a string compare, asked for every frame. */
+static bool is_python_module(struct processing *s, struct proc_ctx *p, uint32_t mod)
+{
+    if (mod >= MODREG_MAX || !pysample_ready(s->py))
+        return false;
+    if (pysample_generation(s->py) != p->seen_py_gen) {
+        p->seen_py_gen = pysample_generation(s->py); /* found again after an exec */
+        memset(p->modpy, 0, sizeof p->modpy);
+    }
+    if (!p->modpy[mod]) {
+        const struct module *m = modreg_get(s->reg, mod);
+        p->modpy[mod] = m && strcmp(m->name, pysample_module_path(s->py)) == 0 ? 2 : 1;
+    }
+    return p->modpy[mod] == 2;
+}
+
+/* Marks the eval-loop frames for the merge (stackmerge.h). */
+static void mark_eval(struct processing *s, struct proc_ctx *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p->is_eval[i] =
+            is_python_module(s, p, p->nat_mods[i]) && pysample_is_eval(s->py, p->nat_vaddrs[i]);
+}
+
+/* The merged stack, innermost first, into mods/vaddrs: each eval-loop frame
+ * replaced by the Python frames it runs.  n native frames, none when
+ * --python.  One slot of mods is left for the truncation mark add_sample
+ * may append. */
+static struct stackmerge_result merge_frames(struct processing *s, struct proc_ctx *p,
+                                             const struct capture *c, size_t n)
+{
+    if (stackmerge_needs_eval(n, c->flags, c->py_n))
+        mark_eval(s, p, n); /* a lookup per frame: only when there is something to merge */
+    struct stackmerge_in in = {p->nat_mods, p->nat_vaddrs, p->is_eval, n, c->py, c->py_n, c->flags};
+    return stackmerge(&in, p->mods, p->vaddrs, MERGED_MAX - 1);
+}
+
+/* The node of a thread's latest sample, for the screen's "function it is in
+ * now".  A full table just stops remembering new threads. */
+static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
+{
+    uint32_t i = ((uint32_t)tid * 2654435761u) & (LEAF_SLOTS - 1);
+    for (;; i = (i + 1) & (LEAF_SLOTS - 1)) {
+        struct lv_leaf *e = &s->leaves[i];
+        if (e->tid == tid) {
+            e->node = node;
+            return;
+        }
+        if (e->tid == 0)
+            break;
+    }
+    if (s->nleaves * 2 >= LEAF_SLOTS)
+        return;
+    s->leaves[i] = (struct lv_leaf){tid, node};
+    s->nleaves++;
+}
+
+static void add_sample(struct processing *s, struct proc_ctx *p, const struct capture *c, size_t n,
+                       bool truncated)
+{
+    pthread_mutex_lock(s->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (p->mods[i] == STACKMERGE_PY_MARK)
+            p->frames[i] = intern_frame(s->in, FRAME_PYTHON, stackmerge_py_id(p->vaddrs[i]),
+                                        stackmerge_py_line(p->vaddrs[i]));
+        else
+            p->frames[i] = p->mods[i] == MODULE_NONE
+                               ? s->unknown_frame
+                               : intern_frame(s->in, FRAME_NATIVE, p->mods[i], p->vaddrs[i]);
+    }
+    if (truncated)
+        p->frames[n++] = s->truncated_frame;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p->frames[i] != FRAME_NONE)
+            p->frames[kept++] = p->frames[i];
+    frame_id tf = intern_frame(s->in, FRAME_THREAD, 0, (uint64_t)c->tid);
+    uint32_t kind = c->state == 'R' ? SAMPLE_ONCPU : SAMPLE_WAITING;
+    if (truncated)
+        kind |= SAMPLE_TRUNCATED;
+    uint32_t leaf = model_add(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
+                              c->time_ns, s->overflow_frame);
+    remember_leaf(s, c->tid, leaf);
+    pthread_mutex_unlock(s->lock);
+}
+
+static void process_one(struct processing *s, struct proc_ctx *p, struct capture *c)
+{
+    unsigned gen = s->cfg.exec_gen ? s->cfg.exec_gen(s->cfg.ctx) : 0;
+    if (gen != p->seen_exec_gen) {
+        p->seen_exec_gen = gen; /* exec: a new program, new maps */
+        memset(p->modpy, 0, sizeof p->modpy);
+        as_refresh(s->as);
+        p->last_refresh_ns = clock_mono_ns();
+    }
+    size_t n = 0;
+    bool truncated = false;
+    if (s->cfg.uw) {
+        unwind_capture(s->cfg.uw, c, &p->ur);
+        n = locate_frames(s, p);
+        truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
+    }
+    struct stackmerge_result mr = merge_frames(s, p, c, n);
+    n = mr.n;
+    truncated |= mr.truncated || (c->flags & CAPTURE_PY_TRUNC) != 0;
+    /* the slot goes back before the lock is taken; the Python frames were
+     * copied into mods/vaddrs by the merge */
+    struct capture meta;
+    memcpy(&meta, c, offsetof(struct capture, py_n));
+    meta.stack = NULL;
+    uint32_t flags = c->flags;
+    capqueue_release(s->q);
+    add_sample(s, p, &meta, n, truncated);
+    pthread_mutex_lock(&s->sync);
+    s->st.processed++;
+    s->st.truncated += truncated;
+    s->st.py_samples += (flags & CAPTURE_PY) != 0;
+    s->st.py_unmerged += mr.unmerged;
+    s->st.py_torn += (flags & CAPTURE_PY_TORN) != 0;
+    pthread_mutex_unlock(&s->sync);
+}
+
+static void *processing_main(void *arg)
+{
+    struct processing *s = arg;
+    struct proc_ctx *p = s->ctx;
+    p->seen_exec_gen = s->cfg.exec_gen ? s->cfg.exec_gen(s->cfg.ctx) : 0;
+    runfigs_take(s->cfg.figs);
+    for (;;) {
+        struct capture *c = capqueue_take(s->q, 100);
+        runfigs_maybe_take(s->cfg.figs, clock_mono_ns());
+        if (c)
+            process_one(s, p, c);
+        else if (capqueue_closed(s->q))
+            break;
+    }
+    pthread_mutex_lock(&s->sync);
+    s->st.cpu_ns = clock_thread_cpu_ns();
+    pthread_mutex_unlock(&s->sync);
+    return NULL;
+}
+
+int processing_start(struct processing **out, const struct processing_cfg *cfg, char *err,
+                     size_t errsz)
+{
+    struct processing *s = calloc(1, sizeof *s);
+    *out = s;
+    if (s) {
+        s->ctx = calloc(1, sizeof(struct proc_ctx));
+        s->leaves = calloc(LEAF_SLOTS, sizeof(*s->leaves));
+    }
+    if (!s || !s->ctx || !s->leaves) {
+        snprintf(err, errsz, "pertop: out of memory while setting up");
+        return -ENOMEM;
+    }
+    s->cfg = *cfg;
+    s->q = cfg->q;
+    s->as = cfg->as;
+    s->reg = cfg->reg;
+    s->in = cfg->in;
+    s->model = cfg->model;
+    s->py = cfg->py;
+    s->lock = cfg->model_lock;
+    pthread_mutex_init(&s->sync, NULL);
+    pthread_mutex_lock(s->lock);
+    s->overflow_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_OVERFLOW, 0);
+    s->truncated_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_TRUNCATED, 0);
+    s->unknown_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_UNKNOWN_ADDR, 0);
+    pthread_mutex_unlock(s->lock);
+    if (pthread_create(&s->th, NULL, processing_main, s) != 0) {
+        snprintf(err, errsz, "pertop: cannot start the processing thread: %s", strerror(errno));
+        return -EAGAIN;
+    }
+    s->started = true;
+    return 0;
+}
+
+void processing_join(struct processing *s)
+{
+    if (!s || !s->started || s->joined)
+        return;
+    pthread_join(s->th, NULL);
+    s->joined = true;
+}
+
+void processing_free(struct processing *s)
+{
+    if (!s)
+        return;
+    processing_join(s);
+    if (s->lock)
+        pthread_mutex_destroy(&s->sync);
+    free(s->ctx);
+    free(s->leaves);
+    free(s);
+}
+
+void processing_get_stats(struct processing *s, struct processing_stats *out)
+{
+    pthread_mutex_lock(&s->sync);
+    *out = s->st;
+    pthread_mutex_unlock(&s->sync);
+}
+
+long processing_leaves(struct processing *s, struct lv_leaf **out)
+{
+    *out = malloc((s->nleaves ? s->nleaves : 1) * sizeof(**out));
+    if (!*out)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < LEAF_SLOTS; i++)
+        if (s->leaves[i].tid)
+            (*out)[n++] = s->leaves[i];
+    return (long)n;
+}

@@ -1,0 +1,92 @@
+/*
+ * runfigs.c - the run's figures (see runfigs.h).
+ */
+#include "src/session/runfigs.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "common/clock.h"
+#include "sampler/proc/procstat.h"
+#include "src/export/report.h"
+
+#define FIGS_MIN_NS 250000000ull  /* a reading every 250 ms, */
+#define FIGS_MAX_NS 1000000000ull /* up to 1 s for a process whose reading is slow */
+
+struct runfigs {
+    struct procstat *ps;
+    struct procstat_snapshot snap;
+    uint64_t last_ns, every_ns;
+    pthread_mutex_t lock; /* figs */
+    struct report_figs figs;
+};
+
+struct runfigs *runfigs_new(pid_t pid, bool waits)
+{
+    (void)waits;
+    struct runfigs *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->ps = procstat_new(pid);
+    if (!f->ps) {
+        free(f);
+        return NULL;
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    return f;
+}
+
+void runfigs_free(struct runfigs *f)
+{
+    if (!f)
+        return;
+    procstat_free(f->ps);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+void runfigs_take(struct runfigs *f)
+{
+    if (!f)
+        return;
+    uint64_t t0 = clock_mono_ns();
+    f->last_ns = t0;
+    f->every_ns = FIGS_MAX_NS;
+    if (procstat_read(f->ps, &f->snap) < 0)
+        return;
+    uint64_t every = 100 * (clock_mono_ns() - t0);
+    f->every_ns = every < FIGS_MIN_NS ? FIGS_MIN_NS : every > FIGS_MAX_NS ? FIGS_MAX_NS : every;
+    pthread_mutex_lock(&f->lock);
+    report_figs_add(&f->figs, &f->snap);
+    pthread_mutex_unlock(&f->lock);
+}
+
+void runfigs_maybe_take(struct runfigs *f, uint64_t now_ns)
+{
+    if (f && now_ns - f->last_ns >= f->every_ns)
+        runfigs_take(f);
+}
+
+struct report_figs *runfigs_copy(struct runfigs *f)
+{
+    struct report_figs *c = f ? malloc(sizeof *c) : NULL;
+    if (!c)
+        return NULL;
+    pthread_mutex_lock(&f->lock);
+    *c = f->figs;
+    pthread_mutex_unlock(&f->lock);
+    if (!c->readings) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void runfigs_meta(struct runfigs *f, struct prof_meta *out)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    report_figs_meta(&f->figs, out);
+    pthread_mutex_unlock(&f->lock);
+}

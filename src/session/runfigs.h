@@ -1,0 +1,39 @@
+/*
+ * runfigs.h - the run's figures (CPU %, RSS and its peak, I/O rates, the
+ * waits of the report) from procfs readings of the target.
+ *
+ * A reading when processing starts, then every 250 ms while it runs (up to
+ * 1 s for a process slow to read: at most 1% of the processing thread), and
+ * one at the end while a --pid target still runs.  Often, so a command that
+ * exits loses little of its figures.  A collector of its own beside the
+ * screen's, so neither disturbs the other's rates.  Thread-safe: readings
+ * on the processing thread, copies on any.
+ */
+#ifndef PERTOP_RUNFIGS_H
+#define PERTOP_RUNFIGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct report_figs;
+struct prof_meta;
+struct runfigs;
+
+/* NULL when out of memory (no figures is no failure: the report says they
+ * were not measured).  waits: also the threads' blocking calls and their
+ * targets (the report's Waits table), which cost a read per thread. */
+struct runfigs *runfigs_new(pid_t pid, bool waits);
+void runfigs_free(struct runfigs *f);
+
+/* A reading now; NULL is ignored. */
+void runfigs_take(struct runfigs *f);
+/* A reading if one is due at now_ns. */
+void runfigs_maybe_take(struct runfigs *f, uint64_t now_ns);
+
+/* A copy of the figures (*out malloc'd, free it; NULL when none yet). */
+struct report_figs *runfigs_copy(struct runfigs *f);
+/* CPU, RSS and I/O averages into out (report_figs_meta). */
+void runfigs_meta(struct runfigs *f, struct prof_meta *out);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * session_int.h - the session's parts, shared by its two files: session.c
+ * (start, stop, figures, writing) and session_live.c (the screen's frames).
+ * Nothing outside src/session/ includes it.
+ */
+#ifndef PERTOP_SESSION_INT_H
+#define PERTOP_SESSION_INT_H
+
+#include <pthread.h>
+
+#include "sampler/python/pysample.h"
+#include "src/session/launch.h"
+#include "src/export/snapshot.h"
+#include "src/session/session.h"
+
+struct session {
+    struct session_config cfg;
+    pid_t pid;
+    pid_t child; /* launched command, 0 when attached by --pid */
+    struct launch launch;
+    char cmdline[1024];
+
+    struct capqueue *q;
+    struct modreg *reg;
+    struct addrspace *as;
+    struct unwinder *uw;
+    struct interner *in;
+    struct model *model;
+    struct symbolizer *sym;
+    struct native_resolver *res;
+    struct pycode_reg *pyreg; /* NULL with --native */
+    struct pysample *py;      /* the CPython reader */
+    char py_note[512];        /* why Python frames are missing, for the user */
+    pthread_mutex_t lock;     /* model and interner */
+
+    struct sampling *smp;    /* the sampler thread */
+    struct processing *proc; /* the processing thread */
+    struct runfigs *figs;    /* run figures, NULL when not measured */
+    bool stopped;
+
+    pthread_mutex_t sync;          /* below */
+    struct pysample_stats pystats; /* copied on the sampler thread */
+    char exit_msg[160];
+
+    const struct profile *baseline; /* --baseline, owned by the caller */
+    struct annot_env *annot;        /* made by session_annot_env */
+};
+
+/* The session's figures under one name (session.c). */
+void session_fill_header(struct session *s, struct snapshot_header *h);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * session_live.c - the screen's frames of a session (session_live) and
+ * what its source and instruction views need.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/annotate/annotate.h"
+#include "src/model/intern.h"
+#include "src/model/liveview.h"
+#include "src/model/model.h"
+#include "src/profile/diff.h"
+#include "src/session/processing.h"
+#include "src/session/resolve.h"
+#include "src/session/session_int.h"
+
+/* Header numbers of a live frame; the achieved rate is left to the caller,
+ * which knows the previous frame. */
+static void live_header(struct session *s, struct lv_header *h)
+{
+    struct session_stats st;
+    session_get_stats(s, &st);
+    h->pid = s->pid;
+    /* a long command line is cut: the header shows its start */
+    size_t n = strnlen(s->cmdline, sizeof h->cmdline - 1);
+    memcpy(h->cmdline, s->cmdline, n);
+    h->cmdline[n] = '\0';
+    h->elapsed_s = st.elapsed_s;
+    h->samples = st.processed;
+    h->lost = st.lost;
+    h->rate_asked = session_rate(s);
+    h->threads = st.threads_now;
+    h->idle = s->cfg.idle;
+    h->exited = session_target_exited(s);
+    pthread_mutex_lock(&s->sync);
+    snprintf(h->exit_msg, sizeof h->exit_msg, "%s", s->exit_msg);
+    pthread_mutex_unlock(&s->sync);
+    h->py_samples = st.py_samples;
+    h->py_unmerged = st.py_unmerged;
+    h->py_torn = s->cfg.nonblocking ? st.nb_torn : st.py_capture_torn;
+    h->py_nonblocking = s->cfg.nonblocking;
+    snprintf(h->python, sizeof h->python, "%s", pysample_describe(s->py));
+    /* the note is for the user, not the log: "pertop: " says nothing here */
+    const char *note = s->py_note, *why = NULL;
+    if (!note[0] && pysample_gave_up(s->py, &why)) /* launched: looked for while sampling */
+        note = why[0]                           ? why
+               : s->cfg.stacks == STACKS_PYTHON ? "no CPython found in the command — --python "
+                                                  "shows nothing; try without it"
+                                                : "";
+    if (!strncmp(note, "pertop: ", 8))
+        note += 8;
+    size_t k = h->python[0] ? 0 : strnlen(note, sizeof h->py_note - 1); /* cut if long */
+    memcpy(h->py_note, note, k);
+    h->py_note[k] = '\0';
+}
+
+/* Threads that Python's threading module named: the samples carry those
+ * names, /proc only the OS ones.  Under s->lock. */
+static void python_thread_names(struct session *s, struct live_frame *f)
+{
+    for (size_t i = 0; i < f->nthr; i++) {
+        const struct model_thread *t = model_thread_find(s->model, f->thr[i].tid);
+        if (t && t->name[0])
+            snprintf(f->thr[i].name, sizeof f->thr[i].name, "%.*s", (int)sizeof t->name, t->name);
+    }
+}
+
+int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
+                 const struct procstat_snapshot *ps, struct live_frame *f)
+{
+    live_header(s, &f->h);
+    pthread_mutex_lock(&s->lock);
+    uint32_t upto = intern_count(s->in);
+    pthread_mutex_unlock(&s->lock);
+    /* symbolize outside the lock: the processing thread keeps going */
+    resolver_native_prepare(s->res, upto);
+    struct resolver r = resolver_native_iface(s->res);
+    double rate = f->h.rate_achieved > 0 ? f->h.rate_achieved : (double)f->h.rate_asked;
+    /* the request's view (drill-down) and zoom: every view starts from the
+     * same zoomed self counts */
+    struct lv_view_req v = req->v;
+    if (req->tid)
+        v.zoom.tid = req->tid;
+    bool annot = v.view == LIVE_SOURCE || v.view == LIVE_ASM;
+    struct annot_env *env = annot ? session_annot_env(s) : NULL;
+    struct annot_counts *counts = NULL;
+    f->seq = req->seq;
+    f->recent = req->recent;
+    f->tid = v.zoom.tid;
+    pthread_mutex_lock(&s->lock);
+    uint64_t *self = lv_self_counts(s->model, &r, req->recent, now_ns, &v.zoom);
+    int rc = self ? lv_build_hot_self(s->model, &r, self, rate, f) : -ENOMEM;
+    if (rc == 0) {
+        /* the leaves are copied compactly so the builder scans few */
+        struct lv_leaf *lv = NULL;
+        long n = processing_leaves(s->proc, &lv);
+        rc = n >= 0 ? lv_build_threads_self(s->model, &r, self, v.zoom.tid, lv, (size_t)n, ps, f)
+                    : -ENOMEM;
+        free(lv);
+        if (rc == 0 && pysample_ready(s->py))
+            python_thread_names(s, f);
+    }
+    if (rc == 0)
+        rc = lv_build_view(s->model, &r, self, &v, env, f, &counts);
+    pthread_mutex_unlock(&s->lock);
+    free(self);
+    /* file reads and disassembly outside the lock */
+    if (counts)
+        f->annot = annot_build(env, counts, v.view == LIVE_SOURCE ? ANNOT_SOURCE : ANNOT_ASM);
+    annot_counts_free(counts);
+    f->have_baseline = s->baseline != NULL;
+    for (size_t i = 0; s->baseline && rc == 0 && i < f->nhot; i++)
+        diff_baseline_cell(s->baseline, f->hot[i].name, f->hot[i].self_pct, f->hot[i].vs_base,
+                           sizeof f->hot[i].vs_base);
+    return rc;
+}
+
+struct annot_env *session_annot_env(struct session *s)
+{
+    if (!s->annot) {
+        struct annot_env_cfg cfg = {
+            .in = s->in,
+            .reg = s->reg,
+            .sym = s->sym,
+            .pyreg = s->pyreg,
+            .pid = s->pid,
+            .maps = s->cfg.source_maps,
+            .nmaps = s->cfg.nsource_maps,
+        };
+        s->annot = annot_env_new(&cfg);
+    }
+    /* once the target is gone its /proc/PID/root is too: plain paths */
+    if (s->annot)
+        annot_env_set_gone(s->annot, session_target_exited(s));
+    return s->annot;
+}
