@@ -21,15 +21,6 @@
 #define MEM_LINES 10   /* memory pane with a 5-row graph */
 #define IO_LINES  4096 /* enough for every blocked and busy thread */
 
-static void put(FILE *f, const struct ui_line *l)
-{
-    size_t n = l->len;
-    while (n && l->text[n - 1] == ' ')
-        n--; /* trailing blanks are padding, not content */
-    fwrite(l->text, 1, n, f);
-    fputc('\n', f);
-}
-
 static int write_hot(FILE *f, const struct live_frame *fr, const struct ui_state *st,
                      const struct textshot_opts *o, struct ui_line *l)
 {
@@ -42,10 +33,10 @@ static int write_hot(FILE *f, const struct live_frame *fr, const struct ui_state
     fprintf(f, "\nHot functions (%s%s)\n", st->recent ? "recent 5 s" : "cumulative",
             st->filter[0] ? ", filtered" : "");
     pane_hot_header_vs(st, fr->have_baseline, o->width, l);
-    put(f, l);
+    line_write(l, f);
     for (size_t i = 0; i < n; i++) {
         pane_hot_row_vs(&fr->hot[idx[i]], fr->have_baseline, o->width, l);
-        put(f, l);
+        line_write(l, f);
     }
     free(idx);
     return 0;
@@ -60,10 +51,10 @@ static int write_threads(FILE *f, const struct live_frame *fr, const struct ui_s
     size_t n = pane_threads_order(fr, st, idx);
     fputs("\nThreads\n", f);
     pane_threads_header(st, o->width, l);
-    put(f, l);
+    line_write(l, f);
     for (size_t i = 0; i < n; i++) {
         pane_threads_row(&fr->thr[idx[i]], o->width, l);
-        put(f, l);
+        line_write(l, f);
     }
     free(idx);
     return 0;
@@ -73,7 +64,7 @@ static int write_lines(FILE *f, const struct ui_line *lines, size_t n)
 {
     fputc('\n', f);
     for (size_t i = 0; i < n; i++)
-        put(f, &lines[i]);
+        line_write(&lines[i], f);
     return 0;
 }
 
@@ -81,13 +72,13 @@ static void write_func(FILE *f, const struct live_frame *fr, const char *crumbs,
                        struct ui_line *l)
 {
     pane_func_title(&fr->fn, crumbs, width, l);
-    put(f, l);
+    line_write(l, f);
     pane_func_header(width, l);
-    put(f, l);
+    line_write(l, f);
     size_t n = pane_func_rows(&fr->fn);
     for (size_t i = 0; i < n; i++) {
         pane_func_row(&fr->fn, i, width, l);
-        put(f, l);
+        line_write(l, f);
     }
 }
 
@@ -95,12 +86,12 @@ static void write_tree(FILE *f, const struct live_frame *fr, int width, struct u
 {
     bool inv = fr->view == LIVE_INVERTED;
     pane_tree_title(inv, fr->tree_samples, width, l);
-    put(f, l);
+    line_write(l, f);
     pane_tree_header(inv, width, l);
-    put(f, l);
+    line_write(l, f);
     for (size_t i = 0; i < fr->ntree; i++) {
         pane_tree_row(&fr->tree[i], width, l);
-        put(f, l);
+        line_write(l, f);
     }
     if (!fr->ntree)
         fputs("(no samples)\n", f);
@@ -116,13 +107,13 @@ static void write_annot(FILE *f, const struct live_frame *fr, const char *crumbs
         return;
     }
     pane_annot_title(fr->annot, width, l);
-    put(f, l);
+    line_write(l, f);
     pane_annot_header(fr->annot, width, l);
-    put(f, l);
+    line_write(l, f);
     size_t n = pane_annot_rows(fr->annot);
     for (size_t i = 0; i < n; i++) {
         pane_annot_row(fr->annot, i, width, l);
-        put(f, l);
+        line_write(l, f);
     }
 }
 
@@ -161,7 +152,7 @@ int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *
         return -ENOMEM;
     header_lines(fr, st, o->width, 4, &o->hdr, l);
     for (int i = 0; i < 4; i++)
-        put(f, &l[i]);
+        line_write(&l[i], f);
     int rc = 0;
     if (fr->view != LIVE_MAIN) {
         /* a drill-down view fills the screen: it is the snapshot */
