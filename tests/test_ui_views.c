@@ -2,7 +2,8 @@
  * test_ui_views.c - the screen's rows from a model built of plain data and a
  * fake resolver: hot functions (sorting, filtering, thread limit, recent vs
  * cumulative, percentages), threads (share, current function, procstat
- * merge), the memory and I/O panes, the graph, and the snapshot text.
+ * merge), the memory and I/O panes, the graph, the snapshot text, and the
+ * table of view kinds (ui/views.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,8 +25,11 @@
 #include "ui/pane_memio.h"
 #include "ui/pane_threads.h"
 #include "ui/pane_tree.h"
+#include "src/cli.h"
+#include "ui/batchview.h"
 #include "ui/text.h"
 #include "ui/textshot.h"
+#include "ui/views.h"
 
 enum { FR_MAIN = 1, FR_RUN, FR_COMPUTE, FR_PARSE, FR_IDLE, FR_THREAD0 = 200 };
 
@@ -627,6 +631,135 @@ static void test_view_by_name(void **state)
     free(self);
 }
 
+/* ------------------------------------------------------------ the table of view kinds */
+
+static void test_view_ops_every_kind(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    for (int v = 0; v < LIVE_VIEW_COUNT; v++) {
+        const struct ui_view_ops *ops = ui_view_ops_of((enum live_view)v);
+        assert_int_equal(ops->kind, v); /* its own entry, not the fallback */
+        assert_non_null(ops->batch_name);
+        assert_non_null(ops->crumb);
+        assert_non_null(ops->status_keys);
+        assert_true(ops->nstatus_keys > 0);
+        assert_non_null(ops->write);
+        assert_true(ops->expand_slot < sizeof st.expand / sizeof st.expand[0]);
+        if (v != LIVE_MAIN) {
+            assert_non_null(ops->key);
+            assert_non_null(ops->rows);
+            assert_non_null(ops->cursor);
+            assert_non_null(ops->title);
+            assert_non_null(ops->header);
+            assert_non_null(ops->row);
+        }
+        for (int w = 0; w < v; w++) {
+            const struct ui_view_ops *o = ui_view_ops_of((enum live_view)w);
+            assert_int_not_equal(o->cli, ops->cli);
+            assert_string_not_equal(o->batch_name, ops->batch_name);
+            assert_false(ops->open_key && o->open_key == ops->open_key);
+        }
+    }
+    assert_ptr_equal(ui_view_ops_of(LIVE_VIEW_COUNT), ui_view_ops_of(LIVE_MAIN));
+    /* the two trees keep their open rows apart */
+    assert_int_not_equal(ui_view_ops_of(LIVE_TREE)->expand_slot,
+                         ui_view_ops_of(LIVE_INVERTED)->expand_slot);
+}
+
+/* Each entry's batch name, through the real option parser, comes back as
+ * the entry, and the batch request asks for its kind. */
+static void test_view_ops_batch_names(void **state)
+{
+    (void)state;
+    for (int v = 0; v < LIVE_VIEW_COUNT; v++) {
+        const struct ui_view_ops *ops = ui_view_ops_of((enum live_view)v);
+        char arg[64], err[256];
+        snprintf(arg, sizeof arg, "%s%s", ops->batch_name, ops->about_func ? ":parse_input" : "");
+        char *argv[] = {"pertop", "--batch", "--view", arg, "--pid", "1", NULL};
+        struct cli_opts o;
+        assert_int_equal(cli_parse(6, argv, &o, err, sizeof err), CLI_RUN);
+        assert_int_equal(o.view, ops->cli);
+        assert_ptr_equal(ui_view_ops_cli(o.view), ops);
+        if (ops->about_func)
+            assert_string_equal(o.view_func, "parse_input");
+        else
+            assert_null(o.view_func);
+        struct live_req req;
+        batchview_request(&o, &req);
+        assert_int_equal(req.v.view, v);
+    }
+}
+
+/* What the key machine learns of the row under the cursor. */
+static void test_view_ops_cursor(void **state)
+{
+    struct fix *x = *state;
+    add_mix(x);
+    uint64_t *self = self_of(x, NULL);
+    struct drill_expand e = {0};
+    drill_expand_set(&e, drill_path_hash(DRILL_ROOT_HASH, x->main_), true);
+    struct drill_tree_opts o = {.kind = DRILL_TOPDOWN, .expand = &e};
+    assert_int_equal(lv_build_tree(x->m, &x->r, self, &o, x->f), 0);
+    x->f->view = LIVE_TREE;
+    const struct ui_view_ops *ops = ui_view_ops_of(LIVE_TREE);
+    assert_int_equal(ops->rows(x->f), 2);
+    struct ui_key_ctx c;
+    ui_ctx_init(&c);
+    ops->cursor(x->f, 1, &c);
+    assert_int_equal(c.cursor_func, x->run);
+    assert_string_equal(c.cursor_func_name, "run");
+    assert_true(c.cursor_has_children);
+    assert_false(c.cursor_expanded);
+    assert_int_equal(c.cursor_parent, 0);
+    assert_int_equal(c.cursor_npath, 2); /* Z zooms into main > run */
+    assert_int_equal(c.cursor_path[0], x->main_);
+    assert_int_equal(c.cursor_path[1], x->run);
+    /* inverted rows are no paths from the root: Z zooms into the function */
+    o = (struct drill_tree_opts){.kind = DRILL_INVERTED, .expand_all = true};
+    assert_int_equal(lv_build_tree(x->m, &x->r, self, &o, x->f), 0);
+    x->f->view = LIVE_INVERTED;
+    ui_ctx_init(&c);
+    ui_view_ops_of(LIVE_INVERTED)->cursor(x->f, 1, &c);
+    assert_int_equal(c.cursor_func, x->run);
+    assert_int_equal(c.cursor_npath, 0);
+    /* the function view: the callee under the cursor, the function's module */
+    assert_int_equal(lv_build_func(x->m, &x->r, self, x->run, x->f), 0);
+    x->f->view = LIVE_FUNC;
+    ops = ui_view_ops_of(LIVE_FUNC);
+    assert_int_equal(ops->rows(x->f), 5);
+    ui_ctx_init(&c);
+    ops->cursor(x->f, 3, &c);
+    assert_int_equal(c.cursor_func, x->compute);
+    assert_string_equal(c.cursor_func_name, "compute_inner");
+    assert_string_equal(c.cursor_module, "app");
+    ops->cursor(x->f, 0, &c); /* the "Callers" section line */
+    assert_int_equal(c.cursor_func, PANE_FUNC_NONE);
+    assert_null(c.cursor_func_name);
+    free(self);
+}
+
+/* A source or instruction view that could not be built (out of memory). */
+static void test_view_ops_no_annot(void **state)
+{
+    struct fix *x = *state;
+    x->f->view = LIVE_ASM;
+    const struct ui_view_ops *ops = ui_view_ops_of(LIVE_ASM);
+    assert_int_equal(ops->rows(x->f), 0);
+    struct ui_line l;
+    ops->title(x->f, "hot > run", 80, &l);
+    assert_string_equal(l.text, " no instruction view: out of memory");
+    ops->header(x->f, 80, &l); /* nothing to head: the warning stays */
+    assert_string_equal(l.text, " no instruction view: out of memory");
+    char *txt = render(x->f, "hot > run");
+    assert_string_equal(txt, "hot > run\n(instruction view not available)\n");
+    free(txt);
+    x->f->view = LIVE_SOURCE;
+    txt = render(x->f, "");
+    assert_string_equal(txt, "(source view not available)\n");
+    free(txt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +778,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tree_view_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views_zoomed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_by_name, setup, teardown),
+        cmocka_unit_test(test_view_ops_every_kind),
+        cmocka_unit_test(test_view_ops_batch_names),
+        cmocka_unit_test_setup_teardown(test_view_ops_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_ops_no_annot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,53 +12,24 @@
 #include "ui/keys.h"
 #include "src/model/liveview.h"
 #include "ui/textshot.h"
+#include "ui/views.h"
 
 bool batchview_wanted(const struct cli_opts *o)
 {
     return o->view != VIEW_HOT || o->zoom_tid || o->zoom_module;
 }
 
-static enum live_view live_view_of(enum cli_view v)
-{
-    switch (v) {
-    case VIEW_TREE:
-        return LIVE_TREE;
-    case VIEW_INVERTED:
-        return LIVE_INVERTED;
-    case VIEW_CALLERS:
-        return LIVE_FUNC;
-    case VIEW_SOURCE:
-        return LIVE_SOURCE;
-    case VIEW_ASM:
-        return LIVE_ASM;
-    default:
-        return LIVE_MAIN;
-    }
-}
-
 void batchview_request(const struct cli_opts *o, struct live_req *req)
 {
     memset(req, 0, sizeof *req);
     req->recent = false;
-    req->v.view = live_view_of(o->view);
+    req->v.view = ui_view_ops_cli(o->view)->kind;
     req->v.func_name = o->view_func;
     req->v.expand_all = true;
     req->v.min_pct = BATCHVIEW_MIN_PCT;
     req->v.zoom.tid = o->zoom_tid;
     if (o->zoom_module)
         snprintf(req->v.zoom.module, sizeof req->v.zoom.module, "%s", o->zoom_module);
-}
-
-static const char *view_arg(const struct cli_opts *o)
-{
-    switch (o->view) {
-    case VIEW_CALLERS:
-        return "callers";
-    case VIEW_SOURCE:
-        return "source";
-    default:
-        return "asm";
-    }
 }
 
 /* A one-line summary above the view: what was profiled, how much. */
@@ -86,7 +57,8 @@ int batchview_print(struct session *s, const struct cli_opts *o, FILE *f, char *
         snprintf(err, errsz,
                  "pertop: --view %s:%s: %s — printed the hot functions instead; give an exact "
                  "name from them",
-                 view_arg(o), o->view_func ? o->view_func : "", fr->view_err);
+                 ui_view_ops_cli(o->view)->batch_name, o->view_func ? o->view_func : "",
+                 fr->view_err);
         fr->view = LIVE_MAIN;
         fr->view_err[0] = '\0';
         rc = -ENOENT;

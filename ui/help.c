@@ -3,6 +3,8 @@
  */
 #include "ui/help.h"
 
+#include "ui/views.h"
+
 static const char *const help_text[][2] = {
     {"", "pertop - live profiler: where the process spends its time"},
     {"", ""},
@@ -65,22 +67,6 @@ size_t help_lines(int width, struct ui_line *out, size_t max)
     return n;
 }
 
-static const char *const func_keys[][2] = {
-    {"Esc", "Back"},   {"Enter", "Go to"}, {"v", "Source"}, {"a", "Asm"},      {"T", "Tree"},
-    {"B", "Inverted"}, {"Z", "Zoom"},      {"d", "Module"}, {"s", "Snapshot"}, {"h", "Help"},
-};
-
-static const char *const tree_keys[][2] = {
-    {"Esc", "Back"},   {"Enter", "Open/close"}, {"+-", "Open/close"}, {"H", "Hot path"},
-    {"Z", "Zoom"},     {"d", "Module"},         {"v", "Source"},      {"a", "Asm"},
-    {"s", "Snapshot"}, {"h", "Help"},
-};
-
-static const char *const annot_keys[][2] = {
-    {"Esc", "Back"}, {"n", "Next hot"}, {"N", "Prev hot"}, {"v", "Source"}, {"a", "Asm"},
-    {"Z", "Zoom"},   {"s", "Snapshot"}, {"S", "Profile"},  {"h", "Help"},
-};
-
 static void put_keys(struct ui_line *out, const char *const (*k)[2], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -88,12 +74,6 @@ static void put_keys(struct ui_line *out, const char *const (*k)[2], size_t n)
         line_add(out, ROLE_KEYLABEL, "%s ", k[i][1]);
     }
 }
-
-static const char *const status_keys[][2] = {
-    {"h", "Help"},      {"q", "Quit"},     {"Tab", "Pane"}, {"1-4", "Layout"}, {"/", "Filter"},
-    {"Enter", "Drill"}, {"T", "Tree"},     {"t", "Thread"}, {"w", "Window"},   {"<>", "Sort"},
-    {"p", "Pause"},     {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},
-};
 
 void help_status_line(const struct ui_state *st, int width, struct ui_line *out)
 {
@@ -105,17 +85,8 @@ void help_status_line(const struct ui_state *st, int width, struct ui_line *out)
         line_add(out, ROLE_KEYLABEL, "%s", st->msg);
     } else {
         /* the keys of the view on screen */
-        enum live_view v = ui_view(st);
-#define KEYS(k) put_keys(out, k, sizeof k / sizeof k[0])
-        if (v == LIVE_FUNC)
-            KEYS(func_keys);
-        else if (v == LIVE_TREE || v == LIVE_INVERTED)
-            KEYS(tree_keys);
-        else if (v == LIVE_SOURCE || v == LIVE_ASM)
-            KEYS(annot_keys);
-        else
-            KEYS(status_keys);
-#undef KEYS
+        const struct ui_view_ops *ops = ui_view_ops_of(ui_view(st));
+        put_keys(out, ops->status_keys, ops->nstatus_keys);
     }
     line_cut(out, width);
     line_pad(out, width);

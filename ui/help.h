@@ -1,7 +1,8 @@
 /*
  * help.h - the help screen (h, ?) and the status line of keys at the
  * bottom, as text lines.  Pure; the key list here is the one README and
- * the man page repeat.
+ * the man page repeat.  The status line shows the keys ui/views.h lists
+ * for the view on screen.
  */
 #ifndef PERTOP_UI_HELP_H
 #define PERTOP_UI_HELP_H

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ui/views.h"
+
 void ui_state_init(struct ui_state *st)
 {
     memset(st, 0, sizeof *st);
@@ -297,7 +299,8 @@ void ui_crumbs(const struct ui_state *st, char *buf, size_t n)
     size_t at = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < st->nviews && at < n; i++) {
-        int k = snprintf(buf + at, n - at, "%s%s", i ? " > " : "hot > ", st->views[i].name);
+        int k = snprintf(buf + at, n - at, "%s > %s", i ? "" : ui_view_ops_of(LIVE_MAIN)->crumb,
+                         st->views[i].name);
         at += k > 0 ? (size_t)k : 0;
     }
     /* only the way there: the last entry is the view itself */
@@ -305,22 +308,6 @@ void ui_crumbs(const struct ui_state *st, char *buf, size_t n)
         char *last = strrchr(buf, '>');
         if (last && last > buf)
             last[-1] = '\0';
-    }
-}
-
-static const char *view_label(enum live_view v)
-{
-    switch (v) {
-    case LIVE_TREE:
-        return "call tree";
-    case LIVE_INVERTED:
-        return "inverted tree";
-    case LIVE_SOURCE:
-        return "source";
-    case LIVE_ASM:
-        return "instructions";
-    default:
-        return "function";
     }
 }
 
@@ -335,12 +322,9 @@ static unsigned push_view(struct ui_state *st, enum live_view v, uint32_t func, 
     memset(e, 0, sizeof *e);
     e->view = v;
     e->func = func;
-    if (v == LIVE_FUNC)
-        snprintf(e->name, sizeof e->name, "%s", name ? name : "?");
-    else if (v == LIVE_SOURCE || v == LIVE_ASM)
-        snprintf(e->name, sizeof e->name, "%s of %s", view_label(v), name ? name : "?");
-    else
-        snprintf(e->name, sizeof e->name, "%s", view_label(v));
+    const struct ui_view_ops *ops = ui_view_ops_of(v);
+    snprintf(e->name, sizeof e->name, "%s%s", ops->crumb,
+             ops->about_func ? (name ? name : "?") : "");
     return UA_REDRAW | UA_REFETCH;
 }
 
@@ -364,9 +348,10 @@ static uint32_t target_func(const struct ui_state *st, const struct ui_key_ctx *
     }
     if (st->nviews && st->views[st->nviews - 1].func != UI_NO_FUNC) {
         const struct ui_viewent *e = &st->views[st->nviews - 1];
-        /* the view's own name: "source of f" -> f */
-        const char *of = strstr(e->name, " of ");
-        *name = e->view == LIVE_FUNC || !of ? e->name : of + 4;
+        /* the view's own name without its breadcrumb: "source of f" -> f */
+        const char *crumb = ui_view_ops_of(e->view)->crumb;
+        size_t k = strlen(crumb);
+        *name = strncmp(e->name, crumb, k) ? e->name : e->name + k;
         return e->func;
     }
     return UI_NO_FUNC;
@@ -392,7 +377,7 @@ static unsigned open_tree(struct ui_state *st, enum live_view v)
     if (ui_view(st) == v)
         return UA_NONE;
     unsigned a = push_view(st, v, UI_NO_FUNC, NULL);
-    if (st->expand[v == LIVE_INVERTED ? 1 : 0].n == 0) {
+    if (st->expand[ui_view_ops_of(v)->expand_slot].n == 0) {
         /* a tree first shown closed answers nothing: open its hottest
          * path, as 'H' on the top would */
         st->hot_expand = true;
@@ -412,7 +397,7 @@ static void reset_positions(struct ui_state *st)
 
 static unsigned zoom_subtree(struct ui_state *st, const struct ui_key_ctx *ctx)
 {
-    if (ui_view(st) == LIVE_TREE && ctx->cursor_npath) {
+    if (ui_view_ops_of(ui_view(st))->root_paths && ctx->cursor_npath) {
         st->zoom.sub = ZOOM_SUB_PATH;
         st->zoom.npath = ctx->cursor_npath;
         memcpy(st->zoom.path, ctx->cursor_path, ctx->cursor_npath * sizeof ctx->cursor_path[0]);
@@ -462,7 +447,7 @@ static unsigned unzoom(struct ui_state *st)
 
 static struct drill_expand *tree_expand(struct ui_state *st)
 {
-    return &st->expand[ui_view(st) == LIVE_INVERTED ? 1 : 0];
+    return &st->expand[ui_view_ops_of(ui_view(st))->expand_slot];
 }
 
 static unsigned set_expanded(struct ui_state *st, const struct ui_key_ctx *ctx, bool on)
@@ -529,6 +514,29 @@ static unsigned annot_key(struct ui_state *st, int key, const struct ui_key_ctx 
     return UA_REDRAW;
 }
 
+bool ui_tree_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a)
+{
+    *a = tree_key(st, key, ctx);
+    /* in the trees these keys open and close rows, nothing else */
+    return *a != UA_NONE || key == '+' || key == '=' || key == '-' || key == 'H' ||
+           key == UI_KEY_LEFT || key == UI_KEY_RIGHT || key == UI_KEY_ENTER;
+}
+
+bool ui_annot_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a)
+{
+    *a = annot_key(st, key, ctx);
+    return *a != UA_NONE;
+}
+
+/* Enter walks to the caller or callee under the cursor. */
+bool ui_func_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a)
+{
+    if (key != UI_KEY_ENTER)
+        return false;
+    *a = ctx->cursor_func == UI_NO_FUNC ? UA_NONE : open_func_view(st, LIVE_FUNC, ctx);
+    return true;
+}
+
 static unsigned view_move(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
     struct ui_pos *p = &st->views[st->nviews - 1].pos;
@@ -569,15 +577,14 @@ static unsigned view_move(struct ui_state *st, int key, const struct ui_key_ctx 
 /* Keys every drill-down view shares; UA_NONE when key is not one. */
 static unsigned drill_common(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
+    /* v a T B: every view but the function view has a key that opens it
+     * from anywhere (ui/views.c) */
+    for (int v = 0; v < LIVE_VIEW_COUNT; v++) {
+        const struct ui_view_ops *ops = ui_view_ops_of((enum live_view)v);
+        if (ops->open_key && key == ops->open_key)
+            return ops->about_func ? open_func_view(st, ops->kind, ctx) : open_tree(st, ops->kind);
+    }
     switch (key) {
-    case 'v':
-        return open_func_view(st, LIVE_SOURCE, ctx);
-    case 'a':
-        return open_func_view(st, LIVE_ASM, ctx);
-    case 'T':
-        return open_tree(st, LIVE_TREE);
-    case 'B':
-        return open_tree(st, LIVE_INVERTED);
     case 'Z':
         return zoom_subtree(st, ctx);
     case 'd':
@@ -591,24 +598,10 @@ static unsigned drill_common(struct ui_state *st, int key, const struct ui_key_c
 
 static unsigned view_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
-    enum live_view v = ui_view(st);
     unsigned a = UA_NONE;
     if (key == UI_KEY_ESC || key == UI_KEY_BACKSPACE)
         return pop_view(st);
-    if (v == LIVE_TREE || v == LIVE_INVERTED) {
-        a = tree_key(st, key, ctx);
-        /* in the trees these keys open and close rows, nothing else */
-        if (a != UA_NONE || key == '+' || key == '=' || key == '-' || key == 'H' ||
-            key == UI_KEY_LEFT || key == UI_KEY_RIGHT || key == UI_KEY_ENTER)
-            return a;
-    } else if (v == LIVE_SOURCE || v == LIVE_ASM)
-        a = annot_key(st, key, ctx);
-    else if (v == LIVE_FUNC && key == UI_KEY_ENTER) {
-        if (ctx->cursor_func == UI_NO_FUNC)
-            return UA_NONE;
-        return open_func_view(st, LIVE_FUNC, ctx);
-    }
-    if (a != UA_NONE)
+    if (ui_view_ops_of(ui_view(st))->key(st, key, ctx, &a))
         return a;
     if ((a = drill_common(st, key, ctx)) != UA_NONE)
         return a;

@@ -140,4 +140,11 @@ unsigned ui_wheel(struct ui_state *st, enum ui_pane pane, int delta, const struc
 /* Keeps every cursor inside its pane's rows and page (after new data). */
 void ui_clamp(struct ui_state *st, const struct ui_key_ctx *ctx);
 
+/* The keys of the drill-down views of their own, before the keys every
+ * view shares (ui/views.c says which view has which): true when key is
+ * one of them, with what the caller must do in *a. */
+bool ui_func_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a);
+bool ui_tree_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a);
+bool ui_annot_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx, unsigned *a);
+
 #endif

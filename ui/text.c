@@ -107,6 +107,15 @@ int line_width(const struct ui_line *l)
     return text_width(l->text);
 }
 
+void line_write(const struct ui_line *l, FILE *f)
+{
+    size_t n = l->len;
+    while (n && l->text[n - 1] == ' ')
+        n--;
+    fwrite(l->text, 1, n, f);
+    fputc('\n', f);
+}
+
 void line_pad(struct ui_line *l, int cols)
 {
     int w = line_width(l);

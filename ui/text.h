@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum ui_role {
     ROLE_NORMAL,
@@ -63,6 +64,9 @@ void line_pad(struct ui_line *l, int cols);
 /* Cuts the line to at most cols columns, keeping spans consistent. */
 void line_cut(struct ui_line *l, int cols);
 int line_width(const struct ui_line *l);
+/* Writes the text and a newline without its trailing blanks: they are
+ * padding, not content (snapshots and --batch --view). */
+void line_write(const struct ui_line *l, FILE *f);
 
 /* Display columns of s (see above), and the bytes of its first cols columns. */
 int text_width(const char *s);

@@ -11,45 +11,12 @@
 
 #include "ui/help.h"
 #include "common/outfile.h"
-#include "ui/pane_annot.h"
-#include "ui/pane_func.h"
-#include "ui/pane_hot.h"
-#include "ui/pane_tree.h"
 #include "ui/pane_memio.h"
 #include "ui/pane_threads.h"
+#include "ui/views.h"
 
 #define MEM_LINES 10   /* memory pane with a 5-row graph */
 #define IO_LINES  4096 /* enough for every blocked and busy thread */
-
-static void put(FILE *f, const struct ui_line *l)
-{
-    size_t n = l->len;
-    while (n && l->text[n - 1] == ' ')
-        n--; /* trailing blanks are padding, not content */
-    fwrite(l->text, 1, n, f);
-    fputc('\n', f);
-}
-
-static int write_hot(FILE *f, const struct live_frame *fr, const struct ui_state *st,
-                     const struct textshot_opts *o, struct ui_line *l)
-{
-    size_t *idx = malloc((fr->nhot ? fr->nhot : 1) * sizeof *idx);
-    if (!idx)
-        return -ENOMEM;
-    size_t n = pane_hot_order(fr, st, idx);
-    if (o->max_rows && n > o->max_rows)
-        n = o->max_rows;
-    fprintf(f, "\nHot functions (%s%s)\n", st->recent ? "recent 5 s" : "cumulative",
-            st->filter[0] ? ", filtered" : "");
-    pane_hot_header_vs(st, fr->have_baseline, o->width, l);
-    put(f, l);
-    for (size_t i = 0; i < n; i++) {
-        pane_hot_row_vs(&fr->hot[idx[i]], fr->have_baseline, o->width, l);
-        put(f, l);
-    }
-    free(idx);
-    return 0;
-}
 
 static int write_threads(FILE *f, const struct live_frame *fr, const struct ui_state *st,
                          const struct textshot_opts *o, struct ui_line *l)
@@ -60,10 +27,10 @@ static int write_threads(FILE *f, const struct live_frame *fr, const struct ui_s
     size_t n = pane_threads_order(fr, st, idx);
     fputs("\nThreads\n", f);
     pane_threads_header(st, o->width, l);
-    put(f, l);
+    line_write(l, f);
     for (size_t i = 0; i < n; i++) {
         pane_threads_row(&fr->thr[idx[i]], o->width, l);
-        put(f, l);
+        line_write(l, f);
     }
     free(idx);
     return 0;
@@ -73,57 +40,8 @@ static int write_lines(FILE *f, const struct ui_line *lines, size_t n)
 {
     fputc('\n', f);
     for (size_t i = 0; i < n; i++)
-        put(f, &lines[i]);
+        line_write(&lines[i], f);
     return 0;
-}
-
-static void write_func(FILE *f, const struct live_frame *fr, const char *crumbs, int width,
-                       struct ui_line *l)
-{
-    pane_func_title(&fr->fn, crumbs, width, l);
-    put(f, l);
-    pane_func_header(width, l);
-    put(f, l);
-    size_t n = pane_func_rows(&fr->fn);
-    for (size_t i = 0; i < n; i++) {
-        pane_func_row(&fr->fn, i, width, l);
-        put(f, l);
-    }
-}
-
-static void write_tree(FILE *f, const struct live_frame *fr, int width, struct ui_line *l)
-{
-    bool inv = fr->view == LIVE_INVERTED;
-    pane_tree_title(inv, fr->tree_samples, width, l);
-    put(f, l);
-    pane_tree_header(inv, width, l);
-    put(f, l);
-    for (size_t i = 0; i < fr->ntree; i++) {
-        pane_tree_row(&fr->tree[i], width, l);
-        put(f, l);
-    }
-    if (!fr->ntree)
-        fputs("(no samples)\n", f);
-}
-
-static void write_annot(FILE *f, const struct live_frame *fr, const char *crumbs, int width,
-                        struct ui_line *l)
-{
-    if (crumbs && crumbs[0])
-        fprintf(f, "%s\n", crumbs); /* the way here; the title names the function */
-    if (!fr->annot) {
-        fprintf(f, "(%s view not available)\n", fr->view == LIVE_ASM ? "instruction" : "source");
-        return;
-    }
-    pane_annot_title(fr->annot, width, l);
-    put(f, l);
-    pane_annot_header(fr->annot, width, l);
-    put(f, l);
-    size_t n = pane_annot_rows(fr->annot);
-    for (size_t i = 0; i < n; i++) {
-        pane_annot_row(fr->annot, i, width, l);
-        put(f, l);
-    }
 }
 
 int textshot_write_view(FILE *f, const struct live_frame *fr, const struct ui_state *st,
@@ -137,15 +55,9 @@ int textshot_write_view(FILE *f, const struct live_frame *fr, const struct ui_st
         fprintf(f, "Zoom: %s\n", fr->zoom_desc);
     if (fr->view_err[0]) {
         fprintf(f, "%s\n", fr->view_err);
-    } else if (fr->view == LIVE_FUNC) {
-        write_func(f, fr, crumbs, width, l);
-    } else if (fr->view == LIVE_TREE || fr->view == LIVE_INVERTED) {
-        write_tree(f, fr, width, l);
-    } else if (fr->view == LIVE_SOURCE || fr->view == LIVE_ASM) {
-        write_annot(f, fr, crumbs, width, l);
     } else {
-        struct textshot_opts o = {.width = width, .max_rows = max_rows};
-        rc = write_hot(f, fr, st, &o, l);
+        struct ui_view_text o = {.st = st, .crumbs = crumbs, .width = width, .max_rows = max_rows};
+        rc = ui_view_ops_of(fr->view)->write(f, fr, &o, l);
     }
     free(l);
     if (!rc && ferror(f))
@@ -161,7 +73,7 @@ int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *
         return -ENOMEM;
     header_lines(fr, st, o->width, 4, &o->hdr, l);
     for (int i = 0; i < 4; i++)
-        put(f, &l[i]);
+        line_write(&l[i], f);
     int rc = 0;
     if (fr->view != LIVE_MAIN) {
         /* a drill-down view fills the screen: it is the snapshot */
@@ -169,8 +81,11 @@ int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *
         fputc('\n', f);
         return textshot_write_view(f, fr, st, o->crumbs, o->width, o->max_rows);
     }
-    if (o->shown[PANE_HOT])
-        rc = write_hot(f, fr, st, o, l);
+    if (o->shown[PANE_HOT]) {
+        /* the hot list is the text of the panes' own view */
+        struct ui_view_text t = {.st = st, .width = o->width, .max_rows = o->max_rows};
+        rc = ui_view_ops_of(LIVE_MAIN)->write(f, fr, &t, l);
+    }
     if (!rc && o->shown[PANE_THREADS])
         rc = write_threads(f, fr, st, o, l);
     if (!rc && o->shown[PANE_MEM])

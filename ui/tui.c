@@ -19,15 +19,13 @@
 #include "ui/layout.h"
 #include "src/session/live.h"
 #include "src/model/liveview.h"
-#include "ui/pane_annot.h"
-#include "ui/pane_func.h"
 #include "ui/pane_hot.h"
 #include "ui/pane_memio.h"
 #include "ui/pane_threads.h"
-#include "ui/pane_tree.h"
 #include "ui/screen.h"
 #include "src/session/session.h"
 #include "ui/textshot.h"
+#include "ui/views.h"
 
 #define PANE_LINES_MAX 4096 /* lines a memory or I/O pane may produce */
 
@@ -92,27 +90,6 @@ static int view_area(const struct tui *t, int *y0)
     return h > 0 ? h : 0;
 }
 
-static void ctx_tree(struct tui *t, size_t sel)
-{
-    const struct lv_tree_row *r = &t->frame->tree[sel];
-    struct ui_key_ctx *c = &t->ctx;
-    c->cursor_func = r->func;
-    c->cursor_func_name = r->name;
-    c->cursor_module = r->module;
-    c->cursor_hash = r->hash;
-    c->cursor_has_children = r->has_children;
-    c->cursor_expanded = r->expanded;
-    c->cursor_parent = r->parent;
-    if (t->frame->view != LIVE_TREE || r->depth >= ZOOM_PATH_MAX)
-        return; /* Z zooms into the function then */
-    /* the path from the root, through the parent rows */
-    unsigned n = r->depth + 1;
-    size_t k = sel;
-    for (unsigned i = n; i-- > 0 && k != SIZE_MAX; k = t->frame->tree[k].parent)
-        c->cursor_path[i] = t->frame->tree[k].func;
-    c->cursor_npath = n;
-}
-
 static void ctx_view(struct tui *t)
 {
     struct ui_key_ctx *c = &t->ctx;
@@ -120,14 +97,8 @@ static void ctx_view(struct tui *t)
     c->view_page = h > 2 ? h - 2 : 1;
     if (!view_ready(t))
         return;
-    const struct live_frame *f = t->frame;
-    enum live_view v = f->view;
-    if (v == LIVE_FUNC)
-        c->view_rows = pane_func_rows(&f->fn);
-    else if (v == LIVE_TREE || v == LIVE_INVERTED)
-        c->view_rows = f->ntree;
-    else if (f->annot)
-        c->view_rows = pane_annot_rows(f->annot);
+    const struct ui_view_ops *ops = ui_view_ops_of(t->frame->view);
+    c->view_rows = ops->rows(t->frame);
     struct ui_pos *p = &t->st.views[t->st.nviews - 1].pos;
     if (p->sel >= c->view_rows)
         p->sel = c->view_rows ? c->view_rows - 1 : 0;
@@ -135,42 +106,18 @@ static void ctx_view(struct tui *t)
         p->top = p->sel;
     if (p->sel >= p->top + (size_t)c->view_page)
         p->top = p->sel - (size_t)c->view_page + 1;
-    if (!c->view_rows)
-        return;
-    if (v == LIVE_FUNC) {
-        c->cursor_func = pane_func_row_func(&f->fn, p->sel);
-        c->cursor_func_name = c->cursor_func == PANE_FUNC_NONE ? NULL : f->fn.name;
-        for (size_t i = 0; c->cursor_func != PANE_FUNC_NONE && i < f->fn.ncallers + f->fn.ncallees;
-             i++) {
-            const struct lv_edge_row *e =
-                i < f->fn.ncallers ? &f->fn.callers[i] : &f->fn.callees[i - f->fn.ncallers];
-            if (e->func == c->cursor_func)
-                c->cursor_func_name = e->name;
-        }
-        c->cursor_module = f->fn.module; /* d: the module of the function in view */
-    } else if (v == LIVE_TREE || v == LIVE_INVERTED) {
-        ctx_tree(t, p->sel);
-    } else {
-        c->cursor_module = f->fn.module;
-        c->hottest = pane_annot_next_hot(f->annot, SIZE_MAX);
-        c->next_hot = pane_annot_next_hot(f->annot, p->sel);
-        c->prev_hot = pane_annot_prev_hot(f->annot, p->sel);
-    }
+    if (c->view_rows)
+        ops->cursor(t->frame, p->sel, c);
 }
 
 static void draw_view_rows(struct tui *t, int y, int h, int cols)
 {
-    const struct live_frame *f = t->frame;
+    const struct ui_view_ops *ops = ui_view_ops_of(t->frame->view);
     const struct ui_pos *p = &t->st.views[t->st.nviews - 1].pos;
     struct ui_line l;
     for (int i = 0; i < h && p->top + (size_t)i < t->ctx.view_rows; i++) {
         size_t k = p->top + (size_t)i;
-        if (f->view == LIVE_FUNC)
-            pane_func_row(&f->fn, k, cols, &l);
-        else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED)
-            pane_tree_row(&f->tree[k], cols, &l);
-        else
-            pane_annot_row(f->annot, k, cols, &l);
+        ops->row(t->frame, k, cols, &l);
         screen_line(t->scr, y + i, 0, cols, &l, k == p->sel);
     }
 }
@@ -195,23 +142,10 @@ static void draw_view(struct tui *t, int cols)
         screen_line(t->scr, y0, 0, cols, &l, false);
         return;
     }
-    if (f->view == LIVE_FUNC) {
-        pane_func_title(&f->fn, crumbs, cols, &l);
-    } else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED) {
-        pane_tree_title(f->view == LIVE_INVERTED, f->tree_samples, cols, &l);
-    } else if (f->annot) {
-        pane_annot_title(f->annot, cols, &l);
-    } else {
-        line_add(&l, ROLE_WARN, " no %s view: out of memory",
-                 f->view == LIVE_ASM ? "instruction" : "source");
-    }
+    const struct ui_view_ops *ops = ui_view_ops_of(f->view);
+    ops->title(f, crumbs, cols, &l);
     screen_line(t->scr, y0, 0, cols, &l, false);
-    if (f->view == LIVE_FUNC)
-        pane_func_header(cols, &l);
-    else if (f->view == LIVE_TREE || f->view == LIVE_INVERTED)
-        pane_tree_header(f->view == LIVE_INVERTED, cols, &l);
-    else if (f->annot)
-        pane_annot_header(f->annot, cols, &l);
+    ops->header(f, cols, &l);
     screen_line(t->scr, y0 + 1, 0, cols, &l, false);
     draw_view_rows(t, y0 + 2, h - 2, cols);
 }
@@ -433,7 +367,7 @@ static void fill_request(struct tui *t)
     v->func = t->st.nviews ? t->st.views[t->st.nviews - 1].func : UI_NO_FUNC;
     v->zoom = t->st.zoom;
     v->zoom.tid = t->st.tid;
-    v->expand = t->st.expand[v->view == LIVE_INVERTED ? 1 : 0];
+    v->expand = t->st.expand[ui_view_ops_of(v->view)->expand_slot];
     v->hot_expand = t->st.hot_expand;
     v->hot_from = t->st.hot_from;
     t->st.hot_expand = false; /* once: the frame brings the rows it opened */
@@ -445,12 +379,15 @@ static void request(struct tui *t)
     live_request(t->live, &t->req);
 }
 
-/* --view tree|inverted, --thread and --module: where the screen starts. */
+/* --view tree|inverted, --thread and --module: where the screen starts.
+ * A view about a function needs one picked on screen (src/cli.c asks for
+ * --batch with those). */
 static void start_state(struct tui *t)
 {
     ui_ctx_init(&t->ctx);
-    if (t->o->view == VIEW_TREE || t->o->view == VIEW_INVERTED)
-        ui_key(&t->st, t->o->view == VIEW_TREE ? 'T' : 'B', &t->ctx);
+    const struct ui_view_ops *ops = ui_view_ops_cli(t->o->view);
+    if (ops->open_key && !ops->about_func)
+        ui_key(&t->st, ops->open_key, &t->ctx);
     t->st.tid = t->o->zoom_tid;
     if (t->st.tid)
         snprintf(t->st.tid_name, sizeof t->st.tid_name, "tid %d", (int)t->st.tid);
@@ -582,7 +519,7 @@ static bool new_frame(struct tui *t)
         return false;
     }
     if (f->have_expand && f->seq == t->seq)
-        t->st.expand[f->view == LIVE_INVERTED ? 1 : 0] = f->expand; /* what 'H' opened */
+        t->st.expand[ui_view_ops_of(f->view)->expand_slot] = f->expand; /* what 'H' opened */
     if (f->msg[0])
         snprintf(t->st.msg, sizeof t->st.msg, "%s", f->msg);
     live_frame_free(t->frame);

@@ -76,8 +76,17 @@ struct lv_leaf {
 };
 
 /* What the screen shows besides the main panes (the hot list and threads
- * are built for every view: the header and the zoom keys need them). */
-enum live_view { LIVE_MAIN, LIVE_FUNC, LIVE_TREE, LIVE_INVERTED, LIVE_SOURCE, LIVE_ASM };
+ * are built for every view: the header and the zoom keys need them).
+ * LIVE_VIEW_COUNT is no view: ui/views.c sizes its table of kinds by it. */
+enum live_view {
+    LIVE_MAIN,
+    LIVE_FUNC,
+    LIVE_TREE,
+    LIVE_INVERTED,
+    LIVE_SOURCE,
+    LIVE_ASM,
+    LIVE_VIEW_COUNT
+};
 
 /* A caller or callee of the function view (func DRILL_NO_CALLER or
  * DRILL_SELF for the pseudo rows). */
