@@ -102,6 +102,8 @@ static void python_setup(struct session *s, struct engine_config *ec)
 
 static const struct engine_ops *choose_engine(const struct session *s)
 {
+    if (s->cfg.engine)
+        return s->cfg.engine;
     return s->cfg.nonblocking ? &python_live_engine_ops : &ptrace_engine_ops;
 }
 

@@ -27,6 +27,7 @@
 struct session;
 struct live_frame;
 struct procstat_snapshot;
+struct engine_ops;
 
 struct session_stats {
     uint64_t rounds, samples, lost, failed, processed, truncated;
@@ -59,6 +60,7 @@ struct session_config {
     const char *baseline_name;      /* --baseline FILE, for the report */
     const char *const *source_maps; /* --source-path OLD=NEW */
     size_t nsource_maps;
+    const struct engine_ops *engine; /* NULL: chosen from the options (tests inject one) */
 };
 
 /* Launches the command (when cfg->command) and attaches.  On failure returns a
