@@ -12,6 +12,7 @@
  * one allocation, so maps_free is a single free().
  */
 #include "sampler/proc/maps.h"
+#include "common/readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -202,43 +203,6 @@ int maps_parse(const char *text, size_t len, struct maps *out)
     return 0;
 }
 
-static int read_all(int fd, char **bufp, size_t *lenp)
-{
-    size_t cap = 64 * 1024, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAPS_MAX_BYTES) {
-                free(buf);
-                return -EFBIG;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = -errno;
-            free(buf);
-            return e;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    *bufp = buf;
-    *lenp = len;
-    return 0;
-}
-
 int maps_read(pid_t pid, struct maps *out, char *err, size_t errsz)
 {
     char path[64];
@@ -253,7 +217,7 @@ int maps_read(pid_t pid, struct maps *out, char *err, size_t errsz)
     }
     char *buf = NULL;
     size_t len = 0;
-    int rc = read_all(fd, &buf, &len);
+    int rc = readfile_fd(fd, MAPS_MAX_BYTES, &buf, &len);
     close(fd);
     if (rc < 0) {
         snprintf(err, errsz, "cannot read %s: %s", path, strerror(-rc));

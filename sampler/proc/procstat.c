@@ -17,6 +17,7 @@
  */
 #include "sampler/proc/procstat.h"
 #include "common/clock.h"
+#include "common/readfile.h"
 #include "sampler/proc/procfs.h"
 
 #include <arpa/inet.h>
@@ -696,23 +697,9 @@ static ssize_t read_rel(int dirfd, const char *rel, char *buf, size_t size, bool
     int fd = openat(dirfd, rel, OPEN_FLAGS);
     if (fd < 0)
         return -errno;
-    size_t got = 0;
-    int err = 0;
-    while (got + 1 < size) {
-        ssize_t n = read(fd, buf + got, size - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            err = -errno;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (whole)
-            break;
-    }
+    ssize_t n = readfile_buf(fd, buf, size, whole ? READFILE_ONCE : 0);
     close(fd);
-    buf[got] = '\0';
-    return err ? err : (ssize_t)got;
+    return n;
 }
 
 /* Field 20 of a stat line (num_threads), counted after the last ')'. */

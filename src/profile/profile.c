@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/hash.h"
+#include "common/readfile.h"
 #include "src/profile/pprof_read.h"
 
 #define FRAME_BLOCK (1u << 16) /* frames per storage block (at least) */
@@ -495,49 +496,6 @@ int profile_parse(const void *buf, size_t len, const char *name, struct profile 
     return 0;
 }
 
-/* Reads fd to its end into a growing buffer, at most PROFILE_MAX_FILE
- * bytes: a pipe (`pertop diff a.folded <(...)`) has no size to trust. */
-static int read_all(int fd, size_t hint, char **buf, size_t *len)
-{
-    size_t cap = hint + 1 > 65536 ? hint + 1 : 65536, n = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            if (cap > PROFILE_MAX_FILE) {
-                free(b);
-                return -EFBIG;
-            }
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                return -ENOMEM;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(b);
-            return -e;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > PROFILE_MAX_FILE) {
-        free(b);
-        return -EFBIG;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errsz)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -551,8 +509,9 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
         close(fd);
         return set_err(err, errsz, "pertop: %s is a folder — pass a profile file", path);
     }
-    size_t hint = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
-    int rc = hint > PROFILE_MAX_FILE ? -EFBIG : read_all(fd, hint, buf, len);
+    /* a pipe (`pertop diff a.folded <(...)`) has no size to trust: read to
+     * its end, at most PROFILE_MAX_FILE bytes */
+    int rc = readfile_fd(fd, PROFILE_MAX_FILE, buf, len);
     close(fd);
     if (rc == -EFBIG)
         snprintf(err, errsz, "pertop: %s is too big (more than %u MiB) — pass a smaller profile",
