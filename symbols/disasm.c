@@ -2,6 +2,7 @@
  * disasm.c - see disasm.h.
  */
 #include "symbols/disasm.h"
+#include "common/range.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -277,18 +278,16 @@ void disasm_free(struct disasm *d)
     free(d);
 }
 
+/* An instruction covers [addr, addr + size). */
+static void insn_bounds(const void *ctx, const void *elem, uint64_t *start, uint64_t *end)
+{
+    const struct disasm_insn *in = elem;
+    (void)ctx;
+    *start = in->addr;
+    *end = in->addr + in->size;
+}
+
 size_t disasm_find(const struct disasm *d, uint64_t addr)
 {
-    size_t lo = 0, hi = d->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct disasm_insn *in = &d->insn[mid];
-        if (addr < in->addr)
-            hi = mid;
-        else if (addr >= in->addr + in->size)
-            lo = mid + 1;
-        else
-            return mid;
-    }
-    return SIZE_MAX;
+    return range_search(d->insn, d->n, sizeof *d->insn, addr, insn_bounds, NULL);
 }

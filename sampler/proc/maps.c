@@ -12,6 +12,7 @@
  * one allocation, so maps_free is a single free().
  */
 #include "sampler/proc/maps.h"
+#include "common/range.h"
 #include "common/readfile.h"
 
 #include <errno.h>
@@ -241,18 +242,8 @@ void maps_free(struct maps *m)
 
 const struct map_entry *maps_find(const struct maps *m, uint64_t addr)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct map_entry *e = &m->v[mid];
-        if (addr < e->start)
-            hi = mid;
-        else if (addr >= e->end)
-            lo = mid + 1;
-        else
-            return e;
-    }
-    return NULL;
+    size_t i = range_find(m->v, m->n, RANGE_FIELDS(struct map_entry, start, end), addr);
+    return i == RANGE_NONE ? NULL : &m->v[i];
 }
 
 bool maps_is_exec(const struct map_entry *e)
