@@ -3,6 +3,7 @@
  * readfile.h).
  */
 #include "common/readfile.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,20 +51,13 @@ int readfile_fd(int fd, size_t max_bytes, char **bufp, size_t *lenp)
     if (rc == 0 && !buf)
         rc = -ENOMEM;
     while (rc == 0) {
-        if (len == cap) {
-            if (cap == limit) {
-                rc = -EFBIG;
-                break;
-            }
-            size_t ncap = cap > limit / 2 ? limit : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = -ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
+        /* room for one more byte at least: a full buffer at the limit
+         * means more than max_bytes */
+        rc = vec_reserve_max(&buf, &cap, len + 1, 1, limit);
+        if (rc == -E2BIG)
+            rc = -EFBIG;
+        if (rc < 0)
+            break;
         ssize_t r = read_retry(fd, buf + len, cap - len);
         if (r < 0)
             rc = (int)r;

@@ -12,6 +12,7 @@
  * and a module's cached data does not depend on where the target mapped it.
  */
 #include "symbols/symbolize.h"
+#include "common/vec.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -794,14 +795,8 @@ struct fn_list {
 
 static int fn_list_add(struct fn_list *l, Dwarf_Addr lo, Dwarf_Addr hi, const Dwarf_Die *die)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct fn_range *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_reserve(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
+        return -ENOMEM;
     l->v[l->n++] = (struct fn_range){.lo = lo, .hi = hi, .die = *die};
     return 0;
 }
@@ -871,14 +866,8 @@ static struct cu_index *cu_index_get(struct sym_module *m, Dwarf_Die *cudie)
     }
     if (lo < m->ncus && m->cus[lo]->cu_off == off)
         return m->cus[lo];
-    if (m->ncus == m->capcus) {
-        size_t cap = m->capcus ? m->capcus * 2 : 16;
-        struct cu_index **v = realloc(m->cus, cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        m->cus = v;
-        m->capcus = cap;
-    }
+    if (vec_reserve(&m->cus, &m->capcus, m->ncus + 1, sizeof *m->cus) < 0)
+        return NULL;
     struct cu_index *ci = cu_index_build(cudie);
     if (!ci)
         return NULL;

@@ -8,6 +8,7 @@
  * tree gives a few MB) and gzipped on the way out.
  */
 #include "src/export/export_pprof.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -66,14 +67,8 @@ static int64_t strtab_id(struct strtab *t, const char *s)
     for (; t->slots[k]; k = (k + 1) & (t->scap - 1))
         if (strcmp(t->s[t->slots[k] - 1], s) == 0)
             return t->slots[k] - 1;
-    if (t->n == t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 256;
-        char **ns = realloc(t->s, ncap * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        t->s = ns;
-        t->cap = ncap;
-    }
+    if (vec_reserve(&t->s, &t->cap, t->n + 1, sizeof *t->s) < 0)
+        return -ENOMEM;
     if (!(t->s[t->n] = strdup(s)))
         return -ENOMEM;
     t->slots[k] = (uint32_t)t->n + 1;
@@ -131,14 +126,8 @@ static void label(struct enc *e, const char *key, const char *str)
 
 static int push_loc(struct enc *e, size_t n, uint64_t id)
 {
-    if (n == e->cap_locs) {
-        size_t ncap = e->cap_locs ? e->cap_locs * 2 : 256;
-        uint64_t *nl = realloc(e->locs, ncap * sizeof *nl);
-        if (!nl)
-            return -ENOMEM;
-        e->locs = nl;
-        e->cap_locs = ncap;
-    }
+    if (vec_reserve(&e->locs, &e->cap_locs, n + 1, sizeof *e->locs) < 0)
+        return -ENOMEM;
     e->locs[n] = id;
     return 0;
 }

@@ -8,6 +8,7 @@
  * every add, so readers need no "finish" step.
  */
 #include "src/profile/profile.h"
+#include "common/vec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -160,18 +161,12 @@ static int64_t intern_func(struct profile *p, const char *raw, size_t len)
     }
     if (p->nfuncs == UINT32_MAX - 1)
         return -ENOMEM;
-    if (p->nfuncs == p->cap_funcs) {
-        size_t ncap = p->cap_funcs ? p->cap_funcs * 2 : 256;
-        struct prof_func *nf = realloc(p->funcs, ncap * sizeof *nf);
-        if (!nf)
-            return -ENOMEM;
-        p->funcs = nf;
-        uint64_t *nm = realloc(p->mark, ncap * sizeof *nm);
-        if (!nm)
-            return -ENOMEM;
-        p->mark = nm;
-        p->cap_funcs = ncap;
-    }
+    /* funcs and mark have one length: cap_funcs follows once both grew */
+    size_t fcap = p->cap_funcs, mcap = p->cap_funcs;
+    if (vec_reserve(&p->funcs, &fcap, p->nfuncs + 1, sizeof *p->funcs) < 0 ||
+        vec_reserve(&p->mark, &mcap, p->nfuncs + 1, sizeof *p->mark) < 0)
+        return -ENOMEM;
+    p->cap_funcs = fcap;
     char *copy = strndup(name, len);
     if (!copy)
         return -ENOMEM;
@@ -225,14 +220,8 @@ static int add_ids(struct profile *p, const uint32_t *f, uint32_t n, uint64_t co
             break;
     }
     if (!p->sslots[k]) {
-        if (p->nstacks == p->cap_stacks) {
-            size_t ncap = p->cap_stacks ? p->cap_stacks * 2 : 256;
-            struct prof_stack *ns = realloc(p->stacks, ncap * sizeof *ns);
-            if (!ns)
-                return -ENOMEM;
-            p->stacks = ns;
-            p->cap_stacks = ncap;
-        }
+        if (vec_reserve(&p->stacks, &p->cap_stacks, p->nstacks + 1, sizeof *p->stacks) < 0)
+            return -ENOMEM;
         const uint32_t *stored = store_frames(p, f, n);
         if (!stored)
             return -ENOMEM;
