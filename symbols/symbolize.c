@@ -12,6 +12,7 @@
  * and a module's cached data does not depend on where the target mapped it.
  */
 #include "symbols/symbolize.h"
+#include "common/hash.h"
 #include "common/vec.h"
 
 #include <dwarf.h>
@@ -51,15 +52,6 @@ struct interner {
     size_t bytes; /* total stored, for SYM_INTERN_MAX_BYTES */
     struct str_block *blocks;
 };
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    /* FNV-1a: short strings, no need for anything stronger. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
-}
 
 static int interner_grow(struct interner *in)
 {
@@ -152,11 +144,7 @@ struct cache_entry {
 
 static uint64_t cache_hash(uint32_t module_id, uint64_t vaddr)
 {
-    uint64_t x = vaddr ^ ((uint64_t)module_id << 40) ^ module_id;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return x;
+    return hash_mix64(vaddr ^ ((uint64_t)module_id << 40) ^ module_id);
 }
 
 static struct cache_entry *cache_set(struct cache_entry *cache, uint32_t module_id, uint64_t vaddr)

@@ -3,6 +3,7 @@
  * through a bounded remote reader; code objects cached by address.
  */
 #include "sampler/python/pyframes.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -282,7 +283,7 @@ struct seen {
 
 static bool seen_add(struct seen *s, uint64_t a)
 {
-    size_t h = (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(a >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (s->slot[h] == a)
             return false;
@@ -296,7 +297,7 @@ static bool seen_add(struct seen *s, uint64_t a)
 
 static bool walk_seen_add(struct pyframes *pf, uint64_t a)
 {
-    size_t h = (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(a >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (pf->seen[h].gen != pf->gen) {
             pf->seen[h].gen = pf->gen;
@@ -490,7 +491,7 @@ static int load_code(const struct pyf_target *t, struct pycode *e, uint64_t code
 static struct pycode *set_of(struct pyframes *pf, uint64_t code)
 {
     size_t sets = (pf->mask + 1) / WAYS;
-    return &pf->cache[((size_t)((code >> 4) * 0x9E3779B97F4A7C15ull >> 40) % sets) * WAYS];
+    return &pf->cache[((size_t)(hash_fib64(code >> 4) >> 40) % sets) * WAYS];
 }
 
 static struct pycode *lookup(struct pyframes *pf, uint64_t code)
@@ -660,7 +661,7 @@ static size_t collect(struct pyframes *pf, const struct pyf_target *t, uint64_t 
 /* Index of code object `code` among this walk's heads, added if new. */
 static uint32_t head_index(struct pyframes *pf, uint64_t code)
 {
-    size_t h = (size_t)((code >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(code >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (pf->cseen[h].gen != pf->gen) {
             pf->cseen[h].gen = pf->gen;

@@ -22,6 +22,7 @@
  * caches the register rules it derives per instruction address.
  */
 #include "sampler/unwind/unwind.h"
+#include "common/hash.h"
 #include "common/vec.h"
 
 #include <errno.h>
@@ -1096,8 +1097,7 @@ static bool rule_lookup(struct unwinder *u, const struct as_region *reg, struct 
 
 static struct rule *rule_get(struct unwinder *u, uint64_t ip)
 {
-    uint64_t h = ip * 0x9e3779b97f4a7c15ull;
-    struct rule *ru = &u->rules[(h >> 40) & (RULE_SLOTS - 1)];
+    struct rule *ru = &u->rules[(hash_fib64(ip) >> 40) & (RULE_SLOTS - 1)];
     if (ru->state != RULE_EMPTY && ru->ip == ip)
         return ru;
     memset(ru, 0, sizeof *ru);

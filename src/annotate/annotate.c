@@ -211,7 +211,7 @@ struct acc {
 
 static uint64_t acc_hash(uint64_t k1, uint64_t k2)
 {
-    return hash_mix64(k1 * 0x9e3779b97f4a7c15ull ^ k2);
+    return hash_combine(hash_fib64(k1), k2);
 }
 
 static int acc_grow(struct acc *a)

@@ -30,14 +30,6 @@ struct strtab {
     size_t scap;
 };
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return hash_mix64(h);
-}
-
 static int strtab_grow(struct strtab *t)
 {
     size_t ncap = t->scap ? t->scap * 2 : 1024;
@@ -45,7 +37,7 @@ static int strtab_grow(struct strtab *t)
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < t->n; i++) {
-        size_t k = str_hash(t->s[i]) & (ncap - 1);
+        size_t k = hash_str(t->s[i]) & (ncap - 1);
         while (ns[k])
             k = (k + 1) & (ncap - 1);
         ns[k] = (uint32_t)i + 1;
@@ -63,7 +55,7 @@ static int64_t strtab_id(struct strtab *t, const char *s)
         s = "";
     if ((t->n + 1) * 4 > t->scap * 3 && strtab_grow(t) < 0)
         return -ENOMEM;
-    size_t k = str_hash(s) & (t->scap - 1);
+    size_t k = hash_str(s) & (t->scap - 1);
     for (; t->slots[k]; k = (k + 1) & (t->scap - 1))
         if (strcmp(t->s[t->slots[k] - 1], s) == 0)
             return t->slots[k] - 1;

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* qsort_r */
 #endif
 #include "src/model/drill.h"
+#include "common/hash.h"
 #include "common/vec.h"
 
 #include <errno.h>
@@ -412,10 +413,7 @@ void drill_fview_free(struct drill_fview *v)
 
 uint64_t drill_path_hash(uint64_t parent, uint32_t func)
 {
-    uint64_t h = (parent ^ ((uint64_t)func + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 29);
+    return hash_combine(parent, func);
 }
 
 static size_t expand_lower(const struct drill_expand *e, uint64_t h)
@@ -476,10 +474,7 @@ struct ftree {
 static size_t slot_of(const struct ftree *t, uint32_t parent, uint32_t func)
 {
     /* every bit of parent and func must reach the low bits */
-    uint64_t k = ((uint64_t)parent << 32 | func) * 0x9e3779b97f4a7c15ull;
-    k ^= k >> 32;
-    k *= 0xbf58476d1ce4e5b9ull;
-    return (size_t)(k ^ (k >> 29)) & (t->nslots - 1);
+    return (size_t)hash_mix64((uint64_t)parent << 32 | func) & (t->nslots - 1);
 }
 
 static int ft_rehash(struct ftree *t)

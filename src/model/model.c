@@ -8,6 +8,7 @@
  * The first_child/next_sibling links are kept for the views' walks only.
  */
 #include "src/model/model.h"
+#include "common/hash.h"
 #include "common/vec.h"
 
 #include <errno.h>
@@ -65,12 +66,12 @@ void model_limits_default(struct model_limits *l)
 static uint32_t child_hash(uint32_t parent, frame_id frame, uint32_t bits)
 {
     uint64_t key = ((uint64_t)parent << 32) | frame;
-    return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+    return hash_fib_top(key, bits);
 }
 
 static uint32_t tid_hash(pid_t tid, uint32_t mask)
 {
-    return (uint32_t)(((uint64_t)(uint32_t)tid * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+    return hash_fib_top((uint32_t)tid, 32) & mask;
 }
 
 static uint32_t slot_count(const struct model *m)

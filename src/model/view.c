@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* strcasestr, qsort_r */
 #endif
 #include "src/model/view.h"
+#include "common/hash.h"
 #include "common/vec.h"
 
 #include <errno.h>
@@ -349,8 +350,7 @@ struct stack_acc {
 
 static uint64_t hash_step(uint64_t h, uint32_t func)
 {
-    h = (h ^ func) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
+    return hash_combine(h, func);
 }
 
 static bool stack_equal(const struct stack_acc *a, const struct stack_ent *e, uint64_t hash)

@@ -103,14 +103,6 @@ size_t profile_name_key(const char *name, size_t len)
     return (size_t)(open - 1 - name);
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then the shared mixer */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return hash_mix64(h);
-}
-
 static int grow_slots(uint32_t **slots, size_t *cap, size_t count,
                       uint64_t (*hash_of)(const struct profile *, uint32_t),
                       const struct profile *p)
@@ -180,7 +172,7 @@ static uint64_t stack_hash_of(const uint32_t *f, uint32_t n)
 {
     uint64_t h = n;
     for (uint32_t i = 0; i < n; i++)
-        h = hash_mix64(h ^ f[i]);
+        h = hash_combine(h, f[i]);
     return h;
 }
 
