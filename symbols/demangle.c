@@ -10,6 +10,7 @@
  * runs out; the output is collected in a bounded buffer of our own.
  */
 #include "symbols/demangle.h"
+#include "common/vec.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -36,17 +37,11 @@ static void collect(const char *piece, size_t n, void *opaque)
     struct outbuf *b = opaque;
     if (b->failed)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *s = cap <= DEMANGLE_MAX_OUTPUT ? realloc(b->s, cap) : NULL;
-        if (!s) {
-            b->failed = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
+    /* the piece and a NUL, within DEMANGLE_MAX_OUTPUT bytes in all */
+    if (n >= SIZE_MAX - b->len ||
+        vec_reserve_max(&b->s, &b->cap, b->len + n + 1, 1, DEMANGLE_MAX_OUTPUT) < 0) {
+        b->failed = true;
+        return;
     }
     memcpy(b->s + b->len, piece, n);
     b->len += n;

@@ -2,6 +2,8 @@
  * disasm.c - see disasm.h.
  */
 #include "symbols/disasm.h"
+#include "common/vec.h"
+#include "common/range.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -64,14 +66,8 @@ static bool in_group(const cs_insn *in, uint8_t group)
  * SIZE_MAX when out of memory.  Offsets, not pointers: the buffer grows. */
 static size_t put_text(struct disasm *d, size_t *cap, size_t *used, const char *mn, const char *ops)
 {
-    if (*used + DISASM_TEXT_MAX > *cap) {
-        size_t n = *cap * 2 + DISASM_TEXT_MAX;
-        char *t = realloc(d->text, n);
-        if (!t)
-            return SIZE_MAX;
-        d->text = t;
-        *cap = n;
-    }
+    if (vec_reserve(&d->text, cap, *used + DISASM_TEXT_MAX, 1) < 0)
+        return SIZE_MAX;
     size_t off = *used;
     int n = snprintf(d->text + off, DISASM_TEXT_MAX, ops[0] ? "%-6s %s" : "%s", mn, ops);
     if (n < 0)
@@ -82,36 +78,18 @@ static size_t put_text(struct disasm *d, size_t *cap, size_t *used, const char *
     return off;
 }
 
-/* Room for one more instruction. */
-static int grow_insns(struct disasm *d, size_t *cap)
-{
-    if (d->n < *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 256;
-    struct disasm_insn *v = realloc(d->insn, n * sizeof(*v));
-    if (!v)
-        return -ENOMEM;
-    d->insn = v;
-    *cap = n;
-    return 0;
-}
-
 /* Decodes the whole range; a byte Capstone cannot decode is one "(bad)"
  * row, as objdump prints, and decoding goes on after it. */
 static int decode_all(csh h, cs_arch arch, cs_insn *ci, const uint8_t *code, size_t len,
                       struct disasm *d)
 {
-    size_t used = 0, tcap = 0, icap = 0, pos = 0;
+    size_t used = 0, tcap = 0, icap = 0, ocap = 0, pos = 0;
     size_t *offs = NULL; /* text offsets, turned into pointers at the end */
     while (pos < len) {
-        if (d->n == icap) {
-            if (grow_insns(d, &icap) < 0)
-                goto nomem;
-            size_t *o = realloc(offs, icap * sizeof(*o));
-            if (!o)
-                goto nomem;
-            offs = o;
-        }
+        /* room for one more instruction and its text offset */
+        if (vec_reserve(&d->insn, &icap, d->n + 1, sizeof *d->insn) < 0 ||
+            vec_reserve(&offs, &ocap, d->n + 1, sizeof *offs) < 0)
+            goto nomem;
         const uint8_t *p = code + pos;
         size_t left = len - pos;
         uint64_t addr = d->start + pos;
@@ -277,18 +255,16 @@ void disasm_free(struct disasm *d)
     free(d);
 }
 
+/* An instruction covers [addr, addr + size). */
+static void insn_bounds(const void *ctx, const void *elem, uint64_t *start, uint64_t *end)
+{
+    const struct disasm_insn *in = elem;
+    (void)ctx;
+    *start = in->addr;
+    *end = in->addr + in->size;
+}
+
 size_t disasm_find(const struct disasm *d, uint64_t addr)
 {
-    size_t lo = 0, hi = d->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct disasm_insn *in = &d->insn[mid];
-        if (addr < in->addr)
-            hi = mid;
-        else if (addr >= in->addr + in->size)
-            lo = mid + 1;
-        else
-            return mid;
-    }
-    return SIZE_MAX;
+    return range_search(d->insn, d->n, sizeof *d->insn, addr, insn_bounds, NULL);
 }

@@ -12,6 +12,8 @@
  * and a module's cached data does not depend on where the target mapped it.
  */
 #include "symbols/symbolize.h"
+#include "common/hash.h"
+#include "common/vec.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -50,15 +52,6 @@ struct interner {
     size_t bytes; /* total stored, for SYM_INTERN_MAX_BYTES */
     struct str_block *blocks;
 };
-
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    /* FNV-1a: short strings, no need for anything stronger. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
-}
 
 static int interner_grow(struct interner *in)
 {
@@ -151,11 +144,7 @@ struct cache_entry {
 
 static uint64_t cache_hash(uint32_t module_id, uint64_t vaddr)
 {
-    uint64_t x = vaddr ^ ((uint64_t)module_id << 40) ^ module_id;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    return x;
+    return hash_mix64(vaddr ^ ((uint64_t)module_id << 40) ^ module_id);
 }
 
 static struct cache_entry *cache_set(struct cache_entry *cache, uint32_t module_id, uint64_t vaddr)
@@ -794,14 +783,8 @@ struct fn_list {
 
 static int fn_list_add(struct fn_list *l, Dwarf_Addr lo, Dwarf_Addr hi, const Dwarf_Die *die)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct fn_range *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (vec_reserve(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
+        return -ENOMEM;
     l->v[l->n++] = (struct fn_range){.lo = lo, .hi = hi, .die = *die};
     return 0;
 }
@@ -871,14 +854,8 @@ static struct cu_index *cu_index_get(struct sym_module *m, Dwarf_Die *cudie)
     }
     if (lo < m->ncus && m->cus[lo]->cu_off == off)
         return m->cus[lo];
-    if (m->ncus == m->capcus) {
-        size_t cap = m->capcus ? m->capcus * 2 : 16;
-        struct cu_index **v = realloc(m->cus, cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        m->cus = v;
-        m->capcus = cap;
-    }
+    if (vec_reserve(&m->cus, &m->capcus, m->ncus + 1, sizeof *m->cus) < 0)
+        return NULL;
     struct cu_index *ci = cu_index_build(cudie);
     if (!ci)
         return NULL;

@@ -7,6 +7,7 @@
  * while the array grows, and freeing is one walk over the blocks.
  */
 #include "symbols/symtab.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -88,14 +89,8 @@ int symtab_add_bind(struct symtab *t, uint64_t addr, uint64_t size, const char *
         return -EBUSY;
     if (!name)
         name = "";
-    if (t->nraw == t->capraw) {
-        size_t cap = t->capraw ? t->capraw * 2 : 256;
-        struct raw_sym *v = realloc(t->raw, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        t->raw = v;
-        t->capraw = cap;
-    }
+    if (vec_reserve(&t->raw, &t->capraw, t->nraw + 1, sizeof *t->raw) < 0)
+        return -ENOMEM;
     const char *copy = copy_name(t, name);
     if (!copy)
         return -ENOMEM;

@@ -616,6 +616,182 @@ static void test_exited_process(void **state)
     free(s);
 }
 
+/* ------------------------------------------------------------ wanted groups */
+
+#define CPU_MEM_IO (PS_WANT_CPU | PS_WANT_MEM | PS_WANT_IO)
+
+/* What the run figures read: the process's CPU, memory and I/O from three
+ * files (stat, status, io), and nothing per thread: no task's stat, no
+ * sleeper's syscall, no descriptor link or net table behind its wait. */
+static void test_want_cpu_mem_io(void **state)
+{
+    (void)state;
+    pid_t pid = spawn_memio("30", "0");
+    if (pid < 0)
+        skip();
+    struct procstat *all = procstat_new(pid), *few = procstat_new_want(pid, CPU_MEM_IO);
+    assert_non_null(all);
+    assert_non_null(few);
+    struct procstat_snapshot *s = new_snap(), *a = new_snap(), *b = new_snap();
+    sleep_ms(300); /* let the threads reach their blocking calls */
+    assert_int_equal(procstat_read(all, s), 0);
+    assert_int_equal(procstat_read(few, a), 0);
+    sleep_ms(2000);
+    assert_int_equal(procstat_read(few, b), 0);
+
+    /* The full reading, for comparison: rows and their waits, and at least
+     * stat, status, io, fd, task/, two files per thread, the sleepers'
+     * syscall files and their descriptors' links. */
+    assert_int_equal(s->measured, PS_WANT_ALL);
+    assert_int_equal(s->nthread_rows, 3);
+    assert_waits(s);
+    print_message("lookups per reading: all %u, cpu|mem|io %u\n", s->procfs_ops, b->procfs_ops);
+    assert_true(s->procfs_ops >= 5 + 3 * 2 + 2 + 2);
+
+    /* CPU|MEM|IO: exactly the three files, whatever the threads do. */
+    assert_int_equal(a->procfs_ops, 3);
+    assert_int_equal(b->procfs_ops, 3);
+    assert_int_equal(b->measured, CPU_MEM_IO);
+    assert_true(b->alive);
+    assert_int_equal(b->nthreads, 3); /* from stat, read always */
+    assert_int_equal(b->nthread_rows, 0);
+    assert_int_equal(b->nfds, 0); /* not wanted */
+    assert_null(thread_named(b, "blocker"));
+
+    /* ...and still CPU, RSS and I/O, with their rates. */
+    assert_true(b->interval_s > 1.9 && b->interval_s < 3);
+    assert_true(b->cpu_pct >= 0 && b->cpu_pct < 100);
+    assert_true(b->minflt_ps > 256); /* 512 new pages a second */
+    assert_true(a->mem.valid && b->mem.valid);
+    assert_true(b->mem.rss_kib > a->mem.rss_kib + 2048);
+    assert_true(b->rss_growth_kib_s > 1024 && b->rss_growth_kib_s < 4096);
+    assert_int_equal(b->nhistory, 2);
+    assert_int_equal(b->rss_history_kib[1], b->mem.rss_kib);
+    assert_true(b->io.valid);
+    assert_true(b->io.wchar > a->io.wchar);
+    assert_true(b->write_bps > MIB / 3 && b->write_bps < 3 * MIB);
+    assert_true(b->read_bps > MIB / 3 && b->read_bps < 3 * MIB);
+
+    procstat_free(all);
+    procstat_free(few);
+    free(s);
+    free(a);
+    free(b);
+    stop(pid);
+}
+
+/* Each group alone reads its files and fills its fields; the rest stay 0. */
+static void test_want_each_group(void **state)
+{
+    (void)state;
+    pid_t pid = spawn_memio("30", "0");
+    if (pid < 0)
+        skip();
+    struct procstat_snapshot *s = new_snap();
+    sleep_ms(300);
+
+    /* nothing but stat: alive and the thread count */
+    struct procstat *p = procstat_new_want(pid, 0);
+    assert_non_null(p);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_int_equal(s->procfs_ops, 1);
+    assert_int_equal(s->measured, 0);
+    assert_true(s->alive);
+    assert_int_equal(s->nthreads, 3);
+    assert_false(s->mem.valid);
+    assert_false(s->io.valid);
+    assert_int_equal(s->nthread_rows, 0);
+    assert_int_equal(s->nhistory, 0); /* no memory read, no RSS history */
+    procstat_free(p);
+
+    /* rows without waits: task/ and two files a thread, no syscall read */
+    p = procstat_new_want(pid, PS_WANT_THREADS);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 2);
+    assert_int_equal(s->nthread_rows, 3);
+    const struct procstat_thread *bl = thread_named(s, "blocker");
+    assert_non_null(bl);
+    assert_true(bl->io.valid);
+    assert_false(bl->wait.blocked);
+    assert_int_equal(bl->wait.fd, -1);
+    assert_string_equal(bl->wait.target, "");
+    procstat_free(p);
+
+    /* waits bring their rows */
+    p = procstat_new_want(pid, PS_WANT_WAITS);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_int_equal(s->measured, PS_WANT_WAITS | PS_WANT_THREADS);
+    assert_waits(s);
+    procstat_free(p);
+
+    /* descriptors: /proc/PID/fd alone */
+    p = procstat_new_want(pid, PS_WANT_FDS);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_true(s->nfds >= 6);
+    assert_true(s->procfs_ops >= 2 && s->procfs_ops <= 3); /* its size, or its listing */
+    procstat_free(p);
+
+    /* memory without CPU: no CPU figures even with a previous reading */
+    p = procstat_new_want(pid, PS_WANT_MEM);
+    assert_int_equal(procstat_read(p, s), 0);
+    sleep_ms(500);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_int_equal(s->procfs_ops, 2);
+    assert_true(s->interval_s > 0.4);
+    assert_true(s->mem.valid && s->mem.rss_kib > 0);
+    assert_true(s->cpu_pct == 0 && s->minflt_ps == 0);
+    assert_false(s->io.valid);
+    assert_int_equal(s->nhistory, 2);
+    procstat_free(p);
+
+    /* bits outside PS_WANT_ALL */
+    errno = 0;
+    assert_null(procstat_new_want(pid, PS_WANT_ALL + 1));
+    assert_int_equal(errno, EINVAL);
+    assert_null(procstat_new_want(0, PS_WANT_CPU));
+    free(s);
+    stop(pid);
+}
+
+static void *outlive_leader(void *arg)
+{
+    (void)arg;
+    sleep_ms(800);
+    return NULL;
+}
+
+/* A leader that called pthread_exit is a zombie while its thread runs: the
+ * process is alive, with or without the thread rows to tell. */
+static void test_want_zombie_leader(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, outlive_leader, NULL) != 0)
+            _exit(1);
+        pthread_exit(NULL);
+    }
+    struct procstat *all = procstat_new(pid), *few = procstat_new_want(pid, CPU_MEM_IO);
+    struct procstat_snapshot *s = new_snap();
+    sleep_ms(300);
+    assert_int_equal(procstat_read(few, s), 0);
+    assert_true(s->alive);
+    assert_int_equal(s->nthreads, 2); /* the zombie leader counts itself */
+    assert_int_equal(procstat_read(all, s), 0);
+    assert_true(s->alive);
+    sleep_ms(1000); /* the thread has ended: a zombie process, not reaped yet */
+    assert_int_equal(procstat_read(few, s), 0);
+    assert_false(s->alive);
+    assert_int_equal(procstat_read(all, s), 0);
+    assert_false(s->alive);
+    waitpid(pid, NULL, 0);
+    procstat_free(all);
+    procstat_free(few);
+    free(s);
+}
+
 /* ------------------------------------------------------------ cost */
 
 /* Milliseconds per reading of pid, over n readings after a first one. */
@@ -700,7 +876,9 @@ int main(void)
         cmocka_unit_test(test_parse_io),           cmocka_unit_test(test_parse_syscall),
         cmocka_unit_test(test_syscall_table),      cmocka_unit_test(test_memio_live),
         cmocka_unit_test(test_history_is_bounded), cmocka_unit_test(test_socket_targets),
-        cmocka_unit_test(test_exited_process),     cmocka_unit_test(test_reading_cost),
+        cmocka_unit_test(test_exited_process),     cmocka_unit_test(test_want_cpu_mem_io),
+        cmocka_unit_test(test_want_each_group),    cmocka_unit_test(test_want_zombie_leader),
+        cmocka_unit_test(test_reading_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

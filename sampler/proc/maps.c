@@ -12,6 +12,8 @@
  * one allocation, so maps_free is a single free().
  */
 #include "sampler/proc/maps.h"
+#include "common/range.h"
+#include "common/readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -202,43 +204,6 @@ int maps_parse(const char *text, size_t len, struct maps *out)
     return 0;
 }
 
-static int read_all(int fd, char **bufp, size_t *lenp)
-{
-    size_t cap = 64 * 1024, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAPS_MAX_BYTES) {
-                free(buf);
-                return -EFBIG;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = -errno;
-            free(buf);
-            return e;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    *bufp = buf;
-    *lenp = len;
-    return 0;
-}
-
 int maps_read(pid_t pid, struct maps *out, char *err, size_t errsz)
 {
     char path[64];
@@ -253,7 +218,7 @@ int maps_read(pid_t pid, struct maps *out, char *err, size_t errsz)
     }
     char *buf = NULL;
     size_t len = 0;
-    int rc = read_all(fd, &buf, &len);
+    int rc = readfile_fd(fd, MAPS_MAX_BYTES, &buf, &len);
     close(fd);
     if (rc < 0) {
         snprintf(err, errsz, "cannot read %s: %s", path, strerror(-rc));
@@ -277,18 +242,8 @@ void maps_free(struct maps *m)
 
 const struct map_entry *maps_find(const struct maps *m, uint64_t addr)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct map_entry *e = &m->v[mid];
-        if (addr < e->start)
-            hi = mid;
-        else if (addr >= e->end)
-            lo = mid + 1;
-        else
-            return e;
-    }
-    return NULL;
+    size_t i = range_find(m->v, m->n, RANGE_FIELDS(struct map_entry, start, end), addr);
+    return i == RANGE_NONE ? NULL : &m->v[i];
 }
 
 bool maps_is_exec(const struct map_entry *e)

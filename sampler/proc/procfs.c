@@ -7,6 +7,7 @@
  * short when the task dies mid-read).
  */
 #include "sampler/proc/procfs.h"
+#include "common/readfile.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -144,30 +145,12 @@ int procfs_parse_stat(const char *text, size_t len, struct proc_stat *out)
     return parse_stat_tail(&c, out);
 }
 
-/* Reads a whole small file at offset 0 into buf (NUL-terminated). */
-static ssize_t pread_all(int fd, char *buf, size_t size)
-{
-    size_t got = 0;
-    while (got + 1 < size) {
-        ssize_t n = pread(fd, buf + got, size - 1 - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
-
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    ssize_t n = pread_all(fd, buf, size);
+    ssize_t n = readfile_buf(fd, buf, size, 0);
     close(fd);
     return n;
 }

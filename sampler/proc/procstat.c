@@ -17,6 +17,7 @@
  */
 #include "sampler/proc/procstat.h"
 #include "common/clock.h"
+#include "common/readfile.h"
 #include "sampler/proc/procfs.h"
 
 #include <arpa/inet.h>
@@ -456,7 +457,9 @@ static const char *const unknown_names[] = {UNK100(3), UNK100(4), UNK10(50), UNK
 
 struct procstat {
     pid_t pid;
-    int dirfd; /* /proc/PID, -1 when the process was gone at procstat_new */
+    int dirfd;     /* /proc/PID, -1 when the process was gone at procstat_new */
+    unsigned want; /* PS_WANT_*: what each reading reads */
+    unsigned ops;  /* procfs lookups of the current reading */
     long clk_tck;
     bool have_prev;
     uint64_t prev_ns, prev_ticks, prev_minflt, prev_majflt, prev_rss;
@@ -691,28 +694,15 @@ int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args
  * record (stat, io, status, syscall) that the kernel hands over entirely in
  * the first read, so the read that would return 0 is saved (a third of the
  * syscalls per thread); net tables come a page at a time and are looped. */
-static ssize_t read_rel(int dirfd, const char *rel, char *buf, size_t size, bool whole)
+static ssize_t read_rel(struct procstat *p, const char *rel, char *buf, size_t size, bool whole)
 {
-    int fd = openat(dirfd, rel, OPEN_FLAGS);
+    p->ops++;
+    int fd = openat(p->dirfd, rel, OPEN_FLAGS);
     if (fd < 0)
         return -errno;
-    size_t got = 0;
-    int err = 0;
-    while (got + 1 < size) {
-        ssize_t n = read(fd, buf + got, size - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            err = -errno;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (whole)
-            break;
-    }
+    ssize_t n = readfile_buf(fd, buf, size, whole ? READFILE_ONCE : 0);
     close(fd);
-    buf[got] = '\0';
-    return err ? err : (ssize_t)got;
+    return n;
 }
 
 /* Field 20 of a stat line (num_threads), counted after the last ')'. */
@@ -744,7 +734,7 @@ static unsigned stat_num_threads(const char *text, size_t len)
 static int read_stat(struct procstat *p, struct proc_stat *st, unsigned *nthreads)
 {
     char buf[STAT_BUF];
-    ssize_t n = read_rel(p->dirfd, "stat", buf, sizeof buf, true);
+    ssize_t n = read_rel(p, "stat", buf, sizeof buf, true);
     if (n < 0)
         return (int)n;
     if (n == 0)
@@ -756,7 +746,7 @@ static int read_stat(struct procstat *p, struct proc_stat *st, unsigned *nthread
 static void read_mem(struct procstat *p, struct procstat_mem *mem)
 {
     char buf[STATUS_BUF];
-    ssize_t n = read_rel(p->dirfd, "status", buf, sizeof buf, true);
+    ssize_t n = read_rel(p, "status", buf, sizeof buf, true);
     if (n <= 0 || procstat_parse_status(buf, (size_t)n, mem) < 0)
         memset(mem, 0, sizeof *mem);
 }
@@ -764,7 +754,7 @@ static void read_mem(struct procstat *p, struct procstat_mem *mem)
 static void read_io(struct procstat *p, const char *rel, struct procstat_io *io)
 {
     char buf[STAT_BUF];
-    ssize_t n = read_rel(p->dirfd, rel, buf, sizeof buf, true);
+    ssize_t n = read_rel(p, rel, buf, sizeof buf, true);
     if (n <= 0 || procstat_parse_io(buf, (size_t)n, io) < 0)
         memset(io, 0, sizeof *io);
 }
@@ -774,8 +764,10 @@ static void read_io(struct procstat *p, const char *rel, struct procstat_io *io)
 static unsigned count_fds(struct procstat *p)
 {
     struct stat sb;
+    p->ops++;
     if (fstatat(p->dirfd, "fd", &sb, 0) == 0 && sb.st_size > 0)
         return sb.st_size > UINT_MAX ? UINT_MAX : (unsigned)sb.st_size;
+    p->ops++;
     int fd = openat(p->dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -794,6 +786,7 @@ static unsigned count_fds(struct procstat *p)
 
 static size_t list_tids(struct procstat *p)
 {
+    p->ops++;
     int fd = openat(p->dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -940,7 +933,7 @@ static bool search_table(struct procstat *p, int table, uint64_t ino, char *out,
     };
     if (table < 0 || (size_t)table >= sizeof tables / sizeof tables[0])
         return false;
-    ssize_t n = read_rel(p->dirfd, tables[table].rel, p->netbuf, sizeof p->netbuf, false);
+    ssize_t n = read_rel(p, tables[table].rel, p->netbuf, sizeof p->netbuf, false);
     if (n <= 0)
         return false;
     const char *line = p->netbuf, *end = p->netbuf + n;
@@ -979,6 +972,7 @@ static void fd_target(struct procstat *p, int fd, char *out, size_t size)
     char rel[32], link[LINK_BUF];
     out[0] = '\0';
     snprintf(rel, sizeof rel, "fd/%d", fd);
+    p->ops++;
     ssize_t n = readlinkat(p->dirfd, rel, link, sizeof link - 1);
     if (n <= 0)
         return;
@@ -1019,7 +1013,7 @@ static void thread_wait(struct procstat *p, struct procstat_thread *t,
     uint64_t args[6];
     long nr;
     snprintf(rel, sizeof rel, "task/%d/syscall", (int)t->tid);
-    ssize_t n = read_rel(p->dirfd, rel, buf, sizeof buf, true);
+    ssize_t n = read_rel(p, rel, buf, sizeof buf, true);
     if (n <= 0 || procstat_parse_syscall(buf, (size_t)n, &nr, args) < 0 || nr < 0)
         return;
     w->blocked = true;
@@ -1072,7 +1066,7 @@ static bool read_thread(struct procstat *p, pid_t tid, struct procstat_thread *t
     char rel[48], buf[STAT_BUF];
     struct proc_stat st;
     snprintf(rel, sizeof rel, "task/%d/stat", (int)tid);
-    ssize_t n = read_rel(p->dirfd, rel, buf, sizeof buf, true);
+    ssize_t n = read_rel(p, rel, buf, sizeof buf, true);
     if (n <= 0 || procfs_parse_stat(buf, (size_t)n, &st) < 0)
         return false;
     memset(t, 0, sizeof *t);
@@ -1096,7 +1090,10 @@ static void read_threads(struct procstat *p, struct procstat_snapshot *out, doub
     for (size_t i = 0; i < n; i++) {
         struct procstat_thread *t = &out->threads[i];
         const struct procstat_thread *old = prev_thread(p, t->tid);
-        thread_wait(p, t, old, dt);
+        t->wait.fd = -1; /* not measured reads as not blocked on anything */
+        t->wait.syscall_nr = -1;
+        if (p->want & PS_WANT_WAITS)
+            thread_wait(p, t, old, dt);
         thread_rates(p, t, old, dt);
     }
 }
@@ -1131,9 +1128,11 @@ static void process_rates(const struct procstat *p, struct procstat_snapshot *ou
     if (!p->have_prev || dt <= 0)
         return;
     out->interval_s = dt;
-    out->cpu_pct = 100.0 * rate(st->utime + st->stime, p->prev_ticks, dt) / p->clk_tck;
-    out->minflt_ps = rate(st->minflt, p->prev_minflt, dt);
-    out->majflt_ps = rate(st->majflt, p->prev_majflt, dt);
+    if (p->want & PS_WANT_CPU) {
+        out->cpu_pct = 100.0 * rate(st->utime + st->stime, p->prev_ticks, dt) / p->clk_tck;
+        out->minflt_ps = rate(st->minflt, p->prev_minflt, dt);
+        out->majflt_ps = rate(st->majflt, p->prev_majflt, dt);
+    }
     if (out->mem.valid && p->prev_rss)
         out->rss_growth_kib_s = ((double)out->mem.rss_kib - (double)p->prev_rss) / dt;
     const struct procstat_io *a = &out->io, *b = &p->prev_io;
@@ -1161,6 +1160,36 @@ static void remember(struct procstat *p, const struct procstat_snapshot *out,
     memcpy(p->prev, out->threads, p->nprev * sizeof p->prev[0]);
 }
 
+/* Whether the process is alive: its leader is not a zombie, or, for a
+ * leader that called pthread_exit (a zombie while its threads run), one of
+ * its threads is not.  Without the thread rows, stat's thread count says
+ * so: a zombie leader still counts itself until the last thread exits. */
+static bool is_alive(const struct procstat *p, const struct procstat_snapshot *out,
+                     const struct proc_stat *st)
+{
+    if (!is_dead_state(st->state))
+        return true;
+    if (!(p->want & PS_WANT_THREADS))
+        return out->nthreads > 1;
+    for (size_t i = 0; i < out->nthread_rows; i++)
+        if (!is_dead_state(out->threads[i].state))
+            return true;
+    return false;
+}
+
+/* The files of the wanted groups; stat was read already. */
+static void read_wanted(struct procstat *p, struct procstat_snapshot *out, double dt)
+{
+    if (p->want & PS_WANT_MEM)
+        read_mem(p, &out->mem);
+    if (p->want & PS_WANT_IO)
+        read_io(p, "io", &out->io);
+    if (p->want & PS_WANT_FDS)
+        out->nfds = count_fds(p);
+    if (p->want & PS_WANT_THREADS)
+        read_threads(p, out, dt);
+}
+
 int procstat_read(struct procstat *p, struct procstat_snapshot *out)
 {
     if (!p || !out)
@@ -1170,31 +1199,29 @@ int procstat_read(struct procstat *p, struct procstat_snapshot *out)
     out->nhistory = 0;
     double dt = p->have_prev ? (double)(out->time_ns - p->prev_ns) / 1e9 : 0;
     p->lookups_left = SOCKET_LOOKUPS;
+    p->ops = 0;
 
     struct proc_stat st;
     if (p->dirfd < 0 || read_stat(p, &st, &out->nthreads) < 0) {
         history_copy(p, out); /* gone: the graph stays, every number is 0 */
+        out->procfs_ops = p->ops;
         return 0;
     }
-    read_mem(p, &out->mem);
-    read_io(p, "io", &out->io);
-    out->nfds = count_fds(p);
-    read_threads(p, out, dt);
-    /* A leader that called pthread_exit is a zombie while its threads run. */
-    out->alive = !is_dead_state(st.state);
-    for (size_t i = 0; i < out->nthread_rows && !out->alive; i++)
-        out->alive = !is_dead_state(out->threads[i].state);
+    read_wanted(p, out, dt);
+    out->alive = is_alive(p, out, &st);
     process_rates(p, out, &st, dt);
     if (out->mem.valid)
         history_push(p, out->mem.rss_kib);
     history_copy(p, out);
     remember(p, out, &st);
+    out->measured = p->want;
+    out->procfs_ops = p->ops;
     return 0;
 }
 
-struct procstat *procstat_new(pid_t pid)
+struct procstat *procstat_new_want(pid_t pid, unsigned want)
 {
-    if (pid <= 0) {
+    if (pid <= 0 || (want & ~(unsigned)PS_WANT_ALL)) {
         errno = EINVAL;
         return NULL;
     }
@@ -1204,10 +1231,17 @@ struct procstat *procstat_new(pid_t pid)
     char path[32];
     snprintf(path, sizeof path, "/proc/%d", (int)pid);
     p->pid = pid;
+    /* a thread's wait is shown on its row: no rows, no waits */
+    p->want = want & PS_WANT_WAITS ? want | PS_WANT_THREADS : want;
     p->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     long tck = sysconf(_SC_CLK_TCK);
     p->clk_tck = tck > 0 ? tck : 100;
     return p;
+}
+
+struct procstat *procstat_new(pid_t pid)
+{
+    return procstat_new_want(pid, PS_WANT_ALL);
 }
 
 void procstat_free(struct procstat *p)

@@ -12,6 +12,12 @@
  * /proc/PID/io) leaves the field marked unavailable rather than failing the
  * whole reading.  Parsers take plain text so they can be unit-tested.
  * Called from one thread (the display's refresh), never the sampler.
+ *
+ * A collector reads only the groups its caller wants (PS_WANT_*, as htop's
+ * columns declare the /proc files they need): a caller that shows the
+ * process's CPU, memory and I/O does not pay for every thread's stat,
+ * syscall and descriptor links.  A group not wanted stays zero (and its
+ * valid flag false); out->measured says which groups were read.
  */
 #ifndef PERTOP_PROCSTAT_H
 #define PERTOP_PROCSTAT_H
@@ -20,6 +26,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* What a reading reads.  /proc/PID/stat is read always: it says whether
+ * the process is alive and how many threads it has (nthreads). */
+enum procstat_want {
+    PS_WANT_CPU = 1,     /* cpu_pct, minflt_ps, majflt_ps (from stat) */
+    PS_WANT_MEM = 2,     /* mem, rss_growth_kib_s, the RSS history: status */
+    PS_WANT_IO = 4,      /* io and its rates: /proc/PID/io */
+    PS_WANT_THREADS = 8, /* threads[], nthread_rows: task/ and each task's stat and io */
+    PS_WANT_WAITS = 16,  /* threads[].wait: each sleeper's syscall, the link of its
+                          * descriptor, net tables for a socket (implies THREADS) */
+    PS_WANT_FDS = 32,    /* nfds: /proc/PID/fd */
+    PS_WANT_ALL = 63,
+};
 
 #define PROCSTAT_MAX_THREADS 1024
 #define PROCSTAT_HISTORY     120 /* RSS samples kept (one per reading) */
@@ -68,7 +87,7 @@ struct procstat_snapshot {
                         * time_ns and the RSS history are filled, every number is 0 */
     double cpu_pct;    /* whole process, can exceed 100 with threads */
     unsigned nthreads;
-    unsigned nfds; /* open descriptors, 0 when unreadable */
+    unsigned nfds; /* open descriptors, 0 when unreadable or not wanted */
     struct procstat_mem mem;
     double rss_growth_kib_s;
     double minflt_ps, majflt_ps;
@@ -76,6 +95,9 @@ struct procstat_snapshot {
     double read_bps, write_bps; /* rchar/wchar per second */
     double disk_read_bps, disk_write_bps;
     double syscr_ps, syscw_ps;
+    unsigned measured;   /* PS_WANT_* read by this reading (0 when the process is gone) */
+    unsigned procfs_ops; /* procfs lookups it made (files opened, directories listed or
+                          * stat'ed, links read): what the reading cost */
     size_t nthread_rows; /* <= nthreads, cut at PROCSTAT_MAX_THREADS */
     struct procstat_thread threads[PROCSTAT_MAX_THREADS]; /* sorted by tid */
     size_t nhistory;                                      /* RSS history, oldest first */
@@ -88,10 +110,14 @@ struct procstat;
  * collector whose readings say alive = false.  Holds /proc/PID open, so a
  * reused PID is never mistaken for the process. */
 struct procstat *procstat_new(pid_t pid);
+/* The same, reading only the groups in want (PS_WANT_*); procstat_new is
+ * PS_WANT_ALL.  NULL with errno EINVAL for bits outside PS_WANT_ALL. */
+struct procstat *procstat_new_want(pid_t pid, unsigned want);
 void procstat_free(struct procstat *p);
 /* Takes a reading now and fills out (rates against the previous reading).
  * Returns 0, also for a process that is gone (out->alive = false), or
- * -EINVAL for NULL arguments.  About 3-4 small file reads per thread. */
+ * -EINVAL for NULL arguments.  With PS_WANT_ALL about 3-4 small file reads
+ * per thread; CPU|MEM|IO is three files whatever the thread count. */
 int procstat_read(struct procstat *p, struct procstat_snapshot *out);
 
 /* Parsers, exposed for tests.  Text need not be NUL-terminated. */

@@ -18,14 +18,6 @@ struct pycode_reg {
     atomic_uint count;
 };
 
-/* FNV-1a, bounded by the fixed-size field the string lives in. */
-static uint64_t str_hash(uint64_t h, const char *s, size_t max)
-{
-    for (size_t i = 0; i < max && s[i]; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* The name a frame shows: co_qualname where the version has one. */
 static const char *code_name(const struct pycode *c)
 {
@@ -35,8 +27,9 @@ static const char *code_name(const struct pycode *c)
 static uint32_t code_hash(const struct pycode *c)
 {
     uint64_t h = hash_mix64(c->addr ^ ((uint64_t)(uint32_t)c->firstlineno << 40));
-    h = str_hash(h, code_name(c), PYF_NAME_MAX);
-    h = str_hash(h, c->file, sizeof c->file);
+    /* bounded by the fixed-size fields the strings live in */
+    h = hash_fnv1a_str(h, code_name(c), PYF_NAME_MAX);
+    h = hash_fnv1a_str(h, c->file, sizeof c->file);
     return (uint32_t)hash_mix64(h);
 }
 

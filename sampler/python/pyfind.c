@@ -353,7 +353,7 @@ int pyfind_target(const struct pyfind_result *r, struct pyread mem, struct pyf_t
         /* The target's own description wins over the table; a table of the
          * same minor is the fallback if it is unreadable. */
         char why[256];
-        rc = mem.read(mem.ctx, r->runtime, buf, sizeof buf);
+        rc = pyf_read(t, r->runtime, buf, sizeof buf);
         if (rc == 0)
             rc = pylayout_from_debug_offsets(buf, sizeof buf, r->layout, &t->layout, why,
                                              sizeof why);

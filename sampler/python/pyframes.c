@@ -3,12 +3,14 @@
  * through a bounded remote reader; code objects cached by address.
  */
 #include "sampler/python/pyframes.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
+#include "sampler/proc/remote.h"
 #include "sampler/python/pylines.h"
 
 #define SPAN_MAX      512                     /* largest struct prefix read in one go */
@@ -101,13 +103,7 @@ struct pyframes {
 
 int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-    pid_t pid = *(const pid_t *)ctx;
-    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
-    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EFAULT;
+    return remote_read(*(const pid_t *)ctx, addr, buf, len);
 }
 
 int pyread_pid_v(void *ctx, const struct pyiov *v, size_t n)
@@ -192,16 +188,18 @@ void pyframes_stats(const struct pyframes *pf, struct pyframes_stats *out)
     *out = pf->st;
 }
 
-static int rd(const struct pyf_target *t, uint64_t addr, void *buf, size_t len)
+int pyf_read(const struct pyf_target *t, uint64_t addr, void *buf, size_t len)
 {
-    if (!addr || addr + len < addr)
-        return -EFAULT;
-    return t->mem.read(t->mem.ctx, addr, buf, len);
+    int rc = remote_check(addr, len);
+    return rc < 0 ? rc : t->mem.read(t->mem.ctx, addr, buf, len);
 }
 
-static int rd_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v)
+int pyf_read_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v)
 {
-    return rd(t, addr, v, sizeof *v);
+    int rc = pyf_read(t, addr, v, sizeof *v);
+    if (rc < 0)
+        *v = 0; /* a fake or a short read may have written part of it */
+    return rc;
 }
 
 /* Fills slot i with the block at base, or only the page holding addr
@@ -212,11 +210,11 @@ static int fill_block(struct pyframes *pf, const struct pyf_target *t, size_t i,
     uint32_t lo = 0, hi = BLOCK;
 
     pf->st.reads++;
-    if (rd(t, base, pf->blocks[i], BLOCK) < 0) {
+    if (pyf_read(t, base, pf->blocks[i], BLOCK) < 0) {
         lo = (uint32_t)((addr - base) & ~(uint64_t)(PAGE_SIZE_T - 1));
         hi = lo + PAGE_SIZE_T;
         pf->st.reads++;
-        if (rd(t, base + lo, pf->blocks[i] + lo, PAGE_SIZE_T) < 0)
+        if (pyf_read(t, base + lo, pf->blocks[i] + lo, PAGE_SIZE_T) < 0)
             return -EFAULT;
     }
     pf->bmeta[i].base = base;
@@ -238,14 +236,14 @@ static int rdc(struct pyframes *pf, const struct pyf_target *t, uint64_t addr, v
 
     if (!addr || !len || off + len > BLOCK) {
         pf->st.reads++;
-        return rd(t, addr, buf, len);
+        return pyf_read(t, addr, buf, len);
     }
     if ((pf->bmeta[i].gen != pf->gen || pf->bmeta[i].base != base) &&
         fill_block(pf, t, i, base, addr) < 0)
         return -EFAULT;
     if (off < pf->bmeta[i].lo || off + len > pf->bmeta[i].hi) {
         pf->st.reads++;
-        return rd(t, addr, buf, len);
+        return pyf_read(t, addr, buf, len);
     }
     memcpy(buf, pf->blocks[i] + off, len);
     return 0;
@@ -285,7 +283,7 @@ struct seen {
 
 static bool seen_add(struct seen *s, uint64_t a)
 {
-    size_t h = (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(a >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (s->slot[h] == a)
             return false;
@@ -299,7 +297,7 @@ static bool seen_add(struct seen *s, uint64_t a)
 
 static bool walk_seen_add(struct pyframes *pf, uint64_t a)
 {
-    size_t h = (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(a >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (pf->seen[h].gen != pf->gen) {
             pf->seen[h].gen = pf->gen;
@@ -363,7 +361,7 @@ static int read_str(const struct pyf_target *t, uint64_t obj, char *out, size_t 
     } else {
         hsize = (size_t)L->uni_compact_size;
     }
-    if (hsize == 0 || hsize > SPAN_MAX || rd(t, obj, hdr, hsize) < 0)
+    if (hsize == 0 || hsize > SPAN_MAX || pyf_read(t, obj, hdr, hsize) < 0)
         return -EFAULT;
     if (L->str_kind == PYL_STR_BYTES) {
         len = (int64_t)ptr_at(hdr, L->bytes_size);
@@ -380,7 +378,7 @@ static int read_str(const struct pyf_target *t, uint64_t obj, char *out, size_t 
     if (len < 0 || (kind != 1 && kind != 2 && kind != 4))
         return -EINVAL;
     want = (size_t)len < cap - 1 ? (size_t)len : cap - 1;
-    if (want && rd(t, data_at, data, want * kind) < 0)
+    if (want && pyf_read(t, data_at, data, want * kind) < 0)
         return -EFAULT;
     for (size_t i = 0; i < want; i++) {
         uint32_t c = 0;
@@ -450,14 +448,15 @@ static int load_table(const struct pyf_target *t, struct pycode *e)
     uint8_t hdr[SPAN_MAX];
     int64_t len;
 
-    if ((size_t)L->bytes_sval > SPAN_MAX || rd(t, e->id_table, hdr, (size_t)L->bytes_sval) < 0)
+    if ((size_t)L->bytes_sval > SPAN_MAX ||
+        pyf_read(t, e->id_table, hdr, (size_t)L->bytes_sval) < 0)
         return -EFAULT;
     len = (int64_t)ptr_at(hdr, L->bytes_size);
     if (len < 0 || len > (1 << 24))
         return -EINVAL;
     e->tab_full = (uint32_t)len;
     e->tab_len = len < PYF_TABLE_MAX ? (uint32_t)len : PYF_TABLE_MAX;
-    return rd(t, e->id_table + (uint64_t)L->bytes_sval, e->tab, e->tab_len);
+    return pyf_read(t, e->id_table + (uint64_t)L->bytes_sval, e->tab, e->tab_len);
 }
 
 static int load_code(const struct pyf_target *t, struct pycode *e, uint64_t code,
@@ -478,8 +477,8 @@ static int load_code(const struct pyf_target *t, struct pycode *e, uint64_t code
         load_table(t, e) < 0)
         return -EINVAL;
     memcpy(e->qualname, e->name, sizeof e->name);
-    if (L->co_qualname >= 0 && rd_ptr(t, code + (uint64_t)L->co_qualname, &qual) == 0 && qual &&
-        read_str(t, qual, e->qualname, sizeof e->qualname, &tr) < 0)
+    if (L->co_qualname >= 0 && pyf_read_ptr(t, code + (uint64_t)L->co_qualname, &qual) == 0 &&
+        qual && read_str(t, qual, e->qualname, sizeof e->qualname, &tr) < 0)
         return -EINVAL;
     e->addr = code; /* last: a failed load leaves the slot empty */
     return 0;
@@ -492,7 +491,7 @@ static int load_code(const struct pyf_target *t, struct pycode *e, uint64_t code
 static struct pycode *set_of(struct pyframes *pf, uint64_t code)
 {
     size_t sets = (pf->mask + 1) / WAYS;
-    return &pf->cache[((size_t)((code >> 4) * 0x9E3779B97F4A7C15ull >> 40) % sets) * WAYS];
+    return &pf->cache[((size_t)(hash_fib64(code >> 4) >> 40) % sets) * WAYS];
 }
 
 static struct pycode *lookup(struct pyframes *pf, uint64_t code)
@@ -560,7 +559,7 @@ static int32_t code_line(struct pyframes *pf, const struct pyf_target *t, const 
 
     if (e->tab_full > e->tab_len) {
         len = e->tab_full < PYF_SCRATCH_MAX ? e->tab_full : PYF_SCRATCH_MAX;
-        if (rd(t, e->id_table + (uint64_t)t->layout.bytes_sval, pf->scratch, len) < 0)
+        if (pyf_read(t, e->id_table + (uint64_t)t->layout.bytes_sval, pf->scratch, len) < 0)
             return -1;
         tab = pf->scratch;
     }
@@ -662,7 +661,7 @@ static size_t collect(struct pyframes *pf, const struct pyf_target *t, uint64_t 
 /* Index of code object `code` among this walk's heads, added if new. */
 static uint32_t head_index(struct pyframes *pf, uint64_t code)
 {
-    size_t h = (size_t)((code >> 3) * 0x9E3779B97F4A7C15ull) & (SEEN_SLOTS - 1);
+    size_t h = (size_t)hash_fib64(code >> 3) & (SEEN_SLOTS - 1);
     for (size_t i = 0; i < SEEN_SLOTS; i++, h = (h + 1) & (SEEN_SLOTS - 1)) {
         if (pf->cseen[h].gen != pf->gen) {
             pf->cseen[h].gen = pf->gen;
@@ -690,7 +689,7 @@ unsigned pyframes_read_batch(const struct pyf_target *t, const struct pyiov *v, 
         } else {
             got = 0;
             while ((size_t)got < chunk &&
-                   rd(t, v[i + got].addr, v[i + got].buf, v[i + got].len) == 0)
+                   pyf_read(t, v[i + got].addr, v[i + got].buf, v[i + got].len) == 0)
                 got++;
         }
         if (got < 0)
@@ -933,7 +932,7 @@ static int frame_head_fast(struct pyframes *pf, const struct pyf_target *t, uint
             h->n = 2;
             if (first != hi->cframe || !ok[1]) {
                 pf->st.reads++;
-                if (rd_ptr(t, h->slot[1], head) < 0)
+                if (pyf_read_ptr(t, h->slot[1], head) < 0)
                     return -EFAULT;
             } else {
                 *head = cur;
@@ -1003,13 +1002,13 @@ int pyframes_interp(const struct pyf_target *t, uint64_t *interp)
     *interp = 0;
     if (L->root == PYL_ROOT_RUNTIME) {
         if (L->rt_interp_main >= 0 &&
-            (rc = rd_ptr(t, t->root + (uint64_t)L->rt_interp_main, interp)) == 0 && *interp)
+            (rc = pyf_read_ptr(t, t->root + (uint64_t)L->rt_interp_main, interp)) == 0 && *interp)
             return 0;
-        rc = rd_ptr(t, t->root + (uint64_t)L->rt_interp_head, interp);
+        rc = pyf_read_ptr(t, t->root + (uint64_t)L->rt_interp_head, interp);
         return rc ? rc : *interp ? 0 : -ENOENT;
     }
     /* interp_head: newest first; the main interpreter is the tail. */
-    if ((rc = rd_ptr(t, t->root, &p)) < 0)
+    if ((rc = pyf_read_ptr(t, t->root, &p)) < 0)
         return rc;
     for (size_t i = 0; p; i++) {
         if (i == INTERPS_MAX)
@@ -1018,7 +1017,7 @@ int pyframes_interp(const struct pyf_target *t, uint64_t *interp)
             if (seen[k] == p)
                 return -ELOOP;
         seen[i] = p;
-        if ((rc = rd_ptr(t, p + (uint64_t)L->is_next, &next)) < 0)
+        if ((rc = pyf_read_ptr(t, p + (uint64_t)L->is_next, &next)) < 0)
             return rc;
         *interp = p;
         p = next;
@@ -1036,16 +1035,16 @@ uint64_t pyframes_gil_holder(const struct pyf_target *t, uint64_t interp)
 
     if (L->rt_gil >= 0)
         gil = t->root + (uint64_t)L->rt_gil;
-    else if (L->is_gil_ptr >= 0 && rd_ptr(t, interp + (uint64_t)L->is_gil_ptr, &gil) < 0)
+    else if (L->is_gil_ptr >= 0 && pyf_read_ptr(t, interp + (uint64_t)L->is_gil_ptr, &gil) < 0)
         return 0;
     if (!gil) {
         /* <= 3.6: the current thread state is the holder. */
-        if (t->tstate_current && rd_ptr(t, t->tstate_current, &holder) == 0)
+        if (t->tstate_current && pyf_read_ptr(t, t->tstate_current, &holder) == 0)
             return holder;
         return 0;
     }
     /* locked and last_holder in one read: they share the struct */
-    if (!n || rd(t, gil, b, n) < 0 || !int_at(b, L->gil_locked))
+    if (!n || pyf_read(t, gil, b, n) < 0 || !int_at(b, L->gil_locked))
         return 0;
     return ptr_at(b, L->gil_last_holder);
 }
@@ -1056,7 +1055,7 @@ int pyframes_tid_offset(const struct pyf_target *t, uint64_t main_pthread_id, pi
 
     /* In 512-byte pieces: the struct may end near the end of a mapping. */
     for (size_t base = 0; base < TID_SCAN_MAX; base += sizeof w) {
-        if (rd(t, main_pthread_id + base, w, sizeof w) < 0)
+        if (pyf_read(t, main_pthread_id + base, w, sizeof w) < 0)
             return -ENOENT;
         for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
             if (w[i] == (int32_t)pid && base + i * 4 > 0)
@@ -1076,7 +1075,7 @@ static struct pyf_thread thread_from(const struct pyf_target *t, const uint8_t *
     if (L->ts_native_thread_id >= 0)
         th.tid = (pid_t)ptr_at(b, L->ts_native_thread_id);
     else if (tid_offset > 0 && th.pthread_id &&
-             rd(t, th.pthread_id + (uint64_t)tid_offset, &tid, sizeof tid) == 0 && tid > 0)
+             pyf_read(t, th.pthread_id + (uint64_t)tid_offset, &tid, sizeof tid) == 0 && tid > 0)
         th.tid = tid;
     return th;
 }
@@ -1096,7 +1095,7 @@ int pyframes_threads(const struct pyf_target *t, struct pyf_thread *out, size_t 
     *flags = 0;
     if ((rc = pyframes_interp(t, &interp)) < 0)
         return rc;
-    if ((rc = rd_ptr(t, interp + (uint64_t)L->is_tstate_head, &ts)) < 0)
+    if ((rc = pyf_read_ptr(t, interp + (uint64_t)L->is_tstate_head, &ts)) < 0)
         return rc;
     if (!(seen = calloc(1, sizeof *seen)))
         return -ENOMEM;
@@ -1110,7 +1109,7 @@ int pyframes_threads(const struct pyf_target *t, struct pyf_thread *out, size_t 
             *flags |= PYF_CYCLE;
             break;
         }
-        if (!sz || rd(t, ts, b, sz) < 0 || ptr_at(b, L->ts_interp) != interp) {
+        if (!sz || pyf_read(t, ts, b, sz) < 0 || ptr_at(b, L->ts_interp) != interp) {
             *flags |= PYF_BADREAD; /* not a thread state of this interpreter */
             break;
         }

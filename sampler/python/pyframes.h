@@ -64,7 +64,7 @@ struct pyread {
     pyreadv_fn readv; /* NULL: the pieces are read one by one with read */
 };
 
-/* process_vm_readv on the pid that ctx points to (a pid_t *). */
+/* process_vm_readv on the pid that ctx points to (a pid_t *): remote_read. */
 int pyread_pid(void *ctx, uint64_t addr, void *buf, size_t len);
 int pyread_pid_v(void *ctx, const struct pyiov *v, size_t n);
 
@@ -83,6 +83,12 @@ struct pyf_target {
     uint64_t code_type;      /* address of PyCode_Type, or 0: do not check */
     struct pyread mem;
 };
+
+/* Every single read of the target the walkers make: remote_check's bounds
+ * (no address 0, no wrap, at most REMOTE_READ_MAX), then t->mem.read.
+ * pyf_read_ptr sets *v to 0 when the read fails. */
+int pyf_read(const struct pyf_target *t, uint64_t addr, void *buf, size_t len);
+int pyf_read_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v);
 
 struct pyf_thread {
     uint64_t tstate;     /* PyThreadState address */

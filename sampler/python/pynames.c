@@ -11,19 +11,6 @@
 #define ENTRY_MAX 24  /* bytes of the largest dict entry (hash, key, value) */
 #define LOG2_MAX  20  /* larger dicts are not dicts we look into */
 
-static int rd(const struct pyf_target *t, uint64_t addr, void *buf, size_t len)
-{
-    if (!addr || addr + len < addr)
-        return -EFAULT;
-    return t->mem.read(t->mem.ctx, addr, buf, len);
-}
-
-static int rd_ptr(const struct pyf_target *t, uint64_t addr, uint64_t *v)
-{
-    *v = 0;
-    return rd(t, addr, v, sizeof *v);
-}
-
 static uint64_t u64_at(const uint8_t *b, int32_t off)
 {
     uint64_t v;
@@ -74,7 +61,7 @@ static int keys_view(const struct pyf_target *t, uint64_t keys, uint64_t values,
     int64_t nent;
 
     if (L->dk_indices < 0 || L->dk_indices + 8 > (int32_t)sizeof h || L->dk_nentries < 0 ||
-        rd(t, keys, h, (size_t)L->dk_indices))
+        pyf_read(t, keys, h, (size_t)L->dk_indices))
         return -EFAULT;
     memcpy(&nent, h + L->dk_nentries, 8);
     if (L->dk_size >= 0) { /* 3.6-3.10: index width follows the size */
@@ -111,7 +98,7 @@ static int dict_view(const struct pyf_target *t, uint64_t dict, struct dview *v)
     memset(v, 0, sizeof *v);
     if (L->dict_table >= 0) { /* 2.7: open addressing, mask + 1 slots */
         if (L->dict_hashmask < 0 || L->dict_table + 8 > (int32_t)sizeof h ||
-            rd(t, dict, h, (size_t)L->dict_table + 8))
+            pyf_read(t, dict, h, (size_t)L->dict_table + 8))
             return -EFAULT;
         uint64_t mask = u64_at(h, L->dict_hashmask);
         if (mask < 7 || mask >= (1u << LOG2_MAX) || (mask & (mask + 1)))
@@ -123,7 +110,8 @@ static int dict_view(const struct pyf_target *t, uint64_t dict, struct dview *v)
     }
     if (L->dict_keys < 0 || L->dict_values < 0 || L->dict_values + 8 > (int32_t)sizeof h ||
         L->dict_keys + 8 > (int32_t)sizeof h ||
-        rd(t, dict, h, (size_t)(L->dict_keys > L->dict_values ? L->dict_keys : L->dict_values) + 8))
+        pyf_read(t, dict, h,
+                 (size_t)(L->dict_keys > L->dict_values ? L->dict_keys : L->dict_values) + 8))
         return -EFAULT;
     return keys_view(t, u64_at(h, L->dict_keys), u64_at(h, L->dict_values), v);
 }
@@ -135,9 +123,9 @@ static int view_chunk(const struct pyf_target *t, const struct dview *v, size_t 
     uint8_t buf[CHUNK * ENTRY_MAX];
     uint64_t sv[CHUNK];
 
-    if (rd(t, v->entries + i * v->esize, buf, k * v->esize) < 0)
+    if (pyf_read(t, v->entries + i * v->esize, buf, k * v->esize) < 0)
         return -EFAULT;
-    if (v->values && rd(t, v->values + i * 8, sv, k * 8) < 0)
+    if (v->values && pyf_read(t, v->values + i * 8, sv, k * 8) < 0)
         return -EFAULT;
     for (size_t j = 0; j < k; j++) {
         keys[j] = u64_at(buf + j * v->esize, v->key_off);
@@ -201,12 +189,13 @@ int pynames_int(const struct pyf_target *t, uint64_t obj, uint64_t *v)
     *v = 0;
     if (L->int_ival >= 0) { /* 2.7: thread.get_ident() is an int */
         int64_t x;
-        if (rd(t, obj + (uint64_t)L->int_ival, &x, 8) < 0)
+        if (pyf_read(t, obj + (uint64_t)L->int_ival, &x, 8) < 0)
             return -EFAULT;
         *v = (uint64_t)x;
         return x >= 0 ? 0 : -EINVAL;
     }
-    if (L->long_digits < 16 || L->long_digits + 12 > (int32_t)sizeof b || rd(t, obj, b, sizeof b))
+    if (L->long_digits < 16 || L->long_digits + 12 > (int32_t)sizeof b ||
+        pyf_read(t, obj, b, sizeof b))
         return -EFAULT;
     if (L->long_tag >= 0) { /* 3.12+: digits << 3 | sign (0 positive, 1 zero) */
         uint64_t tag = u64_at(b, L->long_tag);
@@ -242,7 +231,7 @@ static int values_get(const struct pyf_target *t, uint64_t type, uint64_t values
     int rc;
 
     if (t->layout.ht_cached_keys < 0 ||
-        rd_ptr(t, type + (uint64_t)t->layout.ht_cached_keys, &keys) < 0 || !keys)
+        pyf_read_ptr(t, type + (uint64_t)t->layout.ht_cached_keys, &keys) < 0 || !keys)
         return -EFAULT;
     if ((rc = keys_view(t, keys, values, &v)) < 0)
         return rc;
@@ -256,38 +245,38 @@ int pynames_attr(const struct pyf_target *t, uint64_t obj, const char *name, uin
     int64_t off;
 
     *value = 0;
-    if (rd_ptr(t, obj + (uint64_t)L->ob_type, &type) < 0 || !type)
+    if (pyf_read_ptr(t, obj + (uint64_t)L->ob_type, &type) < 0 || !type)
         return -EFAULT;
     switch (L->inst_dict) {
     case PYL_INST_DICTOFFSET:
-        if (L->tp_dictoffset < 0 || rd(t, type + (uint64_t)L->tp_dictoffset, &off, 8) < 0)
+        if (L->tp_dictoffset < 0 || pyf_read(t, type + (uint64_t)L->tp_dictoffset, &off, 8) < 0)
             return -EFAULT;
         if (off <= 0 || off > 4096)
             return -EINVAL; /* Thread objects keep theirs after the header */
-        if (rd_ptr(t, obj + (uint64_t)off, &w) < 0)
+        if (pyf_read_ptr(t, obj + (uint64_t)off, &w) < 0)
             return -EFAULT;
         break;
     case PYL_INST_MANAGED_311:
-        if (rd_ptr(t, obj - 32, &values) < 0)
+        if (pyf_read_ptr(t, obj - 32, &values) < 0)
             return -EFAULT;
         if (values)
             return values_get(t, type, values, name, value);
-        if (rd_ptr(t, obj - 24, &w) < 0)
+        if (pyf_read_ptr(t, obj - 24, &w) < 0)
             return -EFAULT;
         break;
     case PYL_INST_TAGGED_312:
-        if (rd_ptr(t, obj - 24, &w) < 0)
+        if (pyf_read_ptr(t, obj - 24, &w) < 0)
             return -EFAULT;
         if (w & 1) /* CPython stores the values' address minus one */
             return values_get(t, type, w + 1, name, value);
         break;
     case PYL_INST_INLINE_313: {
         uint8_t valid = 0;
-        if (rd_ptr(t, obj - 24, &w) < 0)
+        if (pyf_read_ptr(t, obj - 24, &w) < 0)
             return -EFAULT;
         if (w)
             break;
-        if (rd(t, obj + 16 + 3, &valid, 1) < 0)
+        if (pyf_read(t, obj + 16 + 3, &valid, 1) < 0)
             return -EFAULT;
         return valid ? values_get(t, type, obj + 16, name, value) : 0;
     }
@@ -306,11 +295,11 @@ static int active_dict(const struct pyf_target *t, uint64_t interp, uint64_t *ac
 
     *active = 0;
     if (L->is_modules < 0 || L->md_dict < 0 ||
-        rd_ptr(t, interp + (uint64_t)L->is_modules, &modules) < 0 || !modules)
+        pyf_read_ptr(t, interp + (uint64_t)L->is_modules, &modules) < 0 || !modules)
         return -EFAULT;
     if ((rc = pynames_dict_get(t, modules, "threading", &mod)) < 0 || !mod)
         return rc;
-    if (rd_ptr(t, mod + (uint64_t)L->md_dict, &md) < 0 || !md)
+    if (pyf_read_ptr(t, mod + (uint64_t)L->md_dict, &md) < 0 || !md)
         return -EFAULT;
     return pynames_dict_get(t, md, "_active", active);
 }

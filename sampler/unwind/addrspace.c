@@ -13,6 +13,7 @@
  * checked against the file size before use: the files are the target's.
  */
 #include "sampler/unwind/addrspace.h"
+#include "common/range.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -494,48 +495,16 @@ void as_free(struct addrspace *as)
 const struct as_region *as_find(struct addrspace *as, uint64_t addr)
 {
     /* Consecutive lookups are mostly in the same module: try the last hit. */
-    if (as->exec_hint < as->nexec) {
-        const struct as_region *h = &as->exec[as->exec_hint];
-        if (addr >= h->start && addr < h->end)
-            return h;
-    }
-    size_t lo = 0, hi = as->nexec;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct as_region *r = &as->exec[mid];
-        if (addr < r->start)
-            hi = mid;
-        else if (addr >= r->end)
-            lo = mid + 1;
-        else {
-            as->exec_hint = mid;
-            return r;
-        }
-    }
-    return NULL;
+    size_t i = range_find_hint(as->exec, as->nexec, RANGE_FIELDS(struct as_region, start, end),
+                               addr, &as->exec_hint);
+    return i == RANGE_NONE ? NULL : &as->exec[i];
 }
 
 static const struct file_region *find_file(struct addrspace *as, uint64_t addr)
 {
-    if (as->file_hint < as->nfiles) {
-        const struct file_region *h = &as->files[as->file_hint];
-        if (addr >= h->start && addr < h->end)
-            return h;
-    }
-    size_t lo = 0, hi = as->nfiles;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct file_region *r = &as->files[mid];
-        if (addr < r->start)
-            hi = mid;
-        else if (addr >= r->end)
-            lo = mid + 1;
-        else {
-            as->file_hint = mid;
-            return r;
-        }
-    }
-    return NULL;
+    size_t i = range_find_hint(as->files, as->nfiles, RANGE_FIELDS(struct file_region, start, end),
+                               addr, &as->file_hint);
+    return i == RANGE_NONE ? NULL : &as->files[i];
 }
 
 int as_read_file_bytes(struct addrspace *as, uint64_t addr, void *buf, size_t len)

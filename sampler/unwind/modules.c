@@ -8,6 +8,7 @@
  * a mutex and find existing entries through an open-addressing hash of ids.
  */
 #include "sampler/unwind/modules.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,12 +30,7 @@ struct modreg {
 
 static uint64_t identity_hash(uint64_t dev, uint64_t inode, const char *name)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    h ^= dev * 0x9e3779b97f4a7c15ull;
-    h ^= inode * 0xc2b2ae3d27d4eb4full;
-    return h ^ (h >> 29);
+    return hash_combine(hash_combine(hash_str(name), dev), inode);
 }
 
 static bool same_identity(const struct module *m, uint64_t dev, uint64_t inode, const char *name)

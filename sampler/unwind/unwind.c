@@ -22,6 +22,8 @@
  * caches the register rules it derives per instruction address.
  */
 #include "sampler/unwind/unwind.h"
+#include "common/hash.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -153,17 +155,11 @@ static void out_bytes(struct out *o, const void *p, size_t n)
 {
     if (!o->ok)
         return;
-    if (n > o->cap - o->len) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (n > cap - o->len && cap < SYNTH_SPAN / 2)
-            cap *= 2;
-        uint8_t *nb = n <= cap - o->len ? realloc(o->buf, cap) : NULL;
-        if (!nb) {
-            o->ok = false;
-            return;
-        }
-        o->buf = nb;
-        o->cap = cap;
+    /* a synthetic table must fit its SYNTH_SPAN window: half of it at most */
+    if (n > SIZE_MAX - o->len ||
+        vec_reserve_max(&o->buf, &o->cap, o->len + n, 1, SYNTH_SPAN / 2) < 0) {
+        o->ok = false;
+        return;
     }
     memcpy(o->buf + o->len, p, n);
     o->len += n;
@@ -303,14 +299,8 @@ static struct cie_conv *cie_get(struct conv *c, uint64_t off)
     for (size_t i = c->ncies; i-- > 0;)
         if (c->cies[i].in_off == off)
             return c->cies[i].ok ? &c->cies[i] : NULL;
-    if (c->ncies == c->cap_cies) {
-        size_t cap = c->cap_cies ? c->cap_cies * 2 : 16;
-        struct cie_conv *nv = realloc(c->cies, cap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        c->cies = nv;
-        c->cap_cies = cap;
-    }
+    if (vec_reserve(&c->cies, &c->cap_cies, c->ncies + 1, sizeof *c->cies) < 0)
+        return NULL;
     struct cie_conv *cc = &c->cies[c->ncies++];
     memset(cc, 0, sizeof *cc);
     cc->in_off = off;
@@ -324,14 +314,9 @@ static struct cie_conv *cie_get(struct conv *c, uint64_t off)
 
 static bool table_add(struct conv *c, int32_t start, int32_t fde)
 {
-    if (c->nent == c->cap_ent) {
-        size_t cap = c->cap_ent ? c->cap_ent * 2 : 256;
-        int32_t *nt = realloc(c->table, cap * 2 * sizeof *nt);
-        if (!nt)
-            return false;
-        c->table = nt;
-        c->cap_ent = cap;
-    }
+    /* an entry is two int32: its start and its FDE */
+    if (vec_reserve(&c->table, &c->cap_ent, c->nent + 1, 2 * sizeof *c->table) < 0)
+        return false;
     c->table[2 * c->nent] = start;
     c->table[2 * c->nent + 1] = fde;
     c->nent++;
@@ -1112,8 +1097,7 @@ static bool rule_lookup(struct unwinder *u, const struct as_region *reg, struct 
 
 static struct rule *rule_get(struct unwinder *u, uint64_t ip)
 {
-    uint64_t h = ip * 0x9e3779b97f4a7c15ull;
-    struct rule *ru = &u->rules[(h >> 40) & (RULE_SLOTS - 1)];
+    struct rule *ru = &u->rules[(hash_fib64(ip) >> 40) & (RULE_SLOTS - 1)];
     if (ru->state != RULE_EMPTY && ru->ip == ip)
         return ru;
     memset(ru, 0, sizeof *ru);

@@ -10,6 +10,7 @@
  * reference-counted, so a view may outlive its cache entry.
  */
 #include "src/annotate/annotate.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -210,21 +211,22 @@ struct acc {
 
 static uint64_t acc_hash(uint64_t k1, uint64_t k2)
 {
-    return hash_mix64(k1 * 0x9e3779b97f4a7c15ull ^ k2);
+    return hash_combine(hash_fib64(k1), k2);
 }
 
 static int acc_grow(struct acc *a)
 {
-    size_t cap = a->cap ? a->cap * 2 : 64;
-    struct acc_entry *v = realloc(a->v, cap * sizeof(*v));
-    if (!v)
+    /* a->cap follows only once the slot table for it exists: a table
+     * sized for fewer entries would fill up.  Doubling from a power of two
+     * keeps cap, and so the table, a power of two. */
+    size_t cap = a->cap;
+    if (vec_reserve(&a->v, &cap, a->n + 1, sizeof *a->v) < 0)
         return -ENOMEM;
-    a->v = v;
-    a->cap = cap;
     size_t nslots = cap * 2;
     uint32_t *slots = calloc(nslots, sizeof(*slots));
     if (!slots)
         return -ENOMEM;
+    a->cap = cap;
     free(a->slots);
     a->slots = slots;
     a->mask = nslots - 1;
@@ -352,14 +354,8 @@ static bool ancestor_has(const struct walk *w, uint32_t k, const struct site *s,
 /* Remembers node's F site; its index, or NO_SITE when out of memory. */
 static uint32_t push_site(struct walk *w, uint32_t up, const struct site *s)
 {
-    if (w->nsites == w->capsites) {
-        size_t cap = w->capsites ? w->capsites * 2 : 256;
-        struct fsite *v = realloc(w->sites, cap * sizeof(*v));
-        if (!v)
-            return NO_SITE;
-        w->sites = v;
-        w->capsites = cap;
-    }
+    if (vec_reserve(&w->sites, &w->capsites, w->nsites + 1, sizeof *w->sites) < 0)
+        return NO_SITE;
     w->sites[w->nsites] = (struct fsite){.up = up,
                                          .module = s->module,
                                          .addr = s->addr,
@@ -713,14 +709,8 @@ static void view_keep(struct annot_view *v, struct cached *c)
 static struct annot_row *row_add(struct annot_view *v)
 {
     struct view_priv *p = v->priv;
-    if (v->nrows == p->cap_rows) {
-        size_t cap = p->cap_rows ? p->cap_rows * 2 : 256;
-        struct annot_row *r = realloc(v->rows, cap * sizeof(*r));
-        if (!r)
-            return NULL;
-        v->rows = r;
-        p->cap_rows = cap;
-    }
+    if (vec_reserve(&v->rows, &p->cap_rows, v->nrows + 1, sizeof *v->rows) < 0)
+        return NULL;
     struct annot_row *r = &v->rows[v->nrows++];
     *r = (struct annot_row){.text = ""};
     return r;

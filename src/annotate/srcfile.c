@@ -2,6 +2,7 @@
  * srcfile.c - see srcfile.h.
  */
 #include "src/annotate/srcfile.h"
+#include "common/readfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,37 +108,21 @@ static size_t sanitize(const unsigned char *src, size_t len, char *dst)
 /* Reads at most SRCFILE_MAX_BYTES of a regular file into a buffer. */
 static int slurp(const char *path, unsigned char **buf, size_t *len, struct stat *st)
 {
+    *buf = NULL;
+    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
+    char *b = NULL;
     int rc = 0;
     if (fstat(fd, st) < 0)
         rc = -errno;
     else if (!S_ISREG(st->st_mode))
         rc = -EISDIR; /* a fifo or device would block or never end */
-    else if (st->st_size > (off_t)SRCFILE_MAX_BYTES)
-        rc = -EFBIG;
-    size_t cap = rc ? 0 : (size_t)st->st_size;
-    *buf = rc ? NULL : malloc(cap + 1);
-    if (!rc && !*buf)
-        rc = -ENOMEM;
-    size_t got = 0;
-    while (!rc && got < cap) {
-        ssize_t n = read(fd, *buf + got, cap - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -errno;
-        if (n <= 0)
-            break; /* shrank while reading: keep what was read */
-        got += (size_t)n;
-    }
+    else
+        rc = readfile_fd(fd, SRCFILE_MAX_BYTES, &b, len);
     close(fd);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
-    *len = got;
+    *buf = (unsigned char *)b;
     return rc;
 }
 

@@ -8,6 +8,7 @@
  * tree gives a few MB) and gzipped on the way out.
  */
 #include "src/export/export_pprof.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,14 +30,6 @@ struct strtab {
     size_t scap;
 };
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return hash_mix64(h);
-}
-
 static int strtab_grow(struct strtab *t)
 {
     size_t ncap = t->scap ? t->scap * 2 : 1024;
@@ -44,7 +37,7 @@ static int strtab_grow(struct strtab *t)
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < t->n; i++) {
-        size_t k = str_hash(t->s[i]) & (ncap - 1);
+        size_t k = hash_str(t->s[i]) & (ncap - 1);
         while (ns[k])
             k = (k + 1) & (ncap - 1);
         ns[k] = (uint32_t)i + 1;
@@ -62,18 +55,12 @@ static int64_t strtab_id(struct strtab *t, const char *s)
         s = "";
     if ((t->n + 1) * 4 > t->scap * 3 && strtab_grow(t) < 0)
         return -ENOMEM;
-    size_t k = str_hash(s) & (t->scap - 1);
+    size_t k = hash_str(s) & (t->scap - 1);
     for (; t->slots[k]; k = (k + 1) & (t->scap - 1))
         if (strcmp(t->s[t->slots[k] - 1], s) == 0)
             return t->slots[k] - 1;
-    if (t->n == t->cap) {
-        size_t ncap = t->cap ? t->cap * 2 : 256;
-        char **ns = realloc(t->s, ncap * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        t->s = ns;
-        t->cap = ncap;
-    }
+    if (vec_reserve(&t->s, &t->cap, t->n + 1, sizeof *t->s) < 0)
+        return -ENOMEM;
     if (!(t->s[t->n] = strdup(s)))
         return -ENOMEM;
     t->slots[k] = (uint32_t)t->n + 1;
@@ -131,14 +118,8 @@ static void label(struct enc *e, const char *key, const char *str)
 
 static int push_loc(struct enc *e, size_t n, uint64_t id)
 {
-    if (n == e->cap_locs) {
-        size_t ncap = e->cap_locs ? e->cap_locs * 2 : 256;
-        uint64_t *nl = realloc(e->locs, ncap * sizeof *nl);
-        if (!nl)
-            return -ENOMEM;
-        e->locs = nl;
-        e->cap_locs = ncap;
-    }
+    if (vec_reserve(&e->locs, &e->cap_locs, n + 1, sizeof *e->locs) < 0)
+        return -ENOMEM;
     e->locs[n] = id;
     return 0;
 }

@@ -10,6 +10,7 @@
  * closes; nothing but the current path is kept.
  */
 #include "src/export/export_svg.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -190,10 +191,8 @@ size_t svg_put_text(FILE *f, const char *str, size_t max_chars)
 
 static uint32_t name_hash(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a: stable across runs, so colours are */
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    /* FNV-1a: the same across runs and builds, so a function keeps its colour */
+    return hash_fnv1a32(s ? s : "");
 }
 
 static double unit(uint32_t h, int shift)

@@ -2,6 +2,7 @@
  * protobuf.c - protocol buffers wire format (see protobuf.h).
  */
 #include "src/export/protobuf.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,21 +33,10 @@ static bool reserve(struct pb_buf *b, size_t more)
         return false;
     if (more <= b->cap - b->len)
         return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < more) {
-        if (cap > SIZE_MAX / 2) {
-            b->err = -ENOMEM;
-            return false;
-        }
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
+    if (more > SIZE_MAX - b->len || vec_reserve(&b->p, &b->cap, b->len + more, 1) < 0) {
         b->err = -ENOMEM;
         return false;
     }
-    b->p = p;
-    b->cap = cap;
     return true;
 }
 

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE /* qsort_r */
 #endif
 #include "src/model/drill.h"
+#include "common/hash.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,16 +25,11 @@
 static int fit_u64(uint64_t **a, uint32_t *n, uint32_t idx)
 {
     if (idx < *n)
-        return 0;
-    uint32_t k = *n ? *n : 64;
-    while (k <= idx)
-        k *= 2;
-    uint64_t *p = realloc(*a, (size_t)k * sizeof(*p));
-    if (!p)
+        return 0; /* the common case, without a call */
+    size_t cap = *n;
+    if (vec_grow(a, &cap, (size_t)idx + 1, sizeof **a, UINT32_MAX, true) < 0)
         return -ENOMEM;
-    memset(p + *n, 0, (size_t)(k - *n) * sizeof(*p));
-    *a = p;
-    *n = k;
+    *n = (uint32_t)cap; /* <= UINT32_MAX */
     return 0;
 }
 
@@ -72,14 +69,8 @@ struct walk_ent {
 
 static int walk_push(struct walk_ent **st, size_t *n, size_t *alloc, struct walk_ent e)
 {
-    if (*n == *alloc) {
-        size_t k = *alloc ? *alloc * 2 : 64;
-        struct walk_ent *p = realloc(*st, k * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        *st = p;
-        *alloc = k;
-    }
+    if (vec_reserve(st, alloc, *n + 1, sizeof **st) < 0)
+        return -ENOMEM;
     (*st)[(*n)++] = e;
     return 0;
 }
@@ -422,10 +413,7 @@ void drill_fview_free(struct drill_fview *v)
 
 uint64_t drill_path_hash(uint64_t parent, uint32_t func)
 {
-    uint64_t h = (parent ^ ((uint64_t)func + 0x632be59bd9b4e019ull)) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 29);
+    return hash_combine(parent, func);
 }
 
 static size_t expand_lower(const struct drill_expand *e, uint64_t h)
@@ -486,10 +474,7 @@ struct ftree {
 static size_t slot_of(const struct ftree *t, uint32_t parent, uint32_t func)
 {
     /* every bit of parent and func must reach the low bits */
-    uint64_t k = ((uint64_t)parent << 32 | func) * 0x9e3779b97f4a7c15ull;
-    k ^= k >> 32;
-    k *= 0xbf58476d1ce4e5b9ull;
-    return (size_t)(k ^ (k >> 29)) & (t->nslots - 1);
+    return (size_t)hash_mix64((uint64_t)parent << 32 | func) & (t->nslots - 1);
 }
 
 static int ft_rehash(struct ftree *t)
@@ -519,14 +504,9 @@ static uint32_t ft_child(struct ftree *t, uint32_t parent, uint32_t func)
         if (c->parent == parent && c->func == func)
             return t->slots[k] - 1;
     }
-    if (t->count == t->alloc) {
-        size_t a = t->alloc * 2;
-        struct fnode *p = a < UINT32_MAX - 1 ? realloc(t->n, a * sizeof(*p)) : NULL;
-        if (!p)
-            return UINT32_MAX;
-        t->n = p;
-        t->alloc = a;
-    }
+    /* node ids are uint32_t, UINT32_MAX is "none" */
+    if (vec_reserve_max(&t->n, &t->alloc, t->count + 1, sizeof *t->n, UINT32_MAX - 2) < 0)
+        return UINT32_MAX;
     uint32_t i = (uint32_t)t->count++;
     struct fnode *p = &t->n[parent];
     uint64_t h = drill_path_hash(p->hash, func);
@@ -664,16 +644,8 @@ static int push_kids(const struct ftree *t, uint32_t node, size_t row, uint32_t 
     size_t k = 0;
     for (uint32_t c = t->n[node].first_child; c != UINT32_MAX; c = t->n[c].next_sibling)
         k++;
-    if (*sn + k > *salloc) {
-        size_t a = *salloc ? *salloc : 64;
-        while (a < *sn + k)
-            a *= 2;
-        struct flat *p = realloc(*st, a * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        *st = p;
-        *salloc = a;
-    }
+    if (vec_reserve(st, salloc, *sn + k, sizeof **st) < 0)
+        return -ENOMEM;
     uint32_t *kids = malloc((k ? k : 1) * sizeof(*kids));
     if (!kids)
         return -ENOMEM;
@@ -698,15 +670,8 @@ static int flatten(const struct ftree *t, uint64_t samples, struct drill_tree *o
     while (!err && sn > 0) {
         struct flat e = st[--sn];
         const struct fnode *f = &t->n[e.node];
-        if (out->n == alloc) {
-            alloc = alloc ? alloc * 2 : 64;
-            struct drill_row *p = realloc(out->rows, alloc * sizeof(*p));
-            if (!p) {
-                err = -ENOMEM;
-                break;
-            }
-            out->rows = p;
-        }
+        if ((err = vec_reserve(&out->rows, &alloc, out->n + 1, sizeof *out->rows)) < 0)
+            break;
         uint64_t ptot = e.parent_row == SIZE_MAX ? samples : out->rows[e.parent_row].total;
         bool kids = f->first_child != UINT32_MAX || f->more;
         out->rows[out->n] = (struct drill_row){

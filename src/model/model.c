@@ -8,6 +8,8 @@
  * The first_child/next_sibling links are kept for the views' walks only.
  */
 #include "src/model/model.h"
+#include "common/hash.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -64,12 +66,12 @@ void model_limits_default(struct model_limits *l)
 static uint32_t child_hash(uint32_t parent, frame_id frame, uint32_t bits)
 {
     uint64_t key = ((uint64_t)parent << 32) | frame;
-    return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+    return hash_fib_top(key, bits);
 }
 
 static uint32_t tid_hash(pid_t tid, uint32_t mask)
 {
-    return (uint32_t)(((uint64_t)(uint32_t)tid * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+    return hash_fib_top((uint32_t)tid, 32) & mask;
 }
 
 static uint32_t slot_count(const struct model *m)
@@ -113,16 +115,11 @@ static int child_table_resize(struct model *m, uint32_t bits)
  * 3/4 full, both grown by doubling. */
 static int node_reserve_one(struct model *m)
 {
-    if (m->nnodes == m->nodes_alloc) {
-        uint32_t n = m->nodes_alloc * 2;
-        if (n > m->lim.max_nodes)
-            n = m->lim.max_nodes;
-        struct model_node *p = realloc(m->nodes, (size_t)n * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        m->nodes = p;
-        m->nodes_alloc = n;
-    }
+    size_t cap = m->nodes_alloc;
+    if (vec_reserve_max(&m->nodes, &cap, (size_t)m->nnodes + 1, sizeof *m->nodes,
+                        m->lim.max_nodes) < 0)
+        return -ENOMEM;
+    m->nodes_alloc = (uint32_t)cap; /* <= max_nodes, a uint32_t */
     if ((uint64_t)(m->nnodes + 1) * 4 > (uint64_t)slot_count(m) * 3)
         return child_table_resize(m, m->slot_bits + 1);
     return 0;
@@ -184,13 +181,12 @@ static uint32_t overflow_leaf(struct model *m, uint32_t prefix, frame_id overflo
 
 static int thread_table_grow(struct model *m)
 {
-    uint32_t n = m->threads_alloc ? m->threads_alloc * 2 : THREADS_INITIAL;
-    if (n > m->lim.max_threads)
-        n = m->lim.max_threads;
-    struct model_thread *t = realloc(m->threads, (size_t)n * sizeof(*t));
-    if (!t)
+    /* threads_alloc follows only once the slot table for it exists */
+    size_t cap = m->threads_alloc;
+    if (vec_reserve_max(&m->threads, &cap, (size_t)m->nthreads + 1, sizeof *m->threads,
+                        m->lim.max_threads) < 0)
         return -ENOMEM;
-    m->threads = t;
+    uint32_t n = (uint32_t)cap; /* <= max_threads, a uint32_t */
     uint32_t size = 16;
     while (size < n * 2)
         size *= 2;

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE /* strcasestr, qsort_r */
 #endif
 #include "src/model/view.h"
+#include "common/hash.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -79,14 +81,8 @@ struct walk_stack {
 static int walk_push(struct walk_stack *st, uint32_t node, uint32_t first,
                      const struct frame_chain *c)
 {
-    if (st->n == st->alloc) {
-        size_t k = st->alloc ? st->alloc * 2 : 64;
-        struct walk_entry *p = realloc(st->e, k * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        st->e = p;
-        st->alloc = k;
-    }
+    if (vec_reserve(&st->e, &st->alloc, st->n + 1, sizeof *st->e) < 0)
+        return -ENOMEM;
     st->e[st->n++] = (struct walk_entry){node, first, c};
     return 0;
 }
@@ -158,25 +154,14 @@ static int hot_fit(struct hot_acc *a, uint32_t func)
 {
     if (func < a->nfuncs)
         return 0;
-    uint32_t n = a->nfuncs ? a->nfuncs : 64;
-    while (n <= func)
-        n *= 2;
-    uint64_t *self = realloc(a->self, n * sizeof(*self));
-    if (self)
-        a->self = self;
-    uint64_t *total = realloc(a->total, n * sizeof(*total));
-    if (total)
-        a->total = total;
-    uint32_t *onpath = realloc(a->onpath, n * sizeof(*onpath));
-    if (onpath)
-        a->onpath = onpath;
-    if (!self || !total || !onpath)
+    /* three arrays of one length: each grows from nfuncs to the same
+     * capacity; nfuncs follows once all three have */
+    size_t need = (size_t)func + 1, c_self = a->nfuncs, c_total = a->nfuncs, c_onpath = a->nfuncs;
+    if (vec_grow(&a->self, &c_self, need, sizeof *a->self, UINT32_MAX, true) < 0 ||
+        vec_grow(&a->total, &c_total, need, sizeof *a->total, UINT32_MAX, true) < 0 ||
+        vec_grow(&a->onpath, &c_onpath, need, sizeof *a->onpath, UINT32_MAX, true) < 0)
         return -ENOMEM;
-    size_t extra = n - a->nfuncs;
-    memset(a->self + a->nfuncs, 0, extra * sizeof(*self));
-    memset(a->total + a->nfuncs, 0, extra * sizeof(*total));
-    memset(a->onpath + a->nfuncs, 0, extra * sizeof(*onpath));
-    a->nfuncs = n;
+    a->nfuncs = (uint32_t)c_self; /* <= UINT32_MAX */
     return 0;
 }
 
@@ -363,25 +348,9 @@ struct stack_acc {
     size_t storage_n, storage_alloc;
 };
 
-static int grow(void **p, size_t *alloc, size_t need, size_t elem)
-{
-    if (need <= *alloc)
-        return 0;
-    size_t n = *alloc ? *alloc : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *alloc = n;
-    return 0;
-}
-
 static uint64_t hash_step(uint64_t h, uint32_t func)
 {
-    h = (h ^ func) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
+    return hash_combine(h, func);
 }
 
 static bool stack_equal(const struct stack_acc *a, const struct stack_ent *e, uint64_t hash)
@@ -432,9 +401,8 @@ static int stack_record(struct stack_acc *a, uint64_t count)
         return 0;
     }
     if (a->nents >= UINT32_MAX - 1 ||
-        grow((void **)&a->ents, &a->ents_alloc, a->nents + 1, sizeof(*a->ents)) ||
-        grow((void **)&a->storage, &a->storage_alloc, a->storage_n + a->path_n,
-             sizeof(*a->storage)))
+        vec_reserve(&a->ents, &a->ents_alloc, a->nents + 1, sizeof(*a->ents)) ||
+        vec_reserve(&a->storage, &a->storage_alloc, a->storage_n + a->path_n, sizeof(*a->storage)))
         return -ENOMEM;
     if (a->path_n) /* an empty stack may come before any path exists */
         memcpy(a->storage + a->storage_n, a->path, a->path_n * sizeof(*a->path));
@@ -454,8 +422,8 @@ static int stack_record(struct stack_acc *a, uint64_t count)
 static int stack_enter(void *ctx, uint32_t node, const struct frame_chain *c)
 {
     struct stack_acc *a = ctx;
-    if (grow((void **)&a->marks, &a->marks_alloc, a->marks_n + 1, sizeof(*a->marks)) ||
-        grow((void **)&a->path, &a->path_alloc, a->path_n + c->n, sizeof(*a->path)))
+    if (vec_reserve(&a->marks, &a->marks_alloc, a->marks_n + 1, sizeof(*a->marks)) ||
+        vec_reserve(&a->path, &a->path_alloc, a->path_n + c->n, sizeof(*a->path)))
         return -ENOMEM;
     a->marks[a->marks_n].len = a->path_n;
     a->marks[a->marks_n].hash = a->hash;

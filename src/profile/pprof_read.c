@@ -6,6 +6,7 @@
  * turn each sample into a stack of function names, root first.
  */
 #include "src/profile/pprof_read.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -102,16 +103,14 @@ static int gunzip(struct rd *r, const unsigned char *in, size_t len, unsigned ch
     z.next_in = (unsigned char *)in;
     z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
     while (b && zrc == Z_OK) {
-        if (n == cap) {
-            if (cap >= PROFILE_MAX_INFLATED) {
-                rc = bad(r, "more than 1 GiB once uncompressed");
-                break;
-            }
-            cap = cap * 2 > PROFILE_MAX_INFLATED ? PROFILE_MAX_INFLATED : cap * 2;
-            unsigned char *nb = realloc(b, cap);
-            if (!nb)
-                break;
-            b = nb;
+        int grown = vec_reserve_max(&b, &cap, n + 1, 1, PROFILE_MAX_INFLATED);
+        if (grown == -E2BIG) {
+            rc = bad(r, "more than 1 GiB once uncompressed");
+            break;
+        }
+        if (grown < 0) {
+            rc = oom(r);
+            break;
         }
         z.next_out = b + n;
         z.avail_out = (uInt)(cap - n);
@@ -200,14 +199,8 @@ static int small_msg(const struct pb_field *m, uint64_t *v, size_t nv)
 
 static int add_line_func(struct rd *r, uint64_t func)
 {
-    if (r->nlines == r->cap_lines) {
-        size_t ncap = r->cap_lines ? r->cap_lines * 2 : 1024;
-        uint64_t *nl = realloc(r->lines, ncap * sizeof *nl);
-        if (!nl)
-            return -ENOMEM;
-        r->lines = nl;
-        r->cap_lines = ncap;
-    }
+    if (vec_reserve(&r->lines, &r->cap_lines, r->nlines + 1, sizeof *r->lines) < 0)
+        return -ENOMEM;
     r->lines[r->nlines++] = func;
     return 0;
 }

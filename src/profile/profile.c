@@ -8,6 +8,7 @@
  * every add, so readers need no "finish" step.
  */
 #include "src/profile/profile.h"
+#include "common/vec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/hash.h"
+#include "common/readfile.h"
 #include "src/profile/pprof_read.h"
 
 #define FRAME_BLOCK (1u << 16) /* frames per storage block (at least) */
@@ -101,14 +103,6 @@ size_t profile_name_key(const char *name, size_t len)
     return (size_t)(open - 1 - name);
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then the shared mixer */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return hash_mix64(h);
-}
-
 static int grow_slots(uint32_t **slots, size_t *cap, size_t count,
                       uint64_t (*hash_of)(const struct profile *, uint32_t),
                       const struct profile *p)
@@ -159,18 +153,12 @@ static int64_t intern_func(struct profile *p, const char *raw, size_t len)
     }
     if (p->nfuncs == UINT32_MAX - 1)
         return -ENOMEM;
-    if (p->nfuncs == p->cap_funcs) {
-        size_t ncap = p->cap_funcs ? p->cap_funcs * 2 : 256;
-        struct prof_func *nf = realloc(p->funcs, ncap * sizeof *nf);
-        if (!nf)
-            return -ENOMEM;
-        p->funcs = nf;
-        uint64_t *nm = realloc(p->mark, ncap * sizeof *nm);
-        if (!nm)
-            return -ENOMEM;
-        p->mark = nm;
-        p->cap_funcs = ncap;
-    }
+    /* funcs and mark have one length: cap_funcs follows once both grew */
+    size_t fcap = p->cap_funcs, mcap = p->cap_funcs;
+    if (vec_reserve(&p->funcs, &fcap, p->nfuncs + 1, sizeof *p->funcs) < 0 ||
+        vec_reserve(&p->mark, &mcap, p->nfuncs + 1, sizeof *p->mark) < 0)
+        return -ENOMEM;
+    p->cap_funcs = fcap;
     char *copy = strndup(name, len);
     if (!copy)
         return -ENOMEM;
@@ -184,7 +172,7 @@ static uint64_t stack_hash_of(const uint32_t *f, uint32_t n)
 {
     uint64_t h = n;
     for (uint32_t i = 0; i < n; i++)
-        h = hash_mix64(h ^ f[i]);
+        h = hash_combine(h, f[i]);
     return h;
 }
 
@@ -224,14 +212,8 @@ static int add_ids(struct profile *p, const uint32_t *f, uint32_t n, uint64_t co
             break;
     }
     if (!p->sslots[k]) {
-        if (p->nstacks == p->cap_stacks) {
-            size_t ncap = p->cap_stacks ? p->cap_stacks * 2 : 256;
-            struct prof_stack *ns = realloc(p->stacks, ncap * sizeof *ns);
-            if (!ns)
-                return -ENOMEM;
-            p->stacks = ns;
-            p->cap_stacks = ncap;
-        }
+        if (vec_reserve(&p->stacks, &p->cap_stacks, p->nstacks + 1, sizeof *p->stacks) < 0)
+            return -ENOMEM;
         const uint32_t *stored = store_frames(p, f, n);
         if (!stored)
             return -ENOMEM;
@@ -495,49 +477,6 @@ int profile_parse(const void *buf, size_t len, const char *name, struct profile 
     return 0;
 }
 
-/* Reads fd to its end into a growing buffer, at most PROFILE_MAX_FILE
- * bytes: a pipe (`pertop diff a.folded <(...)`) has no size to trust. */
-static int read_all(int fd, size_t hint, char **buf, size_t *len)
-{
-    size_t cap = hint + 1 > 65536 ? hint + 1 : 65536, n = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            if (cap > PROFILE_MAX_FILE) {
-                free(b);
-                return -EFBIG;
-            }
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                return -ENOMEM;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(b);
-            return -e;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > PROFILE_MAX_FILE) {
-        free(b);
-        return -EFBIG;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errsz)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -551,8 +490,9 @@ static int read_file(const char *path, char **buf, size_t *len, char *err, size_
         close(fd);
         return set_err(err, errsz, "pertop: %s is a folder — pass a profile file", path);
     }
-    size_t hint = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
-    int rc = hint > PROFILE_MAX_FILE ? -EFBIG : read_all(fd, hint, buf, len);
+    /* a pipe (`pertop diff a.folded <(...)`) has no size to trust: read to
+     * its end, at most PROFILE_MAX_FILE bytes */
+    int rc = readfile_fd(fd, PROFILE_MAX_FILE, buf, len);
     close(fd);
     if (rc == -EFBIG)
         snprintf(err, errsz, "pertop: %s is too big (more than %u MiB) — pass a smaller profile",
