@@ -124,13 +124,25 @@ struct capture *capqueue_reserve(struct capqueue *q)
     c->flags = 0;
     c->stack_len = 0;
     c->stack_addr = 0;
+    c->kern_n = 0;
+    c->weight_ns = 0;
     return c;
 }
 
 void capqueue_commit(struct capqueue *q)
 {
+    capqueue_commit_quiet(q);
+    wake_consumer(q);
+}
+
+void capqueue_commit_quiet(struct capqueue *q)
+{
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     atomic_store(&q->head, head + 1);
+}
+
+void capqueue_wake(struct capqueue *q)
+{
     wake_consumer(q);
 }
 

@@ -26,6 +26,11 @@ void capqueue_free(struct capqueue *q);
  * a capture that failed half-way is simply abandoned.  Neither call blocks. */
 struct capture *capqueue_reserve(struct capqueue *q);
 void capqueue_commit(struct capqueue *q);
+/* A commit that does not wake a sleeping consumer, for a producer that
+ * commits a batch and then calls capqueue_wake once: one wake-up per batch
+ * instead of one per capture. */
+void capqueue_commit_quiet(struct capqueue *q);
+void capqueue_wake(struct capqueue *q);
 
 /* Consumer side.  capqueue_take waits up to timeout_ms (0 = no wait) and
  * returns NULL when nothing arrived or the queue was closed and drained. */

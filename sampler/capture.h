@@ -21,6 +21,7 @@
 #define CAPTURE_STACK_MAX     (64u * 1024u)
 #define CAPTURE_COMM_LEN      64  /* the OS keeps 15 bytes; Python names are longer */
 #define CAPTURE_PY_MAX        128 /* Python frames kept per sample (deeper: truncated) */
+#define CAPTURE_KERN_MAX      64  /* kernel frames kept per sample (the innermost) */
 
 /* Capture flags. */
 enum {
@@ -30,7 +31,8 @@ enum {
     CAPTURE_PY_TORN = 1u << 3,     /* the frame chain was torn, cyclic or unreadable */
     CAPTURE_PY_TRUNC = 1u << 4,    /* more than CAPTURE_PY_MAX Python frames */
     CAPTURE_PY_GIL = 1u << 5,      /* the thread held the GIL */
-    CAPTURE_STOPPED = 1u << 6      /* the thread was stopped while captured */
+    CAPTURE_STOPPED = 1u << 6,     /* the thread was stopped while captured */
+    CAPTURE_MAPS_CHANGED = 1u << 7 /* the target mapped code since the last capture */
 };
 
 /* The user registers the unwinder needs, x86_64, in pertop's own layout:
@@ -71,7 +73,10 @@ struct capture {
     uint32_t stack_len;          /* valid bytes in stack */
     uint32_t stack_cap;          /* capacity of stack */
     uint8_t *stack;              /* copy of [stack_addr, stack_addr+stack_len) */
-    uint32_t py_n;               /* Python frames in py, innermost first */
+    uint64_t weight_ns;          /* thread time this sample stands for; 0: one period */
+    uint32_t kern_n;             /* kernel frames in kern, innermost first */
+    uint64_t kern[CAPTURE_KERN_MAX];
+    uint32_t py_n; /* Python frames in py, innermost first */
     struct capture_pyframe py[CAPTURE_PY_MAX];
 };
 

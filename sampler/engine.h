@@ -85,6 +85,7 @@ struct engine_config {
     bool idle;           /* also sample threads that wait */
     unsigned rate_hz;    /* samples per second per thread, at the start */
     bool kernel;         /* keep kernel frames when the engine can give them */
+    bool cpu_clock;      /* clock-driven engines: cpu-clock, not thread CPU time */
     struct engine_hooks hooks;
     void *reader; /* engine-specific: the CPython reader of the live-read engine */
 };

@@ -34,6 +34,13 @@ static const char usage_text[] =
     "      --stack-size BYTES user stack copied per sample (default 16K, 1K-64K;\n"
     "                         suffix K allowed)\n"
     "      --max-depth N      frames kept per stack (default 256, up to 1024)\n"
+    "      --engine ENGINE    auto (default): perf where the kernel allows it,\n"
+    "                         else ptrace; perf: the kernel samples each thread\n"
+    "                         on its own clock, nothing is stopped; ptrace: each\n"
+    "                         thread stopped briefly per sample (the fallback)\n"
+    "      --clock CLOCK      perf engine: task-clock (default: the thread's CPU\n"
+    "                         time) or cpu-clock\n"
+    "      --no-kernel        perf engine: no kernel frames under the user stack\n"
     "\n"
     "Python (CPython 2.7, 3.6-3.13):\n"
     "      --python           Python frames only, no native unwinding (cheaper)\n"
@@ -211,7 +218,10 @@ enum {
     OPT_BASELINE,
     OPT_VIEW,
     OPT_THREAD,
-    OPT_MODULE
+    OPT_MODULE,
+    OPT_ENGINE,
+    OPT_CLOCK,
+    OPT_NOKERNEL
 };
 
 static const struct option long_opts[] = {
@@ -241,6 +251,9 @@ static const struct option long_opts[] = {
     {"view", required_argument, NULL, OPT_VIEW},
     {"thread", required_argument, NULL, OPT_THREAD},
     {"module", required_argument, NULL, OPT_MODULE},
+    {"engine", required_argument, NULL, OPT_ENGINE},
+    {"clock", required_argument, NULL, OPT_CLOCK},
+    {"no-kernel", no_argument, NULL, OPT_NOKERNEL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -381,6 +394,24 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
     case OPT_NONBLOCKING:
         o->nonblocking = true;
         break;
+    case OPT_ENGINE:
+        if (!strcmp(arg, "auto"))
+            o->engine = ENGINE_AUTO;
+        else if (!strcmp(arg, "perf"))
+            o->engine = ENGINE_PERF;
+        else if (!strcmp(arg, "ptrace"))
+            o->engine = ENGINE_PTRACE;
+        else
+            BAD("pertop: invalid --engine '%s': use auto, perf or ptrace", arg);
+        break;
+    case OPT_CLOCK:
+        if (strcmp(arg, "task-clock") && strcmp(arg, "cpu-clock"))
+            BAD("pertop: invalid --clock '%s': use task-clock or cpu-clock", arg);
+        o->cpu_clock = !strcmp(arg, "cpu-clock");
+        break;
+    case OPT_NOKERNEL:
+        o->no_kernel = true;
+        break;
     case OPT_SOURCEPATH:
         /* Split later (by annotate): argv stays untouched. */
         if (arg[0] == '=' || !strchr(arg, '=') || !strchr(arg, '=')[1])
@@ -449,6 +480,9 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
             "thread)");
     if (o->gil && o->stacks == STACKS_NATIVE)
         BAD("pertop: --gil needs the Python state: it cannot go with --native");
+    if (o->nonblocking && o->engine != ENGINE_AUTO)
+        BAD("pertop: --nonblocking is an engine of its own (the CPython live read): drop "
+            "--engine");
     if (o->nonblocking && o->stacks != STACKS_PYTHON)
         BAD("pertop: --nonblocking reads Python frames only, without stopping the target: "
             "add --python");

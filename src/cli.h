@@ -40,6 +40,9 @@ enum output_format {
  * starts in the tree views.  NAME views need --batch. */
 enum cli_view { VIEW_HOT, VIEW_TREE, VIEW_INVERTED, VIEW_CALLERS, VIEW_SOURCE, VIEW_ASM };
 
+/* --engine: which sampler; auto is perf where the kernel allows it. */
+enum engine_choice { ENGINE_AUTO, ENGINE_PERF, ENGINE_PTRACE };
+
 /* Which stacks: native and Python merged (default), or one of them. */
 enum stack_mode { STACKS_MERGED, STACKS_PYTHON, STACKS_NATIVE };
 
@@ -78,6 +81,9 @@ struct cli_opts {
     const char *view_func;   /* --view callers:NAME, source:NAME, asm:NAME: the NAME */
     pid_t zoom_tid;          /* --thread TID: every view of that thread only, 0 = all */
     const char *zoom_module; /* --module NAME: samples whose innermost frame is in NAME */
+    enum engine_choice engine; /* --engine */
+    bool cpu_clock;            /* --clock cpu-clock */
+    bool no_kernel;            /* --no-kernel */
 };
 
 enum cli_result { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_ERROR };

@@ -195,7 +195,10 @@ static struct session_config session_config_of(const struct cli_opts *o)
                                    .rows = o->rows,
                                    .baseline_name = o->baseline,
                                    .source_maps = o->source_maps,
-                                   .nsource_maps = o->nsource_maps};
+                                   .nsource_maps = o->nsource_maps,
+                                   .engine_choice = o->engine,
+                                   .cpu_clock = o->cpu_clock,
+                                   .kernel = !o->no_kernel};
 }
 
 static bool use_screen(const struct cli_opts *o)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/hash.h"
 #include "sampler/unwind/elfsyms.h"
 #include "sampler/proc/procfs.h"
 #include "sampler/python/pyfind.h"
@@ -329,7 +330,7 @@ void pysample_exec(struct pysample *p)
 static uint64_t maps_fingerprint(pid_t pid)
 {
     char path[64], line[512];
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = HASH_FNV64_OFFSET;
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
@@ -340,9 +341,7 @@ static uint64_t maps_fingerprint(pid_t pid)
         const char *name = strchr(line, '/');
         if (!name)
             continue;
-        for (const char *c = name; *c && *c != '\n'; c++)
-            h = (h ^ (uint8_t)*c) * 1099511628211ull;
-        h = (h ^ '\n') * 1099511628211ull;
+        h = hash_fnv1a(h, name, strcspn(name, "\n") + 1); /* with its newline */
     }
     fclose(f);
     return h;

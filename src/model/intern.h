@@ -26,7 +26,8 @@ enum frame_kind {
     FRAME_NATIVE = 1, /* a = module id, b = ELF vaddr */
     FRAME_THREAD,     /* a = 0, b = tid */
     FRAME_SPECIAL,    /* a = enum frame_special, b = extra (e.g. raw address) */
-    FRAME_PYTHON      /* a = code registry id (pycode_reg.h), b = line (int32 as uint32) */
+    FRAME_PYTHON,     /* a = code registry id (pycode_reg.h), b = line (int32 as uint32) */
+    FRAME_KERNEL      /* a = 0, b = kernel address (perf engine callchains) */
 };
 
 enum frame_special {

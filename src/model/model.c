@@ -29,6 +29,7 @@ struct child_slot {
 struct recent_sample {
     uint64_t time_ns;
     uint32_t node;
+    uint32_t weight; /* samples it stands for (an off-CPU wait: several) */
 };
 
 struct model {
@@ -245,14 +246,15 @@ static struct model_thread *thread_get(struct model *m, pid_t tid)
     return t;
 }
 
-static void thread_update(struct model_thread *t, const char *name, char state, uint64_t time_ns)
+static void thread_update(struct model_thread *t, const char *name, char state, uint64_t time_ns,
+                          uint32_t weight)
 {
     if (name && name[0] && strncmp(t->name, name, sizeof(t->name) - 1) != 0) {
         strncpy(t->name, name, sizeof(t->name) - 1);
         t->name[sizeof(t->name) - 1] = '\0';
     }
     t->state = state;
-    t->samples++;
+    t->samples += weight;
     t->last_ns = time_ns;
     t->exited = false; /* a reused tid is alive again */
 }
@@ -331,10 +333,18 @@ uint32_t model_add(struct model *m, pid_t tid, const char *name, char state, fra
                    const frame_id *frames, size_t n, uint32_t kind, uint64_t time_ns,
                    frame_id overflow_frame)
 {
-    (void)kind; /* one weight for every kind, for now */
+    return model_add_n(m, tid, name, state, thread_frame, frames, n, kind, time_ns, overflow_frame,
+                       1);
+}
+
+uint32_t model_add_n(struct model *m, pid_t tid, const char *name, char state,
+                     frame_id thread_frame, const frame_id *frames, size_t n, uint32_t kind,
+                     uint64_t time_ns, frame_id overflow_frame, uint32_t weight)
+{
+    (void)kind; /* the views split kinds by their frames, not here */
     struct model_thread *t = thread_get(m, tid);
     if (t)
-        thread_update(t, name, state, time_ns);
+        thread_update(t, name, state, time_ns, weight);
     uint32_t cur = thread_node(m, t, thread_frame);
     if (cur != MODEL_ROOT) {
         for (size_t i = n; i-- > 0;) {
@@ -348,10 +358,10 @@ uint32_t model_add(struct model *m, pid_t tid, const char *name, char state, fra
             cur = next;
         }
     }
-    m->nodes[cur].self++;
-    m->total++;
+    m->nodes[cur].self += weight;
+    m->total += weight;
     if (m->lim.recent_capacity) {
-        m->ring[m->ring_head] = (struct recent_sample){time_ns, cur};
+        m->ring[m->ring_head] = (struct recent_sample){time_ns, cur, weight};
         m->ring_head = (m->ring_head + 1) % m->lim.recent_capacity;
         if (m->ring_count < m->lim.recent_capacity)
             m->ring_count++;
@@ -434,8 +444,8 @@ uint64_t model_self_counts(const struct model *m, enum model_window w, uint64_t 
     for (uint32_t k = 0; k < m->ring_count; k++) {
         const struct recent_sample *s = &m->ring[k];
         if (in_window(s->time_ns, now_ns, m->lim.recent_window_ns)) {
-            self[s->node]++;
-            sum++;
+            self[s->node] += s->weight;
+            sum += s->weight;
         }
     }
     return sum;

@@ -79,6 +79,13 @@ uint32_t model_add(struct model *m, pid_t tid, const char *name, char state, fra
                    const frame_id *frames, size_t n, uint32_t kind, uint64_t time_ns,
                    frame_id overflow_frame);
 
+/* The same with a weight: the sample stands for weight samples (a thread
+ * off the CPU for that many sampling periods).  weight 0 counts nothing
+ * but still names the thread. */
+uint32_t model_add_n(struct model *m, pid_t tid, const char *name, char state,
+                     frame_id thread_frame, const frame_id *frames, size_t n, uint32_t kind,
+                     uint64_t time_ns, frame_id overflow_frame, uint32_t weight);
+
 void model_thread_exited(struct model *m, pid_t tid);
 /* Forget every count (the 'z' key); threads are kept, counts zeroed. */
 void model_zero(struct model *m);

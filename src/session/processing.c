@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hash.h"
 #include "sampler/python/pysample.h"
 #include "sampler/unwind/addrspace.h"
 #include "sampler/unwind/modules.h"
@@ -21,7 +22,8 @@
 
 #define REFRESH_MIN_NS 200000000ull /* re-read maps at most 5 times a second */
 #define LEAF_SLOTS     8192u        /* threads whose latest leaf is kept (2x max threads) */
-#define MERGED_MAX     (UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
+#define MERGED_MAX     (CAPTURE_KERN_MAX + UNWIND_DEPTH_MAX + 1 + CAPTURE_PY_MAX)
+#define KERNEL_MARK    (STACKMERGE_PY_MARK - 1) /* in mods[]: a kernel frame, vaddr = address */
 
 struct processing {
     struct processing_cfg cfg;
@@ -40,6 +42,11 @@ struct processing {
     pthread_mutex_t sync; /* st */
     struct processing_stats st;
     struct proc_ctx *ctx; /* the thread's scratch, made before it starts */
+    struct {
+        pid_t tid;
+        uint64_t ns;
+    } * rem; /* off-CPU time not yet a whole period, by thread (LEAF_SLOTS) */
+    size_t nrem;
 };
 
 struct proc_ctx {
@@ -119,19 +126,31 @@ static void mark_eval(struct processing *s, struct proc_ctx *p, size_t n)
  * --python.  One slot of mods is left for the truncation mark add_sample
  * may append. */
 static struct stackmerge_result merge_frames(struct processing *s, struct proc_ctx *p,
-                                             const struct capture *c, size_t n)
+                                             const struct capture *c, size_t n, size_t at)
 {
     if (stackmerge_needs_eval(n, c->flags, c->py_n))
         mark_eval(s, p, n); /* a lookup per frame: only when there is something to merge */
     struct stackmerge_in in = {p->nat_mods, p->nat_vaddrs, p->is_eval, n, c->py, c->py_n, c->flags};
-    return stackmerge(&in, p->mods, p->vaddrs, MERGED_MAX - 1);
+    return stackmerge(&in, p->mods + at, p->vaddrs + at, MERGED_MAX - 1 - at);
+}
+
+/* The kernel's frames (perf engine) go first, at the leaf: the user stack
+ * continues under the system call they serve. */
+static size_t put_kernel(struct proc_ctx *p, const struct capture *c)
+{
+    size_t k = c->kern_n < CAPTURE_KERN_MAX ? c->kern_n : CAPTURE_KERN_MAX;
+    for (size_t i = 0; i < k; i++) {
+        p->mods[i] = KERNEL_MARK;
+        p->vaddrs[i] = c->kern[i];
+    }
+    return k;
 }
 
 /* The node of a thread's latest sample, for the screen's "function it is in
  * now".  A full table just stops remembering new threads. */
 static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
 {
-    uint32_t i = ((uint32_t)tid * 2654435761u) & (LEAF_SLOTS - 1);
+    uint32_t i = hash_fib_top((uint32_t)tid, 13); /* LEAF_SLOTS = 1 << 13 */
     for (;; i = (i + 1) & (LEAF_SLOTS - 1)) {
         struct lv_leaf *e = &s->leaves[i];
         if (e->tid == tid) {
@@ -147,12 +166,37 @@ static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
     s->nleaves++;
 }
 
+/* Samples a capture stands for: 1, or its off-CPU time in sampling
+ * periods, the remainder carried per thread so short waits add up. */
+static uint32_t weight_of(struct processing *s, const struct capture *c)
+{
+    if (!c->weight_ns)
+        return 1;
+    unsigned hz = s->cfg.rate_hz ? s->cfg.rate_hz(s->cfg.ctx) : 99;
+    uint64_t period = 1000000000ull / (hz ? hz : 1);
+    uint32_t i = hash_fib_top((uint32_t)c->tid, 13); /* LEAF_SLOTS = 1 << 13 */
+    for (uint32_t n = 0; n < LEAF_SLOTS && s->rem[i].tid && s->rem[i].tid != c->tid; n++)
+        i = (i + 1) & (LEAF_SLOTS - 1);
+    uint64_t w = c->weight_ns;
+    if (s->rem[i].tid == c->tid || (!s->rem[i].tid && s->nrem * 2 < LEAF_SLOTS)) {
+        s->nrem += !s->rem[i].tid;
+        s->rem[i].tid = c->tid;
+        w += s->rem[i].ns;
+        s->rem[i].ns = w % period;
+    }
+    uint64_t k = w / period;
+    return k > UINT32_MAX ? UINT32_MAX : (uint32_t)k;
+}
+
 static void add_sample(struct processing *s, struct proc_ctx *p, const struct capture *c, size_t n,
                        bool truncated)
 {
+    uint32_t weight = weight_of(s, c);
     pthread_mutex_lock(s->lock);
     for (size_t i = 0; i < n; i++) {
-        if (p->mods[i] == STACKMERGE_PY_MARK)
+        if (p->mods[i] == KERNEL_MARK)
+            p->frames[i] = intern_frame(s->in, FRAME_KERNEL, 0, p->vaddrs[i]);
+        else if (p->mods[i] == STACKMERGE_PY_MARK)
             p->frames[i] = intern_frame(s->in, FRAME_PYTHON, stackmerge_py_id(p->vaddrs[i]),
                                         stackmerge_py_line(p->vaddrs[i]));
         else
@@ -167,11 +211,11 @@ static void add_sample(struct processing *s, struct proc_ctx *p, const struct ca
         if (p->frames[i] != FRAME_NONE)
             p->frames[kept++] = p->frames[i];
     frame_id tf = intern_frame(s->in, FRAME_THREAD, 0, (uint64_t)c->tid);
-    uint32_t kind = c->state == 'R' ? SAMPLE_ONCPU : SAMPLE_WAITING;
+    uint32_t kind = (c->flags & CAPTURE_ONCPU) ? SAMPLE_ONCPU : SAMPLE_WAITING;
     if (truncated)
         kind |= SAMPLE_TRUNCATED;
-    uint32_t leaf = model_add(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
-                              c->time_ns, s->overflow_frame);
+    uint32_t leaf = model_add_n(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
+                                c->time_ns, s->overflow_frame, weight);
     remember_leaf(s, c->tid, leaf);
     pthread_mutex_unlock(s->lock);
 }
@@ -184,6 +228,10 @@ static void process_one(struct processing *s, struct proc_ctx *p, struct capture
         memset(p->modpy, 0, sizeof p->modpy);
         as_refresh(s->as);
         p->last_refresh_ns = clock_mono_ns();
+    } else if ((c->flags & CAPTURE_MAPS_CHANGED) &&
+               clock_mono_ns() - p->last_refresh_ns >= REFRESH_MIN_NS) {
+        as_refresh(s->as); /* new code mapped (dlopen): before its frames are looked up */
+        p->last_refresh_ns = clock_mono_ns();
     }
     size_t n = 0;
     bool truncated = false;
@@ -192,8 +240,9 @@ static void process_one(struct processing *s, struct proc_ctx *p, struct capture
         n = locate_frames(s, p);
         truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
     }
-    struct stackmerge_result mr = merge_frames(s, p, c, n);
-    n = mr.n;
+    size_t k = put_kernel(p, c);
+    struct stackmerge_result mr = merge_frames(s, p, c, n, k);
+    n = k + mr.n;
     truncated |= mr.truncated || (c->flags & CAPTURE_PY_TRUNC) != 0;
     /* the slot goes back before the lock is taken; the Python frames were
      * copied into mods/vaddrs by the merge */
@@ -240,8 +289,9 @@ int processing_start(struct processing **out, const struct processing_cfg *cfg, 
     if (s) {
         s->ctx = calloc(1, sizeof(struct proc_ctx));
         s->leaves = calloc(LEAF_SLOTS, sizeof(*s->leaves));
+        s->rem = calloc(LEAF_SLOTS, sizeof(*s->rem));
     }
-    if (!s || !s->ctx || !s->leaves) {
+    if (!s || !s->ctx || !s->leaves || !s->rem) {
         snprintf(err, errsz, "pertop: out of memory while setting up");
         return -ENOMEM;
     }
@@ -284,6 +334,7 @@ void processing_free(struct processing *s)
         pthread_mutex_destroy(&s->sync);
     free(s->ctx);
     free(s->leaves);
+    free(s->rem);
     free(s);
 }
 

@@ -40,6 +40,8 @@ struct processing_cfg {
     struct runfigs *figs;        /* NULL: no run figures */
     /* the target's exec count (sampling_exec_gen): maps are read again */
     unsigned (*exec_gen)(void *ctx);
+    /* the sampling rate now (sampling_rate): off-CPU time in periods */
+    unsigned (*rate_hz)(void *ctx);
     void *ctx;
 };
 

@@ -16,15 +16,18 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "common/vec.h"
 #include "sampler/unwind/modules.h"
 #include "sampler/python/pycode_reg.h"
 #include "sampler/python/pysample.h"
+#include "symbols/kallsyms.h"
 #include "symbols/symbolize.h"
 
 #define FRAME_BLOCK 4096u /* chain frames per storage block */
 #define FUNC_BLOCK  1024u /* functions per storage block */
 #define FUNC_NONE   UINT32_MAX
 #define PY_MODULE   (MODULE_NONE - 1) /* module id of every Python function */
+#define KERN_MODULE (MODULE_NONE - 2) /* module id of every kernel function */
 
 /* Functions every resolver has, with fixed ids. */
 enum {
@@ -66,6 +69,7 @@ struct native_resolver {
     uint32_t *func_slots; /* func id + 1, 0 = empty */
     uint32_t func_mask;
 
+    const struct kallsyms *ksyms;   /* NULL: kernel frames show as "[unknown]" */
     const struct pycode_reg *pyreg; /* NULL: Python frames show as "[python]" */
     const struct pysample *py;
     bool full_filenames;
@@ -108,14 +112,8 @@ static int func_reserve_one(struct native_resolver *r)
 {
     size_t b = r->nfuncs / FUNC_BLOCK;
     if (r->nfuncs % FUNC_BLOCK == 0) {
-        if (b == r->func_blocks_alloc) {
-            size_t n = r->func_blocks_alloc ? r->func_blocks_alloc * 2 : 8;
-            struct func_entry **p = realloc(r->func_blocks, n * sizeof(*p));
-            if (!p)
-                return -ENOMEM;
-            r->func_blocks = p;
-            r->func_blocks_alloc = n;
-        }
+        if (vec_reserve(&r->func_blocks, &r->func_blocks_alloc, b + 1, sizeof(*r->func_blocks)) < 0)
+            return -ENOMEM;
         r->func_blocks[b] = malloc(FUNC_BLOCK * sizeof(struct func_entry));
         if (!r->func_blocks[b])
             return -ENOMEM;
@@ -160,14 +158,9 @@ static uint32_t func_intern(struct native_resolver *r, const char *name, uint32_
 static struct chain_frame *frames_alloc(struct native_resolver *r, unsigned n)
 {
     if (r->nframe_blocks == 0 || r->frame_block_used + n > FRAME_BLOCK) {
-        if (r->nframe_blocks == r->frame_blocks_alloc) {
-            size_t k = r->frame_blocks_alloc ? r->frame_blocks_alloc * 2 : 8;
-            struct chain_frame **p = realloc(r->frame_blocks, k * sizeof(*p));
-            if (!p)
-                return NULL;
-            r->frame_blocks = p;
-            r->frame_blocks_alloc = k;
-        }
+        if (vec_reserve(&r->frame_blocks, &r->frame_blocks_alloc, r->nframe_blocks + 1,
+                        sizeof(*r->frame_blocks)) < 0)
+            return NULL;
         struct chain_frame *b = malloc(FRAME_BLOCK * sizeof(*b));
         if (!b)
             return NULL;
@@ -250,6 +243,21 @@ static struct frame_chain resolve_python(struct native_resolver *r, const struct
     return (struct frame_chain){.n = 1, .f = f};
 }
 
+/* A kernel frame, named from /proc/kallsyms; a module's functions carry
+ * the module's name ("ext4"), the core kernel's "[kernel]". */
+static struct frame_chain resolve_kernel(struct native_resolver *r, const struct frame_key *k)
+{
+    struct kallsyms_sym ks;
+    bool found = r->ksyms && kallsyms_lookup(r->ksyms, k->b, &ks) == 0;
+    struct chain_frame *f = frames_alloc(r, 1);
+    if (!f)
+        return r->fixed_chains[F_UNKNOWN];
+    uint32_t func = func_intern(r, found ? ks.name : "[unknown]", KERN_MODULE,
+                                found && ks.module ? ks.module : "[kernel]", NULL, 0);
+    *f = (struct chain_frame){.func = func == FUNC_NONE ? F_UNKNOWN : func};
+    return (struct frame_chain){.n = 1, .f = f};
+}
+
 static struct frame_chain resolve_one(struct native_resolver *r, frame_id id)
 {
     const struct frame_key *k = intern_key(r->in, id);
@@ -262,6 +270,8 @@ static struct frame_chain resolve_one(struct native_resolver *r, frame_id id)
         return r->fixed_chains[F_THREAD];
     case FRAME_PYTHON:
         return resolve_python(r, k);
+    case FRAME_KERNEL:
+        return resolve_kernel(r, k);
     case FRAME_SPECIAL:
         if (k->a == SPECIAL_TRUNCATED)
             return r->fixed_chains[F_TRUNCATED];
@@ -364,4 +374,9 @@ void resolver_native_set_python(struct native_resolver *r, const struct pycode_r
     r->pyreg = reg;
     r->py = py;
     r->full_filenames = full_filenames;
+}
+
+void resolver_native_set_kernel(struct native_resolver *r, const struct kallsyms *ksyms)
+{
+    r->ksyms = ksyms;
 }

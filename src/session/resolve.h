@@ -86,4 +86,8 @@ void resolver_native_set_python(struct native_resolver *r, const struct pycode_r
 /* The part of file that is shown (a suffix of it: no copy). */
 const char *resolve_short_pyfile(const char *file, const char *script_dir);
 
+/* Kernel frames (FRAME_KERNEL) named from ksyms, which must outlive r. */
+struct kallsyms;
+void resolver_native_set_kernel(struct native_resolver *r, const struct kallsyms *ksyms);
+
 #endif

@@ -23,11 +23,13 @@ struct runfigs {
 
 struct runfigs *runfigs_new(pid_t pid, bool waits)
 {
-    (void)waits;
     struct runfigs *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->ps = procstat_new(pid);
+    /* the CPU, memory and I/O figures; each thread's blocking call only
+     * for the report's Waits table (a read per thread) */
+    f->ps = procstat_new_want(pid, PS_WANT_CPU | PS_WANT_MEM | PS_WANT_IO |
+                                       (waits ? PS_WANT_THREADS | PS_WANT_WAITS : 0));
     if (!f->ps) {
         free(f);
         return NULL;

@@ -139,8 +139,7 @@ static void *sampler_main(void *arg)
     int rc = s->cfg.ops->attach(&s->e, &s->cfg.engine, err, sizeof err);
     report_attach(s, rc, err);
     if (rc < 0) {
-        s->e = NULL;
-        capqueue_close(s->cfg.q);
+        s->e = NULL; /* the queue stays open: the caller may try another engine */
         return NULL;
     }
     if (wait_for_go(s)) {
@@ -176,7 +175,6 @@ int sampling_start(struct sampling **out, const struct sampling_cfg *cfg, char *
     *out = s;
     if (pthread_create(&s->th, NULL, sampler_main, s) != 0) {
         snprintf(err, errsz, "pertop: cannot start the sampler thread: %s", strerror(errno));
-        capqueue_close(cfg->q);
         return -ENGINE_EOTHER;
     }
     s->started = true;

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "sampler/capqueue.h"
 #include "sampler/proc/procfs.h"
+#include "sampler/perf/perfengine.h"
 #include "sampler/ptrace/ptengine.h"
 #include "sampler/python/pycode_reg.h"
 #include "sampler/python/pylive.h"
@@ -29,6 +30,7 @@
 #include "src/session/runfigs.h"
 #include "src/session/sampling.h"
 #include "src/session/session_int.h"
+#include "symbols/kallsyms.h"
 #include "symbols/symbolize.h"
 
 #define INTERN_CAPACITY (1u << 20)
@@ -74,6 +76,11 @@ static unsigned exec_gen(void *ctx)
     return sampling_exec_gen(((struct session *)ctx)->smp);
 }
 
+static unsigned rate_now(void *ctx)
+{
+    return sampling_rate(((struct session *)ctx)->smp);
+}
+
 /* The CPython reader, before attaching.  With --pid the interpreter is
  * looked for now, so a problem is reported at once; a launched command has
  * not exec'd yet, so it is looked for while sampling. */
@@ -100,22 +107,44 @@ static void python_setup(struct session *s, struct engine_config *ec)
                  (int)s->pid);
 }
 
-static const struct engine_ops *choose_engine(const struct session *s)
+/* The engine asked for; auto is perf, except for the live read. */
+static const struct engine_ops *first_engine(const struct session *s)
 {
     if (s->cfg.engine)
         return s->cfg.engine;
-    return s->cfg.nonblocking ? &python_live_engine_ops : &ptrace_engine_ops;
+    if (s->cfg.nonblocking)
+        return &python_live_engine_ops;
+    return s->cfg.engine_choice == ENGINE_PTRACE ? &ptrace_engine_ops : &perf_engine_ops;
+}
+
+/* auto: perf refused (paranoid, capabilities, seccomp, no perf_event) is
+ * no failure, ptrace samples instead and the screen says why. */
+static bool fall_back(const struct session *s, const struct engine_ops *ops, int rc)
+{
+    return ops == &perf_engine_ops && s->cfg.engine_choice == ENGINE_AUTO &&
+           (rc == -ENGINE_EPERM || rc == -ENGINE_EUNSUPPORTED);
+}
+
+static void note_fallback(struct session *s, const char *why)
+{
+    const char *w = strncmp(why, "pertop: ", 8) ? why : why + 8;
+    snprintf(s->engine_note, sizeof s->engine_note,
+             "perf_event sampling refused (%s) — sampling with ptrace, which stops each thread "
+             "briefly; to allow perf: sysctl kernel.perf_event_paranoid=1, or grant CAP_PERFMON",
+             w);
 }
 
 static int start_sampling(struct session *s, char *err, size_t errsz)
 {
     struct sampling_cfg sc = {
-        .ops = choose_engine(s),
+        .ops = first_engine(s),
         .engine = {.pid = s->pid,
                    .launched = s->child != 0,
                    .stack_size = s->cfg.stack_size,
                    .idle = s->cfg.idle,
-                   .rate_hz = s->cfg.rate_hz ? s->cfg.rate_hz : 99},
+                   .rate_hz = s->cfg.rate_hz ? s->cfg.rate_hz : 99,
+                   .kernel = s->ksyms != NULL,
+                   .cpu_clock = s->cfg.cpu_clock},
         .q = s->q,
         .on_exec = on_exec,
         .on_publish = on_publish,
@@ -125,7 +154,29 @@ static int start_sampling(struct session *s, char *err, size_t errsz)
     if (s->cfg.stacks == STACKS_PYTHON)
         sc.engine.stack_size = 0;
     python_setup(s, &sc.engine);
-    return sampling_start(&s->smp, &sc, err, errsz);
+    int rc = sampling_start(&s->smp, &sc, err, errsz);
+    if (rc < 0 && fall_back(s, sc.ops, rc)) {
+        note_fallback(s, err);
+        sampling_free(s->smp);
+        s->smp = NULL;
+        sc.ops = &ptrace_engine_ops;
+        rc = sampling_start(&s->smp, &sc, err, errsz);
+    }
+    s->engine = sc.ops;
+    return rc;
+}
+
+/* Kernel symbols for the kernel frames, when they are wanted and the
+ * kernel shows its addresses (kptr_restrict); else no kernel frames. */
+static void load_kernel_symbols(struct session *s)
+{
+    char err[256];
+    if (!s->cfg.kernel || s->cfg.nonblocking || s->cfg.engine_choice == ENGINE_PTRACE)
+        return;
+    if (kallsyms_load(&s->ksyms, NULL, err, sizeof err) == 0 && kallsyms_usable(s->ksyms))
+        return;
+    kallsyms_free(s->ksyms);
+    s->ksyms = NULL;
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -174,6 +225,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
         return -1;
     }
     resolver_native_set_python(s->res, s->pyreg, s->py, s->cfg.full_filenames);
+    resolver_native_set_kernel(s->res, s->ksyms);
     s->as = as_new(s->pid, s->reg, err, errsz);
     if (!s->as)
         return -1;
@@ -193,6 +245,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
                                 .py = s->py,
                                 .figs = s->figs,
                                 .exec_gen = exec_gen,
+                                .rate_hz = rate_now,
                                 .ctx = s};
     return processing_start(&s->proc, &pc, err, errsz);
 }
@@ -208,6 +261,7 @@ static int start_threads(struct session *s, char *err, size_t errsz, int *exit_c
         }
         s->child = s->pid = s->launch.pid;
     }
+    load_kernel_symbols(s);
     int rc = start_sampling(s, err, errsz);
     if (rc < 0) {
         *exit_code = attach_exit_code(rc);
@@ -466,6 +520,16 @@ void session_zero(struct session *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+const char *session_engine(const struct session *s)
+{
+    return s->engine ? s->engine->name : "";
+}
+
+const char *session_engine_note(const struct session *s)
+{
+    return s->engine_note;
+}
+
 const char *session_cmdline(const struct session *s)
 {
     return s->cmdline;
@@ -495,6 +559,7 @@ void session_free(struct session *s)
     modreg_free(s->reg);
     capqueue_free(s->q);
     runfigs_free(s->figs);
+    kallsyms_free(s->ksyms);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->sync);
     free(s);

@@ -60,7 +60,10 @@ struct session_config {
     const char *baseline_name;      /* --baseline FILE, for the report */
     const char *const *source_maps; /* --source-path OLD=NEW */
     size_t nsource_maps;
-    const struct engine_ops *engine; /* NULL: chosen from the options (tests inject one) */
+    enum engine_choice engine_choice; /* --engine */
+    bool cpu_clock;                   /* --clock cpu-clock */
+    bool kernel;                      /* kernel frames where the engine can give them */
+    const struct engine_ops *engine;  /* NULL: chosen from the options (tests inject one) */
 };
 
 /* Launches the command (when cfg->command) and attaches.  On failure returns a
@@ -96,6 +99,10 @@ void session_zero(struct session *s);
 /* Why Python frames are missing (an interpreter found but not supported,
  * or none with --python), to show the user once; "" when all is well. */
 const char *session_python_note(const struct session *s);
+/* The engine that samples ("perf", "ptrace", "python-live"), and why it is
+ * not the one asked for or the default ("" when it is), with what to do. */
+const char *session_engine(const struct session *s);
+const char *session_engine_note(const struct session *s);
 /* The command line of the target ("" when unknown). */
 const char *session_cmdline(const struct session *s);
 

@@ -33,9 +33,12 @@ struct session {
     char py_note[512];        /* why Python frames are missing, for the user */
     pthread_mutex_t lock;     /* model and interner */
 
-    struct sampling *smp;    /* the sampler thread */
-    struct processing *proc; /* the processing thread */
-    struct runfigs *figs;    /* run figures, NULL when not measured */
+    const struct engine_ops *engine; /* the one that attached */
+    char engine_note[512];           /* why not perf, and how to allow it */
+    struct kallsyms *ksyms;          /* kernel symbols, when kernel frames are kept */
+    struct sampling *smp;            /* the sampler thread */
+    struct processing *proc;         /* the processing thread */
+    struct runfigs *figs;            /* run figures, NULL when not measured */
     bool stopped;
 
     pthread_mutex_t sync;          /* below */

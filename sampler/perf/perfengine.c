@@ -1,0 +1,444 @@
+/*
+ * perfengine.c - the perf_event engine (see perfengine.h).
+ *
+ * One event set samples on the clock (task-clock or cpu-clock) with
+ * context_switch records; with idle, a second set samples every switch out
+ * (context-switches, period 1).  Both are drained on the sampler thread: a
+ * clock sample becomes a capture at once; a switch-out sample is parked
+ * with its thread until the switch-in record says how long the thread was
+ * away, and is queued then, weighted by that time.
+ */
+#include "sampler/perf/perfengine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "sampler/perf/perfev.h"
+#include "sampler/perf/pthreads.h"
+#include "sampler/proc/procfs.h"
+
+#define ALIVE_EVERY_NS 20000000ull /* is the process still there, this often */
+#define POLL_MAX_MS    50 /* a stop request waits no longer */
+/* data per CPU ring: 16 KiB stacks at 999 Hz are 16 MB/s, so a wake-up
+ * (half full) every 30 ms, not every 4 samples */
+#define RING_KIB 1024
+
+struct perf_engine {
+    struct engine base;
+    struct engine_config cfg;
+    struct perfev_set *clock;  /* on-CPU samples and switch records */
+    struct perfev_set *offcpu; /* switch-out samples (idle), or NULL */
+    struct pthreads *thr;      /* the target's threads: names, parked samples */
+    struct capqueue *q;        /* the queue of the current drain */
+    uint64_t alive_at;
+    bool exited, execed, maps_changed;
+    struct engine_stats st;
+    uint64_t lost_kernel, no_regs, parked_dropped;
+};
+
+/* ------------------------------------------------------------ captures */
+
+static void regs_from_perf(struct capture_regs *r, const uint64_t *v)
+{
+    *r = (struct capture_regs){.rax = v[PERFEV_REG_AX],
+                               .rbx = v[PERFEV_REG_BX],
+                               .rcx = v[PERFEV_REG_CX],
+                               .rdx = v[PERFEV_REG_DX],
+                               .rsi = v[PERFEV_REG_SI],
+                               .rdi = v[PERFEV_REG_DI],
+                               .rbp = v[PERFEV_REG_BP],
+                               .rsp = v[PERFEV_REG_SP],
+                               .r8 = v[PERFEV_REG_R8],
+                               .r9 = v[PERFEV_REG_R9],
+                               .r10 = v[PERFEV_REG_R10],
+                               .r11 = v[PERFEV_REG_R11],
+                               .r12 = v[PERFEV_REG_R12],
+                               .r13 = v[PERFEV_REG_R13],
+                               .r14 = v[PERFEV_REG_R14],
+                               .r15 = v[PERFEV_REG_R15],
+                               .rip = v[PERFEV_REG_IP],
+                               .eflags = v[PERFEV_REG_FLAGS]};
+}
+
+/* The sample's registers, stack and kernel frames into c; false when the
+ * sample has no user registers (a kernel thread, or an exit under way). */
+static bool fill_capture(struct perf_engine *e, struct capture *c, const struct perfev_sample *s)
+{
+    if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE || s->nr_regs < PERFEV_NR_REGS)
+        return false;
+    c->tid = (pid_t)s->tid;
+    c->time_ns = s->time;
+    c->stop_ns = 0;
+    c->py_n = 0;
+    regs_from_perf(&c->regs, s->regs);
+    c->stack_addr = c->regs.rsp;
+    uint64_t n = s->stack_dyn < c->stack_cap ? s->stack_dyn : c->stack_cap;
+    if (n > s->stack_size)
+        n = s->stack_size;
+    memcpy(c->stack, s->stack, n);
+    c->stack_len = (uint32_t)n;
+    if (n < e->cfg.stack_size)
+        c->flags |= CAPTURE_STACK_SHORT;
+    uint32_t k = e->cfg.kernel ? s->kchain_nr : 0;
+    c->kern_n = k < CAPTURE_KERN_MAX ? k : CAPTURE_KERN_MAX;
+    memcpy(c->kern, s->kchain, c->kern_n * sizeof *c->kern);
+    if (e->maps_changed) {
+        c->flags |= CAPTURE_MAPS_CHANGED;
+        e->maps_changed = false;
+    }
+    return true;
+}
+
+/* A finished capture through the reader's hooks and into the queue. */
+static void queue_capture(struct perf_engine *e, struct capture *c)
+{
+    const struct engine_hooks *h = &e->cfg.hooks;
+    if (h->captured && h->captured(h->ctx, c) < 0)
+        return; /* the slot stays reserved, reused by the next */
+    if (h->released)
+        h->released(h->ctx, c);
+    capqueue_commit_quiet(e->q); /* the drain wakes the consumer once */
+    e->st.samples++;
+}
+
+static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s)
+{
+    if (s->pid != (uint32_t)e->cfg.pid)
+        return;
+    const struct engine_hooks *h = &e->cfg.hooks;
+    if (h->want && !h->want(h->ctx, (pid_t)s->tid)) {
+        e->st.skipped_idle++;
+        return;
+    }
+    struct capture *c = capqueue_reserve(e->q);
+    if (!c) {
+        e->st.lost++;
+        return;
+    }
+    if (!fill_capture(e, c, s)) {
+        e->no_regs++;
+        return;
+    }
+    c->state = 'R';
+    c->flags |= CAPTURE_ONCPU;
+    pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
+    queue_capture(e, c);
+}
+
+/* A switch-out sample: parked with its thread until it runs again. */
+static void on_switch_sample(struct perf_engine *e, const struct perfev_sample *s)
+{
+    if (s->pid != (uint32_t)e->cfg.pid)
+        return;
+    struct capture *c = pthreads_park(e->thr, (pid_t)s->tid);
+    if (!c) {
+        e->parked_dropped++;
+        return;
+    }
+    if (!fill_capture(e, c, s))
+        pthreads_unpark(e->thr, (pid_t)s->tid);
+}
+
+/* The thread runs again: its parked capture, weighted by the time away. */
+static void on_switch_in(struct perf_engine *e, pid_t tid, uint64_t t)
+{
+    const struct capture *p = pthreads_parked(e->thr, tid);
+    if (!p || p->time_ns > t)
+        return; /* nothing parked, or parked after this return (rings race) */
+    struct capture *c = capqueue_reserve(e->q);
+    if (!c) {
+        e->st.lost++;
+        pthreads_unpark(e->thr, tid);
+        return;
+    }
+    pthreads_copy_parked(e->thr, tid, c);
+    c->weight_ns = t > c->time_ns ? t - c->time_ns : 0;
+    pthreads_unpark(e->thr, tid); /* state R: preempted, it waited for a CPU */
+    queue_capture(e, c);
+}
+
+/* ------------------------------------------------------------ records */
+
+static void on_comm(struct perf_engine *e, const struct perfev_comm *m)
+{
+    if (m->pid != (uint32_t)e->cfg.pid)
+        return;
+    pthreads_set_name(e->thr, (pid_t)m->tid, m->name);
+    if (m->exec && m->tid == m->pid)
+        e->execed = true;
+}
+
+static void on_task(struct perf_engine *e, const struct perfev_record *r)
+{
+    const struct perfev_task *t = &r->u.task;
+    if (t->pid != (uint32_t)e->cfg.pid)
+        return;
+    if (r->kind == PERFEV_REC_FORK) {
+        pthreads_add(e->thr, (pid_t)t->tid);
+        e->st.threads_seen++;
+    } else {
+        pthreads_remove(e->thr, (pid_t)t->tid);
+        if (t->tid == t->pid)
+            e->alive_at = 0; /* the main thread left: look at the process now */
+    }
+}
+
+static void on_switch(struct perf_engine *e, const struct perfev_record *r)
+{
+    if (!r->id.has_tid || r->id.pid != (uint32_t)e->cfg.pid)
+        return;
+    pid_t tid = (pid_t)r->id.tid;
+    if (r->u.sw.out)
+        pthreads_switched_out(e->thr, tid, r->u.sw.preempt, r->id.time);
+    else if (r->id.has_time)
+        on_switch_in(e, tid, r->id.time);
+}
+
+static int on_record(void *ctx, const struct perfev_record *r)
+{
+    struct perf_engine *e = ctx;
+    switch (r->kind) {
+    case PERFEV_REC_SAMPLE:
+        on_clock_sample(e, &r->u.sample);
+        break;
+    case PERFEV_REC_COMM:
+        on_comm(e, &r->u.comm);
+        break;
+    case PERFEV_REC_FORK:
+    case PERFEV_REC_EXIT:
+        on_task(e, r);
+        break;
+    case PERFEV_REC_MMAP2:
+        if (r->u.mmap2.pid == (uint32_t)e->cfg.pid && (r->u.mmap2.prot & 4 /* PROT_EXEC */))
+            e->maps_changed = true;
+        break;
+    case PERFEV_REC_LOST:
+        e->st.lost += r->u.lost;
+        e->lost_kernel += r->u.lost;
+        break;
+    case PERFEV_REC_SWITCH:
+        on_switch(e, r);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int on_offcpu_record(void *ctx, const struct perfev_record *r)
+{
+    if (r->kind == PERFEV_REC_SAMPLE)
+        on_switch_sample(ctx, &r->u.sample);
+    else if (r->kind == PERFEV_REC_LOST)
+        ((struct perf_engine *)ctx)->st.lost += r->u.lost;
+    return 0;
+}
+
+/* ------------------------------------------------------------ attach */
+
+static void fill_perf_config(const struct engine_config *cfg, bool offcpu, struct perfev_config *pc)
+{
+    perfev_config_default(pc);
+    pc->event = offcpu           ? PERFEV_CONTEXT_SWITCHES
+                : cfg->cpu_clock ? PERFEV_CPU_CLOCK
+                                 : PERFEV_TASK_CLOCK;
+    pc->rate_hz = cfg->rate_hz;
+    pc->period = offcpu ? 1 : 0;
+    pc->stack_size = cfg->stack_size;
+    pc->kernel = cfg->kernel;
+    pc->context_switch = !offcpu && cfg->idle;
+    pc->inherit = true;
+    pc->ring_kib = RING_KIB;
+}
+
+static int error_class(int rc)
+{
+    switch (-rc) {
+    case EACCES:
+    case EPERM:
+        return ENGINE_EPERM;
+    case ENOSYS:
+    case ENOENT:
+    case EOPNOTSUPP:
+    case EINVAL:
+        return ENGINE_EUNSUPPORTED;
+    default:
+        return engine_error_of_errno(rc);
+    }
+}
+
+static int open_set(struct perfev_set **out, const struct engine_config *cfg, bool offcpu,
+                    char *err, size_t errsz)
+{
+    struct perfev_config pc;
+    fill_perf_config(cfg, offcpu, &pc);
+    int rc = perfev_open(out, &pc, err, errsz);
+    if (rc == 0)
+        rc = perfev_attach_process(*out, cfg->pid, err, errsz);
+    if (rc == -ESRCH)
+        snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
+                 (int)cfg->pid);
+    return rc;
+}
+
+static void pe_free(struct perf_engine *e)
+{
+    perfev_free(e->clock);
+    perfev_free(e->offcpu);
+    pthreads_free(e->thr);
+    free(e);
+}
+
+static int target_check(pid_t pid, char *err, size_t errsz)
+{
+    struct proc_stat ps;
+    if (procfs_read_stat(pid, 0, &ps) < 0) {
+        snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
+                 (int)pid);
+        return -ENGINE_ENOTARGET;
+    }
+    if (ps.state == 'Z' || ps.state == 'X') {
+        snprintf(err, errsz, "pertop: process %d is a zombie — nothing left to profile", (int)pid);
+        return -ENGINE_ENOTARGET;
+    }
+    return 0;
+}
+
+static int pe_attach(struct engine **out, const struct engine_config *cfg, char *err, size_t errsz)
+{
+    int rc = target_check(cfg->pid, err, errsz);
+    if (rc < 0)
+        return rc;
+    struct perf_engine *e = calloc(1, sizeof *e);
+    if (e)
+        e->thr = pthreads_new(cfg->stack_size, cfg->idle ? PTHREADS_PARK_MAX : 0);
+    if (!e || !e->thr) {
+        free(e);
+        snprintf(err, errsz, "pertop: out of memory");
+        return -ENGINE_EOTHER;
+    }
+    e->base.ops = &perf_engine_ops;
+    e->cfg = *cfg;
+    /* names first: a thread that starts meanwhile is named by its COMM */
+    e->st.threads_seen = (uint32_t)pthreads_load(e->thr, cfg->pid);
+    rc = open_set(&e->clock, cfg, false, err, errsz);
+    if (rc == 0 && cfg->idle)
+        rc = open_set(&e->offcpu, cfg, true, err, errsz);
+    if (rc == 0)
+        rc = perfev_enable(e->clock, err, errsz);
+    if (rc == 0 && e->offcpu)
+        rc = perfev_enable(e->offcpu, err, errsz);
+    if (rc < 0) {
+        pe_free(e);
+        return -error_class(rc);
+    }
+    *out = &e->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------ running */
+
+static void drain(struct perf_engine *e, struct capqueue *q)
+{
+    e->q = q;
+    const struct engine_hooks *h = &e->cfg.hooks;
+    if (h->round)
+        h->round(h->ctx);
+    /* switch-out samples before the switch records that release them */
+    if (e->offcpu)
+        perfev_drain(e->offcpu, on_offcpu_record, e);
+    perfev_drain(e->clock, on_record, e);
+    capqueue_wake(q);
+    e->st.rounds++;
+}
+
+static void pe_round(struct engine *base, struct capqueue *q)
+{
+    drain((struct perf_engine *)base, q);
+}
+
+static void check_alive(struct perf_engine *e, uint64_t now)
+{
+    if (now - e->alive_at < ALIVE_EVERY_NS)
+        return;
+    e->alive_at = now;
+    struct proc_stat ps;
+    e->exited = procfs_read_stat(e->cfg.pid, 0, &ps) < 0 || ps.state == 'Z' || ps.state == 'X';
+}
+
+static enum engine_state pe_wait(struct engine *base, struct capqueue *q, uint64_t deadline_ns)
+{
+    struct perf_engine *e = (struct perf_engine *)base;
+    for (;;) {
+        if (e->execed)
+            return ENGINE_EXECED;
+        uint64_t now = clock_mono_ns();
+        check_alive(e, now);
+        if (e->exited) {
+            drain(e, q); /* the last records */
+            return ENGINE_EXITED;
+        }
+        if (now >= deadline_ns)
+            return ENGINE_RUNNING;
+        uint64_t ms = (deadline_ns - now + 999999) / 1000000;
+        perfev_poll(e->clock, ms < POLL_MAX_MS ? (int)ms : POLL_MAX_MS);
+        drain(e, q);
+    }
+}
+
+static void pe_ack_exec(struct engine *base)
+{
+    ((struct perf_engine *)base)->execed = false;
+}
+
+static void pe_set_rate(struct engine *base, unsigned hz)
+{
+    struct perf_engine *e = (struct perf_engine *)base;
+    char err[256];
+    perfev_set_period(e->clock, 1000000000ull / (hz ? hz : 1), err, sizeof err);
+}
+
+static void pe_get_stats(const struct engine *base, struct engine_stats *out)
+{
+    const struct perf_engine *e = (const struct perf_engine *)base;
+    *out = e->st;
+    out->failed = e->no_regs + e->parked_dropped;
+    out->threads = (uint32_t)pthreads_count(e->thr);
+    if (out->threads_seen < out->threads)
+        out->threads_seen = out->threads;
+}
+
+static int pe_exit_status(const struct engine *base)
+{
+    (void)base;
+    return -1; /* not traced: the status is the parent's to reap */
+}
+
+static void pe_detach(struct engine *base)
+{
+    if (base)
+        pe_free((struct perf_engine *)base); /* closes every event: nothing stays behind */
+}
+
+int perf_engine_probe(bool kernel, char *why, size_t whysz)
+{
+    (void)kernel;
+    int rc = perfev_probe(why, whysz);
+    return rc < 0 ? -error_class(rc) : 0;
+}
+
+const struct engine_ops perf_engine_ops = {
+    .name = "perf",
+    .flags = ENGINE_SELF_TIMED,
+    .attach = pe_attach,
+    .round = pe_round,
+    .wait = pe_wait,
+    .ack_exec = pe_ack_exec,
+    .set_rate = pe_set_rate,
+    .get_stats = pe_get_stats,
+    .exit_status = pe_exit_status,
+    .detach = pe_detach,
+};
