@@ -76,11 +76,11 @@ struct cli_opts {
     bool nonblocking;           /* --nonblocking (with --python): no ptrace stop at all */
     const char *source_maps[SOURCE_MAPS_MAX]; /* --source-path OLD=NEW, as given (argv) */
     size_t nsource_maps;
-    const char *baseline;    /* --baseline FILE: a profile to compare the hot table with */
-    enum cli_view view;      /* --view (default hot) */
-    const char *view_func;   /* --view callers:NAME, source:NAME, asm:NAME: the NAME */
-    pid_t zoom_tid;          /* --thread TID: every view of that thread only, 0 = all */
-    const char *zoom_module; /* --module NAME: samples whose innermost frame is in NAME */
+    const char *baseline;      /* --baseline FILE: a profile to compare the hot table with */
+    enum cli_view view;        /* --view (default hot) */
+    const char *view_func;     /* --view callers:NAME, source:NAME, asm:NAME: the NAME */
+    pid_t zoom_tid;            /* --thread TID: every view of that thread only, 0 = all */
+    const char *zoom_module;   /* --module NAME: samples whose innermost frame is in NAME */
     enum engine_choice engine; /* --engine */
     bool cpu_clock;            /* --clock cpu-clock */
     bool no_kernel;            /* --no-kernel */

@@ -21,7 +21,7 @@
 #include "sampler/proc/procfs.h"
 
 #define ALIVE_EVERY_NS 20000000ull /* is the process still there, this often */
-#define POLL_MAX_MS    50 /* a stop request waits no longer */
+#define POLL_MAX_MS    50          /* a stop request waits no longer */
 /* data per CPU ring: 16 KiB stacks at 999 Hz are 16 MB/s, so a wake-up
  * (half full) every 30 ms, not every 4 samples */
 #define RING_KIB 1024

@@ -19,8 +19,12 @@
 
 #include "sampler/proc/procfs.h"
 
-#if !defined(__x86_64__)
-#define PERFEV_UNSUPPORTED_ARCH 1
+/* The register mask below is x86_64's: elsewhere the set cannot be opened
+ * (the rest of the code compiles, so a port only needs its mask). */
+#if defined(__x86_64__)
+#define PERFEV_ARCH_OK 1
+#else
+#define PERFEV_ARCH_OK 0
 #endif
 
 /* AX..SS are bits 0..11 of perf_regs.h, R8..R15 bits 16..23: DS ES FS GS
@@ -682,10 +686,8 @@ static int online_cpus(int *cpus, int max)
 int perfev_open(struct perfev_set **out, const struct perfev_config *cfg, char *err, size_t errsz)
 {
     *out = NULL;
-#ifdef PERFEV_UNSUPPORTED_ARCH
-    (void)cfg;
-    return fail(err, errsz, -ENOSYS, "perf_event sampling is only implemented for x86_64");
-#else
+    if (!PERFEV_ARCH_OK)
+        return fail(err, errsz, -ENOSYS, "perf_event sampling is only implemented for x86_64");
     struct perfev_set *s = calloc(1, sizeof *s);
     if (!s)
         return fail(err, errsz, -ENOMEM, "out of memory for a perf event set");
@@ -708,7 +710,6 @@ int perfev_open(struct perfev_set **out, const struct perfev_config *cfg, char *
     }
     *out = s;
     return 0;
-#endif
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -1171,9 +1172,8 @@ void perfev_free(struct perfev_set *s)
 
 int perfev_probe(char *why, size_t whysz)
 {
-#ifdef PERFEV_UNSUPPORTED_ARCH
-    return fail(why, whysz, -ENOSYS, "perf_event sampling is only implemented for x86_64");
-#else
+    if (!PERFEV_ARCH_OK)
+        return fail(why, whysz, -ENOSYS, "perf_event sampling is only implemented for x86_64");
     struct perfev_config cfg;
     struct perf_event_attr a;
     int cpus[PERFEV_MAX_CPUS];
@@ -1199,5 +1199,4 @@ int perfev_probe(char *why, size_t whysz)
     munmap(p, len);
     close(fd);
     return fail(why, whysz, 0, "perf_event sampling with user registers and stack is available");
-#endif
 }

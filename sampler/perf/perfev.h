@@ -84,7 +84,7 @@ enum perfev_reg {
 
 #define PERFEV_STACK_MAX    65528u /* the kernel's cap: a record size is a u16 */
 #define PERFEV_RATE_DEFAULT 999u
-#define PERFEV_RING_KIB_DEF 128u
+#define PERFEV_RING_KIB_DEF 256u
 #define PERFEV_RING_KIB_MAX (64u * 1024u)
 #define PERFEV_SCRATCH_SIZE 65536u /* a record never exceeds its u16 size */
 #define PERFEV_MAX_CPUS     1024
@@ -112,7 +112,7 @@ struct perfev_config {
 };
 
 /* Fills cfg with the defaults: task-clock at 999 Hz, 16 KiB of stack, user
- * only, inherit, 128 KiB rings. */
+ * only, inherit, 256 KiB rings. */
 void perfev_config_default(struct perfev_config *cfg);
 
 /* The period cfg asks for (the rule above), never 0. */
@@ -326,10 +326,12 @@ int perfev_disable(struct perfev_set *s, char *err, size_t errsz);
 /* Changes the period of every event the set opened (PERF_EVENT_IOC_PERIOD);
  * threads added later get it too.  Reliable in the per-thread layout only.
  * In the inherit layout (seen on 6.18) the kernel does not pass the period
- * on to the events it inherited to threads created since attach, and at a
- * context switch between two threads of one family it swaps their event
- * contexts instead of switching events, so the new period follows a
- * context, not a thread: which thread samples at which period varies.  To
+ * on to the events it inherited to threads created since attach, and which
+ * thread ends up with the new period varies from run to run (the original
+ * thread may keep the old one and the inherited one get the new): what the
+ * kernel's swapping of cloned event contexts at a context switch between
+ * two threads of one family would do, so the period seems to follow a
+ * context, not a thread.  To
  * change the rate of an inherit set reliably, close it and attach again
  * with the new period.  Either way the period field of task-clock and
  * cpu-clock samples keeps saying the period the event was opened with (the

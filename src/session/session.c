@@ -114,7 +114,13 @@ static const struct engine_ops *first_engine(const struct session *s)
         return s->cfg.engine;
     if (s->cfg.nonblocking)
         return &python_live_engine_ops;
-    return s->cfg.engine_choice == ENGINE_PTRACE ? &ptrace_engine_ops : &perf_engine_ops;
+    /* auto with --idle: ptrace, which sees every waiting thread; perf's
+     * off-CPU samples (switch-out matched to switch-in across per-CPU
+     * rings) still lose most waits to ring order: --engine perf asks */
+    if (s->cfg.engine_choice == ENGINE_PTRACE ||
+        (s->cfg.engine_choice == ENGINE_AUTO && s->cfg.idle))
+        return &ptrace_engine_ops;
+    return &perf_engine_ops;
 }
 
 /* auto: perf refused (paranoid, capabilities, seccomp, no perf_event) is
@@ -171,7 +177,8 @@ static int start_sampling(struct session *s, char *err, size_t errsz)
 static void load_kernel_symbols(struct session *s)
 {
     char err[256];
-    if (!s->cfg.kernel || s->cfg.nonblocking || s->cfg.engine_choice == ENGINE_PTRACE)
+    if (!s->cfg.kernel || s->cfg.nonblocking || s->cfg.stacks == STACKS_PYTHON ||
+        first_engine(s) != &perf_engine_ops)
         return;
     if (kallsyms_load(&s->ksyms, NULL, err, sizeof err) == 0 && kallsyms_usable(s->ksyms))
         return;
