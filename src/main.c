@@ -122,6 +122,8 @@ static void print_stats(struct session *s)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double per = st.samples ? 1.0 / (double)st.samples : 0.0;
+    fprintf(stderr, "pertop: stats: engine=%s%s%s\n", session_engine(s),
+            session_engine_note(s)[0] ? " — " : "", session_engine_note(s));
     fprintf(stderr,
             "pertop: stats: elapsed=%.3fs rounds=%llu rate=%.1fHz samples=%llu processed=%llu "
             "lost=%llu failed=%llu truncated=%llu threads=%u stop_avg_us=%.1f stop_max_us=%.1f "
@@ -340,6 +342,8 @@ int main(int argc, char **argv)
         return code;
     }
     session_set_baseline(s, baseline);
+    if (session_engine_note(s)[0])
+        fprintf(stderr, "pertop: %s\n", session_engine_note(s));
     /* the screen shows the note in its header; stderr would be overdrawn */
     if (session_python_note(s)[0] && !screen)
         fprintf(stderr, "%s\n", session_python_note(s));

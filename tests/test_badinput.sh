@@ -88,7 +88,7 @@ if command -v gdb >/dev/null; then
         [ -n "$t" ] && [ "$t" != 0 ] && break
         sleep 0.1
     done
-    expect_fail 4 "already traced.*gdb" --pid "$S" --batch --duration 1
+    expect_fail 4 "already traced.*gdb" --pid "$S" --engine ptrace --batch --duration 1
     wait "$G" 2>/dev/null
     sleep 0.2
     check "sleeper free again after gdb left" running_free "$S"
