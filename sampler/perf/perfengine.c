@@ -301,7 +301,8 @@ static int target_check(pid_t pid, char *err, size_t errsz)
         return -ENGINE_ENOTARGET;
     }
     char cmd[8];
-    if (procfs_is_kernel_thread(&ps) || (ps.ppid == 2 && procfs_cmdline(pid, cmd, sizeof cmd) == 0)) {
+    if (procfs_is_kernel_thread(&ps) ||
+        (ps.ppid == 2 && procfs_cmdline(pid, cmd, sizeof cmd) == 0)) {
         snprintf(err, errsz,
                  "pertop: PID %d (%s) is a kernel thread — it runs no user code to profile; "
                  "pick a user process (ps shows kernel threads in [brackets])",

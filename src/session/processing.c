@@ -188,6 +188,21 @@ static uint32_t weight_of(struct processing *s, const struct capture *c)
     return k > UINT32_MAX ? UINT32_MAX : (uint32_t)k;
 }
 
+/* The node of the innermost frame that is not the kernel's: "the function
+ * a thread is in now" is its own code, the system call it makes shows
+ * under it.  Under the model lock. */
+static uint32_t user_leaf(struct processing *s, uint32_t node)
+{
+    for (unsigned depth = 0; depth < CAPTURE_KERN_MAX; depth++) {
+        const struct model_node *mn = model_node(s->model, node);
+        const struct frame_key *k = mn ? intern_key(s->in, mn->frame) : NULL;
+        if (!k || k->kind != FRAME_KERNEL)
+            break;
+        node = mn->parent;
+    }
+    return node;
+}
+
 static void add_sample(struct processing *s, struct proc_ctx *p, const struct capture *c, size_t n,
                        bool truncated)
 {
@@ -216,7 +231,7 @@ static void add_sample(struct processing *s, struct proc_ctx *p, const struct ca
         kind |= SAMPLE_TRUNCATED;
     uint32_t leaf = model_add_n(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
                                 c->time_ns, s->overflow_frame, weight);
-    remember_leaf(s, c->tid, leaf);
+    remember_leaf(s, c->tid, user_leaf(s, leaf));
     pthread_mutex_unlock(s->lock);
 }
 
