@@ -121,7 +121,7 @@ ci=$(col compute_inner 3)
 pi=$(col parse_input 3)
 check "compute_inner went down: $ci (designed -20)" at_least "-5" "$ci"
 check "parse_input went up: $pi (designed +20)" at_least "$pi" 5
-check "rows sorted by the size of the self change" awk 'NR > 6 && NF >= 7 {
+check "rows sorted by the size of the self change" awk 'NR > 6 && NF >= 7 && $3 ~ /^[-+]?[0-9.]+$/ {
         d = $3 < 0 ? -$3 : $3; if (NR > 7 && d > last + 1e-9) bad = 1; last = d }
     END { exit bad }' "$TMP/mix.diff"
 check "totals at the top" grep -qE "^before .*before.folded: [0-9]+ samples" "$TMP/mix.diff"
