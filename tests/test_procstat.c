@@ -179,6 +179,15 @@ static void test_parse_syscall(void **state)
     assert_int_equal(nr, -1);
     assert_int_equal(a[0], 0);
 
+    /* The stack pointer and program counter, in and outside a call. */
+    uint64_t sp = 0, pc = 0;
+    const char *in = "0 0x5 0x7ffd1234 0x1 0x0 0x0 0x0 0x7ffd0000 0x7f00aa\n";
+    assert_int_equal(procstat_parse_syscall_at(in, strlen(in), &nr, a, &sp, &pc), 0);
+    assert_true(sp == 0x7ffd0000 && pc == 0x7f00aa);
+    const char *out = "-1 0x7ffc0000 0x401000";
+    assert_int_equal(procstat_parse_syscall_at(out, strlen(out), &nr, a, &sp, &pc), 0);
+    assert_true(sp == 0x7ffc0000 && pc == 0x401000);
+
     nr = 7;
     assert_int_equal(parse_sc("running\n", &nr, a), -EAGAIN);
     assert_int_equal(nr, -1);

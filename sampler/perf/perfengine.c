@@ -4,9 +4,10 @@
  * One event set samples on the clock (task-clock or cpu-clock) with
  * context_switch records; with idle, a second set samples every switch out
  * (context-switches, period 1).  Both are drained on the sampler thread: a
- * clock sample becomes a capture at once; a switch-out sample is parked
- * with its thread until the switch-in record says how long the thread was
- * away, and is queued then, weighted by that time.
+ * clock sample becomes a capture at once; a switch-out sample goes, with the
+ * switch records, to the off-CPU matcher (offcpu.h), which puts the per-CPU
+ * rings' records back in time order and hands it back weighted by the time
+ * the thread was away.
  */
 #include "sampler/perf/perfengine.h"
 
@@ -16,8 +17,10 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "sampler/perf/offcpu.h"
 #include "sampler/perf/perfev.h"
 #include "sampler/perf/pthreads.h"
+#include "sampler/proc/blocked.h"
 #include "sampler/proc/procfs.h"
 
 #define ALIVE_EVERY_NS 20000000ull /* is the process still there, this often */
@@ -25,18 +28,26 @@
 /* data per CPU ring: 16 KiB stacks at 999 Hz are 16 MB/s, so a wake-up
  * (half full) every 30 ms, not every 4 samples */
 #define RING_KIB 1024
+/* off-CPU: a record older than this before a drain began is in its ring by
+ * then; a wait still open is shown in parts this long; waits in flight at
+ * once, and switch events buffered between two drains */
+#define OFFCPU_MARGIN_NS 2000000ull
+#define OFFCPU_SLICE_NS  100000000ull
+#define OFFCPU_POOL      512u
+#define OFFCPU_EVENTS    65536u
 
 struct perf_engine {
     struct engine base;
     struct engine_config cfg;
     struct perfev_set *clock;  /* on-CPU samples and switch records */
     struct perfev_set *offcpu; /* switch-out samples (idle), or NULL */
-    struct pthreads *thr;      /* the target's threads: names, parked samples */
+    struct pthreads *thr;      /* the target's threads and their names */
+    struct offcpu *off;        /* switch-out samples waiting for their end (idle) */
     struct capqueue *q;        /* the queue of the current drain */
     uint64_t alive_at;
     bool exited, execed, maps_changed;
     struct engine_stats st;
-    uint64_t lost_kernel, no_regs, parked_dropped;
+    uint64_t lost_kernel, no_regs;
 };
 
 /* ------------------------------------------------------------ captures */
@@ -128,35 +139,40 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     queue_capture(e, c);
 }
 
-/* A switch-out sample: parked with its thread until it runs again. */
+/* A switch-out sample: to the matcher until its thread runs again. */
 static void on_switch_sample(struct perf_engine *e, const struct perfev_sample *s)
 {
     if (s->pid != (uint32_t)e->cfg.pid)
         return;
-    struct capture *c = pthreads_park(e->thr, (pid_t)s->tid);
-    if (!c) {
-        e->parked_dropped++;
+    struct capture *c = offcpu_sample(e->off, (pid_t)s->tid, s->time);
+    if (!c)
         return;
-    }
-    if (!fill_capture(e, c, s))
-        pthreads_unpark(e->thr, (pid_t)s->tid);
+    bool ok = fill_capture(e, c, s);
+    if (ok)
+        pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
+    else
+        e->no_regs++;
+    offcpu_commit(e->off, ok);
 }
 
-/* The thread runs again: its parked capture, weighted by the time away. */
-static void on_switch_in(struct perf_engine *e, pid_t tid, uint64_t t)
+/* A wait (or the part of a long one so far) the matcher released. */
+static void on_wait(void *ctx, const struct capture *w, uint64_t weight_ns)
 {
-    const struct capture *p = pthreads_parked(e->thr, tid);
-    if (!p || p->time_ns > t)
-        return; /* nothing parked, or parked after this return (rings race) */
+    struct perf_engine *e = ctx;
     struct capture *c = capqueue_reserve(e->q);
     if (!c) {
         e->st.lost++;
-        pthreads_unpark(e->thr, tid);
         return;
     }
-    pthreads_copy_parked(e->thr, tid, c);
-    c->weight_ns = t > c->time_ns ? t - c->time_ns : 0;
-    pthreads_unpark(e->thr, tid); /* state R: preempted, it waited for a CPU */
+    uint8_t *stack = c->stack;
+    uint32_t cap = c->stack_cap;
+    memcpy(c, w, offsetof(struct capture, py_n));
+    c->stack = stack;
+    c->stack_cap = cap;
+    c->stack_len = w->stack_len < cap ? w->stack_len : cap;
+    memcpy(c->stack, w->stack, c->stack_len);
+    c->py_n = 0;
+    c->weight_ns = weight_ns;
     queue_capture(e, c);
 }
 
@@ -181,6 +197,8 @@ static void on_task(struct perf_engine *e, const struct perfev_record *r)
         e->st.threads_seen++;
     } else {
         pthreads_remove(e->thr, (pid_t)t->tid);
+        if (e->off && r->id.has_time)
+            offcpu_exit(e->off, (pid_t)t->tid, r->id.time);
         if (t->tid == t->pid)
             e->alive_at = 0; /* the main thread left: look at the process now */
     }
@@ -188,13 +206,9 @@ static void on_task(struct perf_engine *e, const struct perfev_record *r)
 
 static void on_switch(struct perf_engine *e, const struct perfev_record *r)
 {
-    if (!r->id.has_tid || r->id.pid != (uint32_t)e->cfg.pid)
+    if (!e->off || !r->id.has_tid || !r->id.has_time || r->id.pid != (uint32_t)e->cfg.pid)
         return;
-    pid_t tid = (pid_t)r->id.tid;
-    if (r->u.sw.out)
-        pthreads_switched_out(e->thr, tid, r->u.sw.preempt, r->id.time);
-    else if (r->id.has_time)
-        on_switch_in(e, tid, r->id.time);
+    offcpu_switch(e->off, (pid_t)r->id.tid, r->u.sw.out, r->u.sw.preempt, r->id.time);
 }
 
 static int on_record(void *ctx, const struct perfev_record *r)
@@ -288,6 +302,7 @@ static void pe_free(struct perf_engine *e)
 {
     perfev_free(e->clock);
     perfev_free(e->offcpu);
+    offcpu_free(e->off);
     pthreads_free(e->thr);
     free(e);
 }
@@ -316,6 +331,23 @@ static int target_check(pid_t pid, char *err, size_t errsz)
     return 0;
 }
 
+/* Threads already blocked at attach: no switch-out sample will come for the
+ * wait they are in, so it starts now, with the stack procfs gives. */
+static void note_blocked(struct perf_engine *e)
+{
+    pid_t tids[1024];
+    int n = procfs_list_tasks(e->cfg.pid, tids, sizeof tids / sizeof tids[0]);
+    for (int i = 0; i < n; i++) {
+        struct capture *c = offcpu_sample(e->off, tids[i], clock_mono_ns());
+        if (!c)
+            return;
+        bool ok = blocked_capture(e->cfg.pid, tids[i], c, e->cfg.stack_size) == 0;
+        if (ok)
+            pthreads_name(e->thr, tids[i], c->comm, sizeof c->comm);
+        offcpu_commit(e->off, ok);
+    }
+}
+
 static int pe_attach(struct engine **out, const struct engine_config *cfg, char *err, size_t errsz)
 {
     int rc = target_check(cfg->pid, err, errsz);
@@ -323,8 +355,12 @@ static int pe_attach(struct engine **out, const struct engine_config *cfg, char 
         return rc;
     struct perf_engine *e = calloc(1, sizeof *e);
     if (e)
-        e->thr = pthreads_new(cfg->stack_size, cfg->idle ? PTHREADS_PARK_MAX : 0);
-    if (!e || !e->thr) {
+        e->thr = pthreads_new();
+    if (e && cfg->idle)
+        e->off = offcpu_new(cfg->stack_size, OFFCPU_POOL, OFFCPU_EVENTS);
+    if (!e || !e->thr || (cfg->idle && !e->off)) {
+        if (e)
+            pthreads_free(e->thr);
         free(e);
         snprintf(err, errsz, "pertop: out of memory");
         return -ENGINE_EOTHER;
@@ -344,29 +380,36 @@ static int pe_attach(struct engine **out, const struct engine_config *cfg, char 
         pe_free(e);
         return -error_class(rc);
     }
+    if (e->off)
+        note_blocked(e);
     *out = &e->base;
     return 0;
 }
 
 /* ------------------------------------------------------------ running */
 
-static void drain(struct perf_engine *e, struct capqueue *q)
+/* last: the target is gone, every wait ends now */
+static void drain(struct perf_engine *e, struct capqueue *q, bool last)
 {
     e->q = q;
+    uint64_t start = clock_mono_ns();
     const struct engine_hooks *h = &e->cfg.hooks;
     if (h->round)
         h->round(h->ctx);
-    /* switch-out samples before the switch records that release them */
     if (e->offcpu)
         perfev_drain(e->offcpu, on_offcpu_record, e);
     perfev_drain(e->clock, on_record, e);
+    if (e->off) {
+        uint64_t upto = last ? clock_mono_ns() + 1 : start - OFFCPU_MARGIN_NS;
+        offcpu_release(e->off, upto, last ? 1 : OFFCPU_SLICE_NS, on_wait, e);
+    }
     capqueue_wake(q);
     e->st.rounds++;
 }
 
 static void pe_round(struct engine *base, struct capqueue *q)
 {
-    drain((struct perf_engine *)base, q);
+    drain((struct perf_engine *)base, q, false);
 }
 
 static void check_alive(struct perf_engine *e, uint64_t now)
@@ -387,14 +430,14 @@ static enum engine_state pe_wait(struct engine *base, struct capqueue *q, uint64
         uint64_t now = clock_mono_ns();
         check_alive(e, now);
         if (e->exited) {
-            drain(e, q); /* the last records */
+            drain(e, q, true); /* the last records */
             return ENGINE_EXITED;
         }
         if (now >= deadline_ns)
             return ENGINE_RUNNING;
         uint64_t ms = (deadline_ns - now + 999999) / 1000000;
         perfev_poll(e->clock, ms < POLL_MAX_MS ? (int)ms : POLL_MAX_MS);
-        drain(e, q);
+        drain(e, q, false);
     }
 }
 
@@ -414,7 +457,12 @@ static void pe_get_stats(const struct engine *base, struct engine_stats *out)
 {
     const struct perf_engine *e = (const struct perf_engine *)base;
     *out = e->st;
-    out->failed = e->no_regs + e->parked_dropped;
+    out->failed = e->no_regs;
+    if (e->off) {
+        struct offcpu_stats os;
+        offcpu_get_stats(e->off, &os);
+        out->failed += os.dropped + os.unmatched;
+    }
     out->threads = (uint32_t)pthreads_count(e->thr);
     if (out->threads_seen < out->threads)
         out->threads_seen = out->threads;

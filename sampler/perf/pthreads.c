@@ -18,46 +18,26 @@
 #define SLOTS     (PTHREADS_MAX * 2u) /* at most half full */
 #define EMPTY     0
 #define TOMBSTONE (-1)
-#define NO_PARK   UINT32_MAX
-#define NEAR_NS   2000000ull /* a switch record this close to a sample is its own */
 
 struct pthread_entry {
     pid_t tid; /* EMPTY, TOMBSTONE, or a thread */
-    uint32_t park;
-    bool out_preempt;
-    uint64_t out_ns;
     char name[CAPTURE_COMM_LEN];
 };
 
 struct pthreads {
     struct pthread_entry *e;
     size_t used, dead;
-    struct capture *park; /* the pool */
-    uint8_t *stacks;
-    uint32_t *free_park;
-    unsigned nfree, park_max;
 };
 
-struct pthreads *pthreads_new(uint32_t stack_cap, unsigned park_max)
+struct pthreads *pthreads_new(void)
 {
     struct pthreads *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->e = calloc(SLOTS, sizeof *t->e);
-    t->park_max = park_max;
-    if (park_max) {
-        t->park = calloc(park_max, sizeof *t->park);
-        t->stacks = malloc((size_t)park_max * (stack_cap ? stack_cap : 1));
-        t->free_park = malloc(park_max * sizeof *t->free_park);
-    }
-    if (!t->e || (park_max && (!t->park || !t->stacks || !t->free_park))) {
-        pthreads_free(t);
+    if (!t->e) {
+        free(t);
         return NULL;
-    }
-    for (unsigned i = 0; i < park_max; i++) {
-        t->park[i].stack = t->stacks + (size_t)i * stack_cap;
-        t->park[i].stack_cap = stack_cap;
-        t->free_park[t->nfree++] = park_max - 1 - i;
     }
     return t;
 }
@@ -67,9 +47,6 @@ void pthreads_free(struct pthreads *t)
     if (!t)
         return;
     free(t->e);
-    free(t->park);
-    free(t->stacks);
-    free(t->free_park);
     free(t);
 }
 
@@ -90,13 +67,6 @@ static struct pthread_entry *find(const struct pthreads *t, pid_t tid)
             return NULL;
     }
     return NULL;
-}
-
-static void free_park(struct pthreads *t, struct pthread_entry *e)
-{
-    if (e->park != NO_PARK)
-        t->free_park[t->nfree++] = e->park;
-    e->park = NO_PARK;
 }
 
 /* Rebuilds the table without its tombstones. */
@@ -129,7 +99,7 @@ static struct pthread_entry *insert(struct pthreads *t, pid_t tid)
     while (t->e[i].tid > 0)
         i = (i + 1) & (SLOTS - 1);
     t->dead -= t->e[i].tid == TOMBSTONE;
-    t->e[i] = (struct pthread_entry){.tid = tid, .park = NO_PARK};
+    t->e[i] = (struct pthread_entry){.tid = tid};
     t->used++;
     return &t->e[i];
 }
@@ -144,7 +114,6 @@ void pthreads_remove(struct pthreads *t, pid_t tid)
     struct pthread_entry *e = find(t, tid);
     if (!e)
         return;
-    free_park(t, e);
     e->tid = TOMBSTONE;
     t->used--;
     t->dead++;
@@ -186,62 +155,4 @@ size_t pthreads_load(struct pthreads *t, pid_t pid)
     }
     closedir(d);
     return n;
-}
-
-struct capture *pthreads_park(struct pthreads *t, pid_t tid)
-{
-    struct pthread_entry *e = insert(t, tid);
-    if (!e)
-        return NULL;
-    free_park(t, e); /* a sample whose switch-in was never seen: replaced */
-    if (!t->nfree)
-        return NULL;
-    e->park = t->free_park[--t->nfree];
-    struct capture *c = &t->park[e->park];
-    c->flags = 0;
-    c->state = 'S';
-    c->weight_ns = 0;
-    snprintf(c->comm, sizeof c->comm, "%s", e->name);
-    return c;
-}
-
-const struct capture *pthreads_parked(const struct pthreads *t, pid_t tid)
-{
-    const struct pthread_entry *e = find(t, tid);
-    return e && e->park != NO_PARK ? &t->park[e->park] : NULL;
-}
-
-void pthreads_unpark(struct pthreads *t, pid_t tid)
-{
-    struct pthread_entry *e = find(t, tid);
-    if (e)
-        free_park(t, e);
-}
-
-void pthreads_copy_parked(struct pthreads *t, pid_t tid, struct capture *dst)
-{
-    struct pthread_entry *e = find(t, tid);
-    if (!e || e->park == NO_PARK)
-        return;
-    struct capture *c = &t->park[e->park];
-    uint8_t *stack = dst->stack;
-    uint32_t cap = dst->stack_cap;
-    memcpy(dst, c, offsetof(struct capture, py_n));
-    dst->stack = stack;
-    dst->stack_cap = cap;
-    dst->stack_len = c->stack_len < cap ? c->stack_len : cap;
-    memcpy(dst->stack, c->stack, dst->stack_len);
-    dst->py_n = 0;
-    if (e->out_preempt &&
-        (e->out_ns > c->time_ns ? e->out_ns - c->time_ns : c->time_ns - e->out_ns) < NEAR_NS)
-        dst->state = 'R';
-}
-
-void pthreads_switched_out(struct pthreads *t, pid_t tid, bool preempt, uint64_t time_ns)
-{
-    struct pthread_entry *e = find(t, tid);
-    if (!e)
-        return;
-    e->out_preempt = preempt;
-    e->out_ns = time_ns;
 }

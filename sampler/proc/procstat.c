@@ -660,7 +660,14 @@ static int take_nr(const char **pp, const char *end, long *nr)
 
 int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args[6])
 {
-    if (!text || !nr || !args)
+    uint64_t sp, pc;
+    return procstat_parse_syscall_at(text, len, nr, args, &sp, &pc);
+}
+
+int procstat_parse_syscall_at(const char *text, size_t len, long *nr, uint64_t args[6],
+                              uint64_t *sp, uint64_t *pc)
+{
+    if (!text || !nr || !args || !sp || !pc)
         return -EINVAL;
     const char *p = text, *end = text + len;
     while (end > p && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\0'))
@@ -683,6 +690,8 @@ int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args
     *nr = n;
     if (n >= 0)
         memcpy(args, v, 6 * sizeof args[0]);
+    *sp = v[want - 2];
+    *pc = v[want - 1];
     return 0;
 }
 

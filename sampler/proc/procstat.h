@@ -130,6 +130,9 @@ int procstat_parse_io(const char *text, size_t len, struct procstat_io *out);
  * 0 with *nr >= 0 and args set; 0 with *nr = -1 (blocked outside a
  * syscall); -EAGAIN for "running"; -EINVAL/-ERANGE for anything else. */
 int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args[6]);
+/* The same, with the user stack pointer and program counter it gives. */
+int procstat_parse_syscall_at(const char *text, size_t len, long *nr, uint64_t args[6],
+                              uint64_t *sp, uint64_t *pc);
 /* x86_64 syscall name (0..334, 424..470), NULL when unknown. */
 const char *procstat_syscall_name(long nr);
 /* Whether syscall nr takes a file descriptor as its first argument. */

@@ -114,11 +114,7 @@ static const struct engine_ops *first_engine(const struct session *s)
         return s->cfg.engine;
     if (s->cfg.nonblocking)
         return &python_live_engine_ops;
-    /* auto with --idle: ptrace, which sees every waiting thread; perf's
-     * off-CPU samples (switch-out matched to switch-in across per-CPU
-     * rings) still lose most waits to ring order: --engine perf asks */
-    if (s->cfg.engine_choice == ENGINE_PTRACE ||
-        (s->cfg.engine_choice == ENGINE_AUTO && s->cfg.idle))
+    if (s->cfg.engine_choice == ENGINE_PTRACE)
         return &ptrace_engine_ops;
     return &perf_engine_ops;
 }
