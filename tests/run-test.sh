@@ -6,7 +6,7 @@
 # measures.  Every other test takes the lock shared and runs in parallel.
 lock=${TEST_LOCK:-tests/.cpu-lock}
 case "$*" in
-*test_integration_cpu* | *test_integration_drill*) mode=-x ;;
+*test_integration_cpu* | *test_integration_drill* | *test_perf_engine*) mode=-x ;;
 *) mode=-s ;;
 esac
 if command -v flock >/dev/null 2>&1; then

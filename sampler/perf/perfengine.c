@@ -135,6 +135,8 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     }
     c->state = 'R';
     c->flags |= CAPTURE_ONCPU;
+    e->st.clock_samples++;
+    e->st.clock_ns += s->period;
     pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
     queue_capture(e, c);
 }
@@ -263,6 +265,7 @@ static void fill_perf_config(const struct engine_config *cfg, bool offcpu, struc
     pc->period = offcpu ? 1 : 0;
     pc->stack_size = cfg->stack_size;
     pc->kernel = cfg->kernel;
+    pc->count_kernel = true;
     pc->context_switch = !offcpu && cfg->idle;
     pc->inherit = true;
     pc->ring_kib = RING_KIB;
@@ -292,6 +295,14 @@ static int open_set(struct perfev_set **out, const struct engine_config *cfg, bo
     int rc = perfev_open(out, &pc, err, errsz);
     if (rc == 0)
         rc = perfev_attach_process(*out, cfg->pid, err, errsz);
+    if ((rc == -EACCES || rc == -EPERM) && !offcpu && !pc.kernel) {
+        /* not allowed to count kernel time: user time is still worth it */
+        perfev_free(*out);
+        pc.count_kernel = false;
+        rc = perfev_open(out, &pc, err, errsz);
+        if (rc == 0)
+            rc = perfev_attach_process(*out, cfg->pid, err, errsz);
+    }
     if (rc == -ESRCH)
         snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
                  (int)cfg->pid);

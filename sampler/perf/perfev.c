@@ -209,7 +209,7 @@ int perfev_build_attr(const struct perfev_config *cfg, struct perf_event_attr *a
     /* A switch is counted in the scheduler, in kernel mode: excluding the
      * kernel would leave the event silent (the user registers still say
      * where user space blocked). */
-    a->exclude_kernel = !cfg->kernel && cfg->event != PERFEV_CONTEXT_SWITCHES;
+    a->exclude_kernel = !cfg->kernel && !cfg->count_kernel && cfg->event != PERFEV_CONTEXT_SWITCHES;
     a->exclude_hv = 1;
     a->use_clockid = 1;
     a->clockid = CLOCK_MONOTONIC;

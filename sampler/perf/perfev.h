@@ -103,6 +103,10 @@ struct perfev_config {
                             context-switches always samples in the kernel (it
                             is counted there): it needs paranoid <= 1 or
                             CAP_PERFMON even without this */
+    bool count_kernel;   /* without kernel: the clock still runs in the kernel,
+                            its samples charged to the user registers (the
+                            system call that entered it); false: user time only
+                            (all paranoid 2 allows) */
     bool context_switch; /* PERF_RECORD_SWITCH records on every switch in/out */
     bool inherit;        /* the inherit layout (see above); else per thread */
     bool follow_forks;   /* inherit into child processes too, not only threads */
