@@ -137,6 +137,10 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     c->flags |= CAPTURE_ONCPU;
     e->st.clock_samples++;
     e->st.clock_ns += s->period;
+    /* the thread time it stands for, as perf report weighs it: the
+     * kernel's frequency mode varies the period, and off-CPU waits are
+     * weighed in time too */
+    c->weight_ns = s->period;
     pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
     queue_capture(e, c);
 }
