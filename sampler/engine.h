@@ -101,12 +101,13 @@ struct engine_stats {
     uint64_t torn;          /* live reads found torn and dropped */
     uint64_t stop_ns_total; /* time threads spent stopped (stopping engines) */
     uint64_t stop_ns_max;
-    uint64_t hold_ns_total; /* part of the stop after it was seen: our own cost */
+    uint64_t stop_ns_median; /* to the engine's precision; 0 when unknown */
+    uint64_t hold_ns_total;  /* part of the stop after it was seen: our own cost */
     uint64_t hold_ns_max;
-    /* clock-driven engines: samples the clock fired and the thread time
-     * (ns) they stand for; their ratio is the rate achieved per running
-     * thread (0: the rate is rounds per second) */
-    uint64_t clock_samples, clock_ns;
+    /* clock-driven engines: samples the clock fired on running threads;
+     * divided by the CPU time the target used, the rate achieved per
+     * running thread (0: the rate is rounds per second) */
+    uint64_t clock_samples;
     uint32_t threads;      /* threads sampled now */
     uint32_t threads_seen; /* threads ever sampled */
 };

@@ -136,7 +136,6 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     c->state = 'R';
     c->flags |= CAPTURE_ONCPU;
     e->st.clock_samples++;
-    e->st.clock_ns += s->period;
     /* the thread time it stands for, as perf report weighs it: the
      * kernel's frequency mode varies the period, and off-CPU waits are
      * weighed in time too */

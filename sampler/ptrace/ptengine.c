@@ -80,6 +80,20 @@ static void pt_ack_exec(struct engine *e)
     ptsampler_ack_exec(ps_of(e));
 }
 
+/* The middle stop, from the histogram: the bucket's midpoint. */
+static uint64_t stop_median(const struct ptsampler_stats *st)
+{
+    uint64_t n = 0, seen = 0;
+    for (unsigned i = 0; i < PTS_STOP_BUCKETS; i++)
+        n += st->stop_hist[i];
+    for (unsigned i = 0; n && i < PTS_STOP_BUCKETS; i++) {
+        seen += st->stop_hist[i];
+        if (seen * 2 >= n)
+            return i * PTS_STOP_BUCKET_NS + PTS_STOP_BUCKET_NS / 2;
+    }
+    return 0;
+}
+
 static void pt_get_stats(const struct engine *e, struct engine_stats *out)
 {
     struct ptsampler_stats st;
@@ -91,6 +105,7 @@ static void pt_get_stats(const struct engine *e, struct engine_stats *out)
                                  .failed = st.failed,
                                  .stop_ns_total = st.stop_ns_total,
                                  .stop_ns_max = st.stop_ns_max,
+                                 .stop_ns_median = stop_median(&st),
                                  .hold_ns_total = st.hold_ns_total,
                                  .hold_ns_max = st.hold_ns_max,
                                  .threads = st.threads,

@@ -435,6 +435,8 @@ static void count_capture(struct ptsampler *s, const struct capture *c)
     s->st.stop_ns_total += c->stop_ns;
     if (c->stop_ns > s->st.stop_ns_max)
         s->st.stop_ns_max = c->stop_ns;
+    uint64_t b = c->stop_ns / PTS_STOP_BUCKET_NS;
+    s->st.stop_hist[b < PTS_STOP_BUCKETS ? b : PTS_STOP_BUCKETS - 1]++;
 }
 
 static void count_hold(struct ptsampler *s, uint64_t hold)

@@ -45,6 +45,9 @@ struct ptsampler_config {
     struct engine_hooks hooks; /* the language reader's (engine.h) */
 };
 
+#define PTS_STOP_BUCKETS   256
+#define PTS_STOP_BUCKET_NS 10000ull /* 10 us: the median to 10 us, up to 2.55 ms */
+
 struct ptsampler_stats {
     uint64_t samples;       /* captures queued */
     uint64_t lost;          /* captures dropped because the queue was full */
@@ -55,8 +58,11 @@ struct ptsampler_stats {
     uint64_t hold_ns_total; /* part of stop_ns after the stop was seen: our own cost */
     uint64_t hold_ns_max;   /* (the rest is the kernel's and the scheduler's) */
     uint64_t rounds;        /* calls to ptsampler_sample */
-    uint32_t threads;       /* threads currently attached */
-    uint32_t threads_seen;  /* threads ever attached */
+    /* stops by duration: bucket i holds [i, i+1) x PTS_STOP_BUCKET_NS, the
+     * last one everything longer (the median is what the user is told) */
+    uint32_t stop_hist[PTS_STOP_BUCKETS];
+    uint32_t threads;      /* threads currently attached */
+    uint32_t threads_seen; /* threads ever attached */
 };
 
 enum ptsampler_state { PTS_RUNNING, PTS_EXITED, PTS_EXECED };
