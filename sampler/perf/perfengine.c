@@ -47,7 +47,7 @@ struct perf_engine {
     uint64_t alive_at;
     bool exited, execed, maps_changed;
     struct engine_stats st;
-    uint64_t lost_kernel, no_regs;
+    uint64_t lost_kernel, no_regs, rate_failed;
 };
 
 /* ------------------------------------------------------------ captures */
@@ -460,11 +460,31 @@ static void pe_ack_exec(struct engine *base)
     ((struct perf_engine *)base)->execed = false;
 }
 
+/* A new period on an inherit set reaches only some of its events (see
+ * perfev_set_period), so the clock set is opened again at the new rate:
+ * the old one stopped and drained first, a few milliseconds unsampled. */
 static void pe_set_rate(struct engine *base, unsigned hz)
 {
     struct perf_engine *e = (struct perf_engine *)base;
+    if (!hz || hz == e->cfg.rate_hz)
+        return;
     char err[256];
-    perfev_set_period(e->clock, 1000000000ull / (hz ? hz : 1), err, sizeof err);
+    struct engine_config cfg = e->cfg;
+    cfg.rate_hz = hz;
+    struct perfev_set *fresh = NULL;
+    perfev_disable(e->clock, err, sizeof err);
+    if (e->q)
+        perfev_drain(e->clock, on_record, e);
+    if (open_set(&fresh, &cfg, false, err, sizeof err) < 0 ||
+        perfev_enable(fresh, err, sizeof err) < 0) {
+        perfev_free(fresh); /* keep sampling at the old rate */
+        perfev_enable(e->clock, err, sizeof err);
+        e->rate_failed++;
+        return;
+    }
+    perfev_free(e->clock);
+    e->clock = fresh;
+    e->cfg.rate_hz = hz;
 }
 
 static void pe_get_stats(const struct engine *base, struct engine_stats *out)
