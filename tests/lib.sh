@@ -4,6 +4,15 @@ set -u
 PERTOP=${PERTOP:-./pertop}
 FIXTURE_DIR=${FIXTURE_DIR:-tests/fixtures}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pertop-test.XXXXXX")
+# TEST_ENGINE=ptrace runs a whole test with that engine: every pertop
+# command line gets --engine (pertop diff, which samples nothing, does not)
+if [ -n "${TEST_ENGINE:-}" ]; then
+    real=$(cd "$(dirname "$PERTOP")" && pwd)/$(basename "$PERTOP")
+    PERTOP="$TMP/pertop-$TEST_ENGINE"
+    printf '#!/bin/sh\ncase "${1:-}" in diff) exec "%s" "$@" ;; esac\nexec "%s" --engine %s "$@"\n' \
+        "$real" "$real" "$TEST_ENGINE" >"$PERTOP"
+    chmod +x "$PERTOP"
+fi
 PIDS=""
 FAILS=0
 CHECKS=0

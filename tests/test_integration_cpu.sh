@@ -5,9 +5,10 @@
 
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
-"$PERTOP" --pid "$P" --duration 6 --rate 499 --batch --output "$TMP/mix.folded" \
+"$PERTOP" --pid "$P" --duration 6 --rate 499 --batch --stats --output "$TMP/mix.folded" \
     --format folded >"$TMP/mix.txt" 2>"$TMP/mix.err"
 check "batch run exits 0" [ $? -eq 0 ]
+check "the ${TEST_ENGINE:-perf} engine sampled" grep -q "stats: engine=${TEST_ENGINE:-perf}" "$TMP/mix.err"
 check "folded output written" [ -s "$TMP/mix.folded" ]
 total=$(folded_total "$TMP/mix.folded")
 check "enough samples ($total)" [ "${total:-0}" -ge 800 ]
