@@ -450,7 +450,8 @@ static enum engine_state pe_wait(struct engine *base, struct capqueue *q, uint64
         if (now >= deadline_ns)
             return ENGINE_RUNNING;
         uint64_t ms = (deadline_ns - now + 999999) / 1000000;
-        perfev_poll(e->clock, ms < POLL_MAX_MS ? (int)ms : POLL_MAX_MS);
+        struct perfev_set *sets[2] = {e->clock, e->offcpu};
+        perfev_poll_sets(sets, 2, ms < POLL_MAX_MS ? (int)ms : POLL_MAX_MS);
         drain(e, q, false);
     }
 }

@@ -1047,18 +1047,31 @@ static void hang_up(struct perfev_set *s, size_t ring, int fd)
 
 int perfev_poll(struct perfev_set *s, int timeout_ms)
 {
-    if (grow((void **)&s->pfd, &s->cappfd, s->nrings + 1, sizeof *s->pfd) < 0)
+    return perfev_poll_sets(&s, 1, timeout_ms);
+}
+
+/* The poll buffers are the first set's; each entry's map says which set
+ * (high half) and ring (low half) it stands for. */
+int perfev_poll_sets(struct perfev_set *const *sets, size_t nsets, int timeout_ms)
+{
+    struct perfev_set *s = sets[0];
+    size_t total = 0;
+    for (size_t j = 0; j < nsets; j++)
+        total += sets[j] ? sets[j]->nrings : 0;
+    if (grow((void **)&s->pfd, &s->cappfd, total + 1, sizeof *s->pfd) < 0)
         return -ENOMEM;
     size_t *map = realloc(s->pfd_ring, s->cappfd * sizeof *map);
     if (!map)
         return -ENOMEM;
     s->pfd_ring = map;
     nfds_t n = 0;
-    for (size_t i = 0; i < s->nrings; i++) {
-        if (s->rings[i].poll_fd < 0)
-            continue;
-        s->pfd[n] = (struct pollfd){.fd = s->rings[i].poll_fd, .events = POLLIN};
-        map[n++] = i;
+    for (size_t j = 0; j < nsets; j++) {
+        for (size_t i = 0; sets[j] && i < sets[j]->nrings; i++) {
+            if (sets[j]->rings[i].poll_fd < 0)
+                continue;
+            s->pfd[n] = (struct pollfd){.fd = sets[j]->rings[i].poll_fd, .events = POLLIN};
+            map[n++] = (j << 32) | i;
+        }
     }
     int r = poll(s->pfd, n, timeout_ms);
     if (r < 0)
@@ -1069,7 +1082,7 @@ int perfev_poll(struct perfev_set *s, int timeout_ms)
             continue;
         ready++;
         if (s->pfd[k].revents & (POLLHUP | POLLERR | POLLNVAL))
-            hang_up(s, map[k], s->pfd[k].fd);
+            hang_up(sets[map[k] >> 32], map[k] & 0xffffffffu, s->pfd[k].fd);
     }
     return ready;
 }

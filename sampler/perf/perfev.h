@@ -348,6 +348,9 @@ int perfev_set_period(struct perfev_set *s, uint64_t period, char *err, size_t e
  * ready (0 on timeout) or -errno (-EINTR passed on).  POLLIN is reported
  * once per wakeup: drain after it returns, whatever it returned. */
 int perfev_poll(struct perfev_set *s, int timeout_ms);
+/* The same over several sets at once (NULL entries skipped; sets[0] not
+ * NULL): one wait for whichever ring fills first. */
+int perfev_poll_sets(struct perfev_set *const *sets, size_t nsets, int timeout_ms);
 
 /* Called by perfev_drain for each record; return non-zero to stop (the
  * record counts as read).  It must not add threads to, close or free the

@@ -1,0 +1,208 @@
+#!/bin/sh
+# pertop's engines against perf record --call-graph dwarf, in the same run:
+# every configuration alternates with the others and with the target alone,
+# and every figure is the median of REPS runs (the machine is noisy; run
+# nothing else meanwhile).  Run from the build tree:
+#   bench/engines.sh [REPS] [SECTION...]
+# Sections (all by default):
+#   slowdown  bench/work (20-frame CPU loop): slowdown at 99, 999, 9999 Hz
+#             (perf engine, ptrace engine at 99/999, perf record), pertop's
+#             CPU per sample (whole process) and its RSS
+#   rate      achieved samples per CPU-second at 999 Hz, 1, 3 and 8 threads
+#   many      200 threads each busy 10%, 99 Hz: lowest per-thread rate,
+#             throughput loss (perf and ptrace engines, perf record)
+#   churn     ~10,000 short threads a second, 999 Hz: slowdown, truncated
+#   redis     redis-server under redis-benchmark (SET/GET): throughput loss
+#             at 99 Hz, with --idle, and perf record (skipped when absent:
+#             scripts/install-deps.sh --bench installs it)
+set -u
+BUILD=${BUILD_DIR:-.}
+PERTOP=$BUILD/pertop
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; [ -n "${RPID:-}" ] && kill "$RPID" 2>/dev/null' EXIT
+REPS=${1:-5}
+[ $# -gt 0 ] && shift
+SECTIONS=${*:-slowdown rate many churn redis}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$1" | head -n1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
+have_perf=0
+perf record -q -o "$TMP/probe.data" -e task-clock -- true >/dev/null 2>&1 && have_perf=1
+# perf_run HZ CMD...: the command under perf record, DWARF stacks as pertop takes them
+perf_run() {
+    hz=$1
+    shift
+    perf record -q -e task-clock -F "$hz" --call-graph dwarf,16384 -o "$TMP/perf.data" -- "$@" \
+        2>/dev/null
+}
+# pertop_cpu ERR: pertop's whole-process CPU per sample, from its --stats
+pertop_cpu() {
+    awk -v s="$(field "$1" samples)" -v u="$(field "$1" sampler_cpu_us_per_sample)" \
+        -v p="$(field "$1" processing_cpu_us_per_sample)" 'BEGIN { printf "%.1f", u + p }'
+}
+
+section_slowdown() {
+    W="$BUILD/bench/work"
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        "$W" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/sd.alone"
+        for hz in 99 999 9999; do
+            "$PERTOP" --rate "$hz" --batch --stats -- "$W" >"$TMP/o" 2>"$TMP/e"
+            field "$TMP/o" work_seconds >>"$TMP/sd.perf.$hz"
+            pertop_cpu "$TMP/e" >>"$TMP/sd.cpu.$hz"
+            field "$TMP/e" maxrss_kib >>"$TMP/sd.rss.$hz"
+            if [ "$hz" -lt 9999 ]; then
+                "$PERTOP" --engine ptrace --rate "$hz" --batch -- "$W" >"$TMP/o" 2>/dev/null
+                field "$TMP/o" work_seconds >>"$TMP/sd.ptrace.$hz"
+            fi
+            if [ "$have_perf" -eq 1 ]; then
+                perf_run "$hz" "$W" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/sd.rec.$hz"
+            fi
+        done
+        i=$((i + 1))
+    done
+    alone=$(median <"$TMP/sd.alone")
+    echo "== slowdown: bench/work alone $alone s (median of $REPS)"
+    printf '%-7s %-12s %-12s %-14s %-20s %-10s\n' rate "pertop perf" "pertop ptrace" "perf record" "pertop CPU/sample us" "RSS MiB"
+    for hz in 99 999 9999; do
+        p=$(ratio "$(median <"$TMP/sd.perf.$hz")" "$alone")
+        t=$( [ -s "$TMP/sd.ptrace.$hz" ] && ratio "$(median <"$TMP/sd.ptrace.$hz")" "$alone" || echo -)
+        r=$( [ -s "$TMP/sd.rec.$hz" ] && ratio "$(median <"$TMP/sd.rec.$hz")" "$alone" || echo n/a)
+        rss=$(median <"$TMP/sd.rss.$hz" | awk '{ printf "%.1f", $1 / 1024 }')
+        printf '%-7s %-12s %-12s %-14s %-20s %-10s\n' "$hz" "$p" "$t" "$r" "$(median <"$TMP/sd.cpu.$hz")" "$rss"
+    done
+    echo "targets: 99 Hz <= 1.005; 999 and 9999 Hz <= perf record's; CPU <= 10 us/sample"
+}
+
+section_rate() {
+    W="$BUILD/bench/work"
+    for t in 1 3 8; do
+        i=0
+        while [ "$i" -lt "$REPS" ]; do
+            "$PERTOP" --rate 999 --batch --stats -- "$W" --threads "$t" --rounds $((3000 * t)) \
+                >"$TMP/o" 2>"$TMP/e"
+            awk -v s="$(field "$TMP/e" samples)" -v c="$(field "$TMP/o" cpu_seconds)" \
+                'BEGIN { printf "%.1f\n", c > 0 ? s / c : 0 }' >>"$TMP/rate.$t"
+            i=$((i + 1))
+        done
+    done
+    echo "== achieved rate at 999 Hz: samples per CPU-second of the target (median of $REPS)"
+    for t in 1 3 8; do
+        m=$(median <"$TMP/rate.$t")
+        printf '%s threads: %s Hz (%s%% of 999)\n' "$t" "$m" "$(awk -v m="$m" 'BEGIN { printf "%.1f", 100 * m / 999 }')"
+    done
+    echo "target: >= 99% of 999 Hz"
+}
+
+# many_rate FOLDED CPUFILE: the lowest per-thread samples per CPU-second
+many_rate() {
+    awk 'NR == FNR { cpu[$1] = $2; next }
+        { n = $NF; root = $0; sub(/;.*/, "", root); sub(/.*-/, "", root); got[root] += n }
+        END { min = -1; for (t in cpu) if (cpu[t] > 0.05) { r = got[t] / cpu[t]; if (min < 0 || r < min) min = r }
+              printf "%.1f\n", min }' "$2" "$1"
+}
+
+section_many() {
+    M="$BUILD/bench/many"
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        "$M" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/many.alone"
+        for eng in perf ptrace; do
+            "$PERTOP" --engine "$eng" --rate 99 --batch --threads -o "$TMP/m.folded" -f folded \
+                -- "$M" --cpu "$TMP/m.cpu" >"$TMP/o" 2>/dev/null
+            field "$TMP/o" work_seconds >>"$TMP/many.$eng"
+            many_rate "$TMP/m.folded" "$TMP/m.cpu" >>"$TMP/many.rate.$eng"
+        done
+        if [ "$have_perf" -eq 1 ]; then
+            perf_run 99 "$M" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/many.rec"
+        fi
+        i=$((i + 1))
+    done
+    alone=$(median <"$TMP/many.alone")
+    echo "== 200 threads each busy 10%, 99 Hz (alone $alone s, median of $REPS)"
+    for eng in perf ptrace; do
+        loss=$(awk -v a="$(median <"$TMP/many.$eng")" -v b="$alone" 'BEGIN { printf "%.1f", 100 * (a / b - 1) }')
+        printf 'pertop %-7s lowest thread rate %s Hz (%s%% of 99), throughput loss %s%%\n' "$eng" \
+            "$(median <"$TMP/many.rate.$eng")" \
+            "$(awk -v m="$(median <"$TMP/many.rate.$eng")" 'BEGIN { printf "%.0f", 100 * m / 99 }')" "$loss"
+    done
+    [ -s "$TMP/many.rec" ] && printf 'perf record      throughput loss %s%%\n' \
+        "$(awk -v a="$(median <"$TMP/many.rec")" -v b="$alone" 'BEGIN { printf "%.1f", 100 * (a / b - 1) }')"
+    echo "targets: every thread >= 95% of the rate; loss <= 1%"
+}
+
+section_churn() {
+    C="$BUILD/bench/churn"
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        "$C" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/ch.alone"
+        "$PERTOP" --rate 999 --batch --stats -- "$C" >"$TMP/o" 2>"$TMP/e"
+        field "$TMP/o" work_seconds >>"$TMP/ch.pertop"
+        awk -v t="$(field "$TMP/e" truncated)" -v s="$(field "$TMP/e" samples)" \
+            'BEGIN { printf "%.2f\n", s ? 100 * t / s : 0 }' >>"$TMP/ch.trunc"
+        if [ "$have_perf" -eq 1 ]; then
+            perf_run 999 "$C" >"$TMP/o" && field "$TMP/o" work_seconds >>"$TMP/ch.rec"
+        fi
+        i=$((i + 1))
+    done
+    alone=$(median <"$TMP/ch.alone")
+    echo "== thread churn (50,000 short threads, $(awk -v a="$alone" 'BEGIN { printf "%.0f", 50000 / a }')/s alone), 999 Hz, median of $REPS"
+    printf 'pertop: slowdown %s, truncated stacks %s%%\n' "$(ratio "$(median <"$TMP/ch.pertop")" "$alone")" "$(median <"$TMP/ch.trunc")"
+    [ -s "$TMP/ch.rec" ] && printf 'perf record: slowdown %s\n' "$(ratio "$(median <"$TMP/ch.rec")" "$alone")"
+    echo "targets: slowdown no worse than perf record's; < 1% truncated"
+}
+
+# redis_ops: requests per second of one redis-benchmark run (SET and GET)
+redis_ops() {
+    redis-benchmark -p 6399 -q -n 100000 -t set,get -P 1 2>/dev/null |
+        awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "requests") s += $i; n++ }
+            END { printf "%.0f\n", n ? s / n : 0 }'
+}
+
+section_redis() {
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then
+        echo "== redis: redis-server is not installed (scripts/install-deps.sh --bench): skipped"
+        return
+    fi
+    redis-server --port 6399 --save '' --appendonly no >/dev/null 2>&1 &
+    RPID=$!
+    sleep 1
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        redis_ops >>"$TMP/r.alone"
+        for mode in on idle; do
+            flag=$([ "$mode" = idle ] && echo --idle)
+            # shellcheck disable=SC2086
+            "$PERTOP" --pid "$RPID" --rate 99 $flag --batch --duration 60 >/dev/null 2>&1 &
+            K=$!
+            sleep 1
+            redis_ops >>"$TMP/r.$mode"
+            kill -INT "$K" 2>/dev/null
+            wait "$K" 2>/dev/null
+        done
+        if [ "$have_perf" -eq 1 ]; then
+            perf record -q -e task-clock -F 99 --call-graph dwarf,16384 -p "$RPID" -o "$TMP/perf.data" \
+                2>/dev/null &
+            K=$!
+            sleep 1
+            redis_ops >>"$TMP/r.rec"
+            kill -INT "$K" 2>/dev/null
+            wait "$K" 2>/dev/null
+        fi
+        i=$((i + 1))
+    done
+    kill "$RPID" 2>/dev/null
+    RPID=
+    alone=$(median <"$TMP/r.alone")
+    loss() { awk -v a="$(median <"$1")" -v b="$alone" 'BEGIN { printf "%.1f", 100 * (1 - a / b) }'; }
+    echo "== redis-server under redis-benchmark (SET/GET, loopback): $alone requests/s alone, median of $REPS"
+    printf 'pertop 99 Hz: loss %s%%; pertop --idle 99 Hz: loss %s%%' "$(loss "$TMP/r.on")" "$(loss "$TMP/r.idle")"
+    [ -s "$TMP/r.rec" ] && printf '; perf record 99 Hz: loss %s%%' "$(loss "$TMP/r.rec")"
+    echo
+    echo "targets: 99 Hz <= 2% and no worse than perf record's; --idle <= 3%"
+}
+
+for s in $SECTIONS; do
+    "section_$s"
+done
