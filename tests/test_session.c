@@ -137,7 +137,7 @@ static int teardown(void **state)
 }
 
 /* Asks the child to load the plugin; its function's address there. */
-__attribute__((unused)) static uint64_t child_dlopen(void)
+static uint64_t child_dlopen(void)
 {
     uint64_t addr = 0;
     assert_int_equal(write(fx.cmd, "d", 1), 1);
@@ -188,6 +188,8 @@ static char *folded(bool threads)
     assert_non_null(f);
     assert_int_equal(session_write(fx.s, f, FORMAT_FOLDED, threads), 0);
     fclose(f);
+    if (getenv("SESSION_DEBUG"))
+        print_message("%s", buf); /* what the counts were read from */
     return buf;
 }
 
@@ -210,7 +212,7 @@ static uint64_t count_ending(const char *text, const char *tail)
 
 /* Sum of the counts of the folded lines that start with head (threads:
  * "name-tid;"). */
-__attribute__((unused)) static uint64_t count_starting(const char *text, const char *head)
+static uint64_t count_starting(const char *text, const char *head)
 {
     uint64_t sum = 0;
     size_t hl = strlen(head);
@@ -231,7 +233,7 @@ static struct session_stats stats(void)
     return st;
 }
 
-__attribute__((unused)) static struct replay_calls calls(void)
+static struct replay_calls calls(void)
 {
     struct replay_calls c;
     replay_get_calls(fx.r, &c);
@@ -257,14 +259,239 @@ static void test_leaf_counts(void **state)
     struct session_stats st = stats();
     assert_int_equal(st.samples, N + M);
     assert_int_equal(st.processed, N + M);
+    assert_int_equal(st.truncated, N + M); /* registers only: no stack to unwind */
     assert_int_equal(st.lost, 0);
     assert_int_equal(st.threads_seen, 1);
+}
+
+/* A stack taken in this process three calls deep: the session unwinds the
+ * copy with the binary's CFI up to _start, so the folded stack ends with
+ * the test and the chain. */
+static void test_stack_frames(void **state)
+{
+    (void)state;
+    struct replay_stack st;
+    chain_outer(&st);
+    assert_true(st.len > 0);
+    for (int i = 0; i < 3; i++)
+        replay_capture_stack(fx.r, fx.child, &st, 0);
+    replay_stack_free(&st);
+    start();
+    play_and_stop();
+    char *out = folded(false);
+    assert_int_equal(count_ending(out, "test_stack_frames;chain_outer;chain_mid;chain_leaf"), 3);
+    assert_int_equal(count_starting(out, "_start;"), 3); /* unwound to the outermost frame */
+    assert_int_equal(count_ending(out, ""), 3);
+    free(out);
+    assert_int_equal(stats().truncated, 0);
+}
+
+/* Samples the engine could not deliver are the session's lost count; the
+ * captures around them are all processed. */
+static void test_lost_counted(void **state)
+{
+    (void)state;
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    replay_lost(fx.r, 5);
+    replay_capture(fx.r, fx.child, pc_of(leaf_b), 0);
+    replay_lost(fx.r, 3);
+    start();
+    play_and_stop();
+    struct session_stats st = stats();
+    assert_int_equal(st.lost, 8);
+    assert_int_equal(st.samples, 2);
+    assert_int_equal(st.processed, 2);
+}
+
+/* The target's exit ends sampling: captures after it are never played,
+ * and the message gives the status the engine reported. */
+static void test_exit_status(void **state)
+{
+    (void)state;
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    replay_exit(fx.r, 3 << 8); /* exited with status 3, as waitpid says it */
+    replay_capture(fx.r, fx.child, pc_of(leaf_b), 0);
+    start();
+    assert_true(replay_wait_played(fx.r, PLAY_MS));
+    for (int i = 0; i < PLAY_MS / 10 && !session_target_exited(fx.s); i++)
+        usleep(10000);
+    assert_true(session_target_exited(fx.s));
+    session_stop(fx.s);
+    char want[64];
+    snprintf(want, sizeof want, "process %d exited with status 3", (int)fx.child);
+    assert_string_equal(session_exit_message(fx.s), want);
+    assert_int_equal(stats().processed, 2);
+    assert_int_equal(calls().detach, 1);
+}
+
+/* A target killed by a signal says so. */
+static void test_exit_by_signal(void **state)
+{
+    (void)state;
+    replay_exit(fx.r, SIGKILL); /* a wait status: killed by signal 9 */
+    start();
+    assert_true(replay_wait_played(fx.r, PLAY_MS));
+    for (int i = 0; i < PLAY_MS / 10 && !session_target_exited(fx.s); i++)
+        usleep(10000);
+    session_stop(fx.s);
+    assert_true(session_target_exited(fx.s));
+    assert_non_null(strstr(session_exit_message(fx.s), "killed by signal 9"));
+}
+
+/* An exec is acknowledged once and sampling goes on after it. */
+static void test_exec_then_more(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    replay_exec(fx.r);
+    for (int i = 0; i < 4; i++)
+        replay_capture(fx.r, fx.child, pc_of(leaf_b), 0);
+    start();
+    play_and_stop();
+    assert_int_equal(calls().ack_exec, 1);
+    assert_false(session_target_exited(fx.s));
+    char *out = folded(false);
+    assert_int_equal(count_ending(out, "leaf_a"), 3);
+    assert_int_equal(count_ending(out, "leaf_b"), 4);
+    free(out);
+    assert_int_equal(stats().processed, 7);
+}
+
+/* Code mapped after the session read the maps (the child dlopens the
+ * plugin), with the engine's maps-changed flag: named, and counted. */
+static void test_maps_changed(void **state)
+{
+    (void)state;
+    start();
+    uint64_t plugin = child_dlopen();
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), CAPTURE_MAPS_CHANGED);
+    for (int i = 0; i < 3; i++)
+        replay_capture(fx.r, fx.child, plugin + 1, i == 0 ? CAPTURE_MAPS_CHANGED : 0);
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    play_and_stop();
+    char *out = folded(false);
+    assert_int_equal(count_ending(out, "plugin_hot_loop"), 3);
+    assert_int_equal(count_ending(out, "leaf_a"), 2);
+    assert_int_equal(count_ending(out, ""), 5);
+    free(out);
+    assert_int_equal(stats().processed, 5);
+}
+
+/* attach refused: session_start fails with the engine's own message and
+ * the exit code main returns for that class (attach_exit_code). */
+static void test_attach_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        enum engine_error err;
+        int code;
+    } cases[] = {
+        {ENGINE_EPERM, EXIT_NO_PERMISSION},     {ENGINE_ENOTARGET, EXIT_NO_TARGET},
+        {ENGINE_ETRACED, EXIT_NO_PERMISSION},   {ENGINE_EUNSUPPORTED, EXIT_FAILURE_INTERNAL},
+        {ENGINE_EOTHER, EXIT_FAILURE_INTERNAL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char msg[64], err[512] = "";
+        snprintf(msg, sizeof msg, "replay: refused, case %zu", i);
+        replay_fail_attach(fx.r, cases[i].err, msg);
+        struct session_config sc = config();
+        int code = -1;
+        assert_true(session_start(&fx.s, &sc, err, sizeof err, &code) < 0);
+        assert_null(fx.s);
+        assert_string_equal(err, msg);
+        assert_int_equal(code, cases[i].code);
+        struct replay_calls c = calls();
+        assert_int_equal(c.attach, i + 1);
+        assert_int_equal(c.detach, 0); /* a failed attach is not detached */
+    }
+}
+
+/* The session's rate reaches the engine, clamped to RATE_MIN..RATE_MAX;
+ * the attach had the configured rate. */
+static void test_set_rate(void **state)
+{
+    (void)state;
+    start();
+    assert_int_equal(calls().cfg.rate_hz, 99);
+    assert_int_equal(calls().cfg.pid, fx.child);
+    session_set_rate(fx.s, RATE_MAX + 1000);
+    assert_true(replay_wait_rates(fx.r, 1, PLAY_MS));
+    session_set_rate(fx.s, 0);
+    assert_true(replay_wait_rates(fx.r, 2, PLAY_MS));
+    session_set_rate(fx.s, 250);
+    assert_true(replay_wait_rates(fx.r, 3, PLAY_MS));
+    session_stop(fx.s);
+    struct replay_calls c = calls();
+    assert_int_equal(c.nrates, 3);
+    assert_int_equal(c.rates[0], RATE_MAX);
+    assert_int_equal(c.rates[1], RATE_MIN);
+    assert_int_equal(c.rates[2], 250);
+    assert_int_equal(session_rate(fx.s), 250);
+}
+
+/* session_stop detaches exactly once, however often it is called. */
+static void test_stop_detaches_once(void **state)
+{
+    (void)state;
+    replay_capture(fx.r, fx.child, pc_of(leaf_a), 0);
+    start();
+    assert_true(replay_wait_played(fx.r, PLAY_MS));
+    assert_int_equal(calls().detach, 0);
+    session_stop(fx.s);
+    assert_int_equal(calls().detach, 1);
+    session_stop(fx.s);
+    assert_int_equal(calls().detach, 1);
+    assert_int_equal(calls().attach, 1);
+    session_free(fx.s);
+    fx.s = NULL;
+    assert_int_equal(calls().detach, 1);
+}
+
+/* Thread names the engine gives reach the per-thread output, a rename
+ * included; a thread never named is "thread". */
+static void test_thread_names(void **state)
+{
+    (void)state;
+    pid_t t1 = fx.child, t2 = fx.child + 1, t3 = fx.child + 2; /* tids are only labels here */
+    replay_name(fx.r, t1, "worker-one");
+    replay_name(fx.r, t2, "render");
+    replay_capture(fx.r, t1, pc_of(leaf_a), 0);
+    replay_capture(fx.r, t2, pc_of(leaf_b), 0);
+    replay_capture(fx.r, t2, pc_of(leaf_b), 0);
+    replay_capture(fx.r, t3, pc_of(leaf_a), 0);
+    replay_name(fx.r, t1, "worker-renamed");
+    replay_capture(fx.r, t1, pc_of(leaf_a), 0);
+    start();
+    play_and_stop();
+    char *out = folded(true);
+    char head[64];
+    snprintf(head, sizeof head, "worker-renamed-%d;", (int)t1);
+    assert_int_equal(count_starting(out, head), 2);
+    snprintf(head, sizeof head, "render-%d;", (int)t2);
+    assert_int_equal(count_starting(out, head), 2);
+    snprintf(head, sizeof head, "thread-%d;", (int)t3);
+    assert_int_equal(count_starting(out, head), 1);
+    assert_int_equal(count_ending(out, ""), 5);
+    free(out);
+    assert_int_equal(stats().threads_seen, 3);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_leaf_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stack_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_by_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_then_more, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maps_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_detaches_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_names, setup, teardown),
     };
     if (getenv("SESSION_TEST"))
         cmocka_set_test_filter(getenv("SESSION_TEST")); /* one test while debugging */
