@@ -83,19 +83,27 @@ struct fixture {
 
 static struct fixture fx;
 
+struct dl_answer {
+    uint64_t addr;
+    char why[200];
+};
+
 /* The child: 'd' loads the plugin library and answers its function's
- * address (code mapped after the session started); EOF ends it. */
+ * address (code mapped after the session started), 0 and dlerror's text
+ * when it cannot; EOF ends it. */
 static void child_main(int cmd, int reply)
 {
     char c;
     while (read(cmd, &c, 1) == 1) {
-        uint64_t addr = 0;
+        struct dl_answer a = {0};
         if (c == 'd') {
             void *h = dlopen(FIXTURE_DIR "/libplugin.so", RTLD_NOW);
             void *f = h ? dlsym(h, "plugin_hot_loop") : NULL;
-            addr = (uint64_t)(uintptr_t)f;
+            a.addr = (uint64_t)(uintptr_t)f;
+            if (!f)
+                snprintf(a.why, sizeof a.why, "%s", dlerror());
         }
-        if (write(reply, &addr, sizeof addr) != sizeof addr)
+        if (write(reply, &a, sizeof a) != sizeof a)
             break;
     }
     _exit(0);
@@ -136,14 +144,17 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Asks the child to load the plugin; its function's address there. */
+/* Asks the child to load the plugin; its function's address there.  The
+ * library is check_DATA: `make check` builds it, running the binary alone
+ * may not have. */
 static uint64_t child_dlopen(void)
 {
-    uint64_t addr = 0;
+    struct dl_answer a;
     assert_int_equal(write(fx.cmd, "d", 1), 1);
-    assert_int_equal(read(fx.reply, &addr, sizeof addr), (ssize_t)sizeof addr);
-    assert_true(addr != 0);
-    return addr;
+    assert_int_equal(read(fx.reply, &a, sizeof a), (ssize_t)sizeof a);
+    if (!a.addr)
+        fail_msg("the child cannot load the plugin (make tests/fixtures/libplugin.so): %s", a.why);
+    return a.addr;
 }
 
 /* ------------------------------------------------------------ the session */
@@ -193,19 +204,39 @@ static char *folded(bool threads)
     return buf;
 }
 
+/* One folded line: the stack (frames root first, ';' between them) and
+ * its count; false at the end of the text. */
+struct folded_line {
+    const char *stack;
+    size_t len;
+    uint64_t count;
+};
+
+static bool next_line(const char **text, struct folded_line *l)
+{
+    const char *line = *text;
+    if (!line || !*line)
+        return false;
+    const char *nl = strchr(line, '\n');
+    size_t n = nl ? (size_t)(nl - line) : strlen(line);
+    const char *sp = memrchr(line, ' ', n);
+    *l = (struct folded_line){line, sp ? (size_t)(sp - line) : n,
+                              sp ? strtoull(sp + 1, NULL, 10) : 0};
+    *text = nl ? nl + 1 : NULL;
+    return true;
+}
+
 /* Sum of the counts of the folded lines whose stack ends with tail
  * ("leaf_a", "chain_mid;chain_leaf") at a frame boundary; "" sums every line. */
 static uint64_t count_ending(const char *text, const char *tail)
 {
     uint64_t sum = 0;
     size_t tl = strlen(tail);
-    for (const char *line = text; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        const char *sp = memrchr(line, ' ', nl ? (size_t)(nl - line) : strlen(line));
-        bool whole = sp && (tl == 0 || sp - tl == line || sp[-(ptrdiff_t)tl - 1] == ';');
-        if (sp && (size_t)(sp - line) >= tl && !memcmp(sp - tl, tail, tl) && whole)
-            sum += strtoull(sp + 1, NULL, 10);
-        line = nl ? nl + 1 : NULL;
+    struct folded_line l;
+    while (next_line(&text, &l)) {
+        const char *at = l.stack + l.len - tl;
+        if (l.len >= tl && !memcmp(at, tail, tl) && (at == l.stack || at[-1] == ';' || !tl))
+            sum += l.count;
     }
     return sum;
 }
@@ -216,13 +247,10 @@ static uint64_t count_starting(const char *text, const char *head)
 {
     uint64_t sum = 0;
     size_t hl = strlen(head);
-    for (const char *line = text; line && *line;) {
-        const char *nl = strchr(line, '\n');
-        const char *sp = memrchr(line, ' ', nl ? (size_t)(nl - line) : strlen(line));
-        if (sp && !strncmp(line, head, hl))
-            sum += strtoull(sp + 1, NULL, 10);
-        line = nl ? nl + 1 : NULL;
-    }
+    struct folded_line l;
+    while (next_line(&text, &l))
+        if (l.len >= hl && !strncmp(l.stack, head, hl))
+            sum += l.count;
     return sum;
 }
 
