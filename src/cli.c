@@ -290,8 +290,28 @@ static int parse_view(const char *arg, struct cli_opts *o)
     return -EINVAL;
 }
 
-/* Applies one option; returns CLI_RUN to go on. */
-static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *err, size_t errsz)
+static int parse_format(const char *arg, enum output_format *out)
+{
+    static const struct {
+        const char *name;
+        enum output_format f;
+    } names[] = {
+        {"text", FORMAT_TEXT}, {"folded", FORMAT_FOLDED}, {"speedscope", FORMAT_SPEEDSCOPE},
+        {"svg", FORMAT_SVG},   {"report", FORMAT_REPORT}, {"pprof", FORMAT_PPROF}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(arg, names[i].name)) {
+            *out = names[i].f;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* apply_sampling's answer for an option it does not handle */
+#define CLI_NOT_MINE (-1)
+
+/* What to sample and how: CLI_NOT_MINE for another group's option. */
+static int apply_sampling(int c, const char *arg, struct cli_opts *o, char *err, size_t errsz)
 {
     long v;
     switch (c) {
@@ -325,60 +345,6 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
                 DEPTH_MAX_LIMIT);
         o->max_depth = (unsigned)v;
         break;
-    case 'b':
-        o->batch = true;
-        break;
-    case 'o':
-        if (!*arg)
-            BAD("pertop: --output needs a file name");
-        o->output = arg;
-        break;
-    case 'f':
-        if (!strcmp(arg, "text"))
-            o->format = FORMAT_TEXT;
-        else if (!strcmp(arg, "folded"))
-            o->format = FORMAT_FOLDED;
-        else if (!strcmp(arg, "speedscope"))
-            o->format = FORMAT_SPEEDSCOPE;
-        else if (!strcmp(arg, "svg"))
-            o->format = FORMAT_SVG;
-        else if (!strcmp(arg, "report"))
-            o->format = FORMAT_REPORT;
-        else if (!strcmp(arg, "pprof"))
-            o->format = FORMAT_PPROF;
-        else
-            BAD("pertop: unknown --format '%s': use text, folded, speedscope, svg, report or "
-                "pprof",
-                arg);
-        break;
-    case OPT_THREADS:
-        o->threads = true;
-        break;
-    case 'n':
-        if (parse_long(arg, 1, 100000, &v))
-            BAD("pertop: invalid --rows '%s': expected a number from 1 to 100000", arg);
-        o->rows = (size_t)v;
-        break;
-    case 'i':
-        if (parse_seconds(arg, 0.1, 3600.0, &o->interval_s))
-            BAD("pertop: invalid --interval '%s': expected seconds from 0.1 to 3600", arg);
-        break;
-    case OPT_STATS:
-        o->stats = true;
-        break;
-    case OPT_SNAPDIR:
-        if (!*arg)
-            BAD("pertop: --snapshot-dir needs a folder name");
-        o->snapshot_dir = arg;
-        break;
-    case OPT_NOCOLOR:
-        o->no_color = true;
-        break;
-    case OPT_CMDOUT:
-        if (!*arg)
-            BAD("pertop: --command-output needs a file name");
-        o->command_output = arg;
-        break;
     case OPT_PYTHON:
     case OPT_NATIVE:
         if (o->stacks != STACKS_MERGED)
@@ -411,6 +377,62 @@ static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *e
         break;
     case OPT_NOKERNEL:
         o->no_kernel = true;
+        break;
+    default:
+        return CLI_NOT_MINE;
+    }
+    return CLI_RUN;
+}
+
+/* Applies one option; returns CLI_RUN to go on. */
+static enum cli_result apply(int c, const char *arg, struct cli_opts *o, char *err, size_t errsz)
+{
+    int r = apply_sampling(c, arg, o, err, errsz);
+    if (r != CLI_NOT_MINE)
+        return (enum cli_result)r;
+    long v;
+    switch (c) {
+    case 'b':
+        o->batch = true;
+        break;
+    case 'o':
+        if (!*arg)
+            BAD("pertop: --output needs a file name");
+        o->output = arg;
+        break;
+    case 'f':
+        if (parse_format(arg, &o->format) < 0)
+            BAD("pertop: unknown --format '%s': use text, folded, speedscope, svg, report or "
+                "pprof",
+                arg);
+        break;
+    case OPT_THREADS:
+        o->threads = true;
+        break;
+    case 'n':
+        if (parse_long(arg, 1, 100000, &v))
+            BAD("pertop: invalid --rows '%s': expected a number from 1 to 100000", arg);
+        o->rows = (size_t)v;
+        break;
+    case 'i':
+        if (parse_seconds(arg, 0.1, 3600.0, &o->interval_s))
+            BAD("pertop: invalid --interval '%s': expected seconds from 0.1 to 3600", arg);
+        break;
+    case OPT_STATS:
+        o->stats = true;
+        break;
+    case OPT_SNAPDIR:
+        if (!*arg)
+            BAD("pertop: --snapshot-dir needs a folder name");
+        o->snapshot_dir = arg;
+        break;
+    case OPT_NOCOLOR:
+        o->no_color = true;
+        break;
+    case OPT_CMDOUT:
+        if (!*arg)
+            BAD("pertop: --command-output needs a file name");
+        o->command_output = arg;
         break;
     case OPT_SOURCEPATH:
         /* Split later (by annotate): argv stays untouched. */
