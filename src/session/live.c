@@ -51,12 +51,13 @@ static double achieved_rate(struct live *l, uint64_t now)
 {
     struct session_stats st;
     session_get_stats(l->s, &st);
+    double elapsed = session_elapsed(l->s);
     if (l->prev_ns && now - l->prev_ns >= 200000000ull && st.rounds >= l->prev_rounds) {
         l->last_rate = (double)(st.rounds - l->prev_rounds) * 1e9 / (double)(now - l->prev_ns);
         l->prev_rounds = st.rounds;
         l->prev_ns = now;
     } else if (!l->prev_ns) {
-        l->last_rate = st.elapsed_s > 0 ? (double)st.rounds / st.elapsed_s : 0.0;
+        l->last_rate = elapsed > 0 ? (double)st.rounds / elapsed : 0.0;
         l->prev_rounds = st.rounds;
         l->prev_ns = now;
     }
@@ -88,7 +89,7 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
         l->frozen_now = t0;
     uint64_t now = exited ? l->frozen_now : t0;
     read_procstat(l, f);
-    f->h.rate_achieved = exited ? 0.0 : achieved_rate(l, t0);
+    f->run.rate_achieved = exited ? 0.0 : achieved_rate(l, t0);
     if (session_live(l->s, req, now, f->have_ps ? &f->ps : NULL, f) < 0) {
         live_frame_free(f);
         return NULL;

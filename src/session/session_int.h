@@ -10,7 +10,6 @@
 
 #include "sampler/python/pysample.h"
 #include "src/session/launch.h"
-#include "src/export/snapshot.h"
 #include "src/session/session.h"
 
 struct session {
@@ -48,8 +47,5 @@ struct session {
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
 };
-
-/* The session's figures under one name (session.c). */
-void session_fill_header(struct session *s, struct snapshot_header *h);
 
 #endif
