@@ -115,36 +115,45 @@ static int write_output(struct session *s, const struct cli_opts *o)
     return rc;
 }
 
+static void print_python_stats(const struct session_stats *st, double elapsed_s)
+{
+    if (!st->py_walks)
+        return;
+    double pw = 1.0 / (double)st->py_walks;
+    fprintf(stderr,
+            "pertop: python stats: walks=%llu torn=%llu torn_pct=%.2f retries=%llu "
+            "read_us_per_walk=%.2f reads_per_walk=%.2f usable_per_s=%.1f refinds=%llu\n",
+            (unsigned long long)st->py_walks, (unsigned long long)st->py_walk_torn,
+            100.0 * (double)st->py_walk_torn * pw, (unsigned long long)st->py_retries,
+            (double)st->py_walk_ns * pw / 1e3, (double)st->py_reads * pw,
+            elapsed_s > 0 ? (double)(st->py_walks - st->py_walk_torn) / elapsed_s : 0.0,
+            (unsigned long long)st->py_refinds);
+}
+
 static void print_stats(struct session *s)
 {
     struct session_stats st;
     session_get_stats(s, &st);
+    struct run_info run;
+    session_run_info(s, &run);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double per = st.samples ? 1.0 / (double)st.samples : 0.0;
-    fprintf(stderr, "pertop: stats: engine=%s%s%s\n", session_engine(s),
-            session_engine_note(s)[0] ? " — " : "", session_engine_note(s));
+    double per = st.captured ? 1.0 / (double)st.captured : 0.0;
+    char eng[96];
+    fprintf(stderr, "pertop: stats: engine=%s%s%s\n", run_info_engine(&run, eng, sizeof eng),
+            run.engine_note[0] ? " — " : "", run.engine_note);
     fprintf(stderr,
             "pertop: stats: elapsed=%.3fs rounds=%llu rate=%.1fHz samples=%llu processed=%llu "
             "lost=%llu failed=%llu truncated=%llu threads=%u stop_avg_us=%.1f stop_max_us=%.1f "
+            "stop_median_us=%.1f target_cpu_s=%.2f "
             "sampler_cpu_us_per_sample=%.1f processing_cpu_us_per_sample=%.1f maxrss_kib=%ld\n",
-            st.elapsed_s, (unsigned long long)st.rounds,
-            st.elapsed_s > 0 ? st.rounds / st.elapsed_s : 0.0, (unsigned long long)st.samples,
-            (unsigned long long)st.processed, (unsigned long long)st.lost,
-            (unsigned long long)st.failed, (unsigned long long)st.truncated, st.threads_seen,
-            st.stop_ns_total * per / 1e3, st.stop_ns_max / 1e3, st.sampler_cpu_ns * per / 1e3,
-            st.processing_cpu_ns * per / 1e3, ru.ru_maxrss);
-    if (st.py_walks) {
-        double pw = 1.0 / (double)st.py_walks;
-        fprintf(stderr,
-                "pertop: python stats: walks=%llu torn=%llu torn_pct=%.2f retries=%llu "
-                "read_us_per_walk=%.2f reads_per_walk=%.2f usable_per_s=%.1f refinds=%llu\n",
-                (unsigned long long)st.py_walks, (unsigned long long)st.py_torn,
-                100.0 * (double)st.py_torn * pw, (unsigned long long)st.py_retries,
-                (double)st.py_walk_ns * pw / 1e3, (double)st.py_reads * pw,
-                st.elapsed_s > 0 ? (double)(st.py_walks - st.py_torn) / st.elapsed_s : 0.0,
-                (unsigned long long)st.py_refinds);
-    }
+            run.elapsed_s, (unsigned long long)st.rounds, run.rate_achieved,
+            (unsigned long long)st.captured, (unsigned long long)run.samples,
+            (unsigned long long)run.lost, (unsigned long long)st.failed,
+            (unsigned long long)run.truncated, run.threads_seen, st.stop_ns_total * per / 1e3,
+            st.stop_ns_max / 1e3, st.stop_ns_median / 1e3, st.target_cpu_s,
+            st.sampler_cpu_ns * per / 1e3, st.processing_cpu_ns * per / 1e3, ru.ru_maxrss);
+    print_python_stats(&st, run.elapsed_s);
 }
 
 /* Waits for the end: a stop signal, the target exiting, or --duration. */
@@ -212,8 +221,10 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
 {
     session_stop(s); /* the target is detached and running from here on */
     int code = EXIT_OK;
-    if (session_exit_message(s)[0])
-        fprintf(stderr, "pertop: %s after %.1f s\n", session_exit_message(s), session_elapsed(s));
+    struct run_info run;
+    session_run_info(s, &run);
+    if (run.exit_msg[0])
+        fprintf(stderr, "pertop: %s after %.1f s\n", run.exit_msg, run.elapsed_s);
     if (o->batch && batchview_wanted(o)) {
         char err[700];
         int rc = batchview_print(s, o, stdout, err, sizeof err);
@@ -342,8 +353,10 @@ int main(int argc, char **argv)
         return code;
     }
     session_set_baseline(s, baseline);
-    if (session_engine_note(s)[0])
-        fprintf(stderr, "pertop: %s\n", session_engine_note(s));
+    struct run_info run;
+    session_run_info(s, &run);
+    if (run.engine_note[0])
+        fprintf(stderr, "pertop: %s\n", run.engine_note);
     /* the screen shows the note in its header; stderr would be overdrawn */
     if (session_python_note(s)[0] && !screen)
         fprintf(stderr, "%s\n", session_python_note(s));

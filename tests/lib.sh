@@ -118,3 +118,9 @@ within() {
 at_least() {
     awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'
 }
+# default_engine ERRFILE: the engine a run without --engine must have
+# sampled with, from its stderr: perf on task-clock, or ptrace when the
+# kernel refused perf_event (the run says so there, and why)
+default_engine() {
+    if grep -q "perf_event sampling refused" "$1"; then echo ptrace; else echo "perf (task-clock)"; fi
+}

@@ -49,6 +49,8 @@ if [ "$HAVE_GO" -eq 1 ]; then
     check "thread label on samples" grep -q "thread:\[$P\]" "$TMP/raw"
     check "thread_name label on samples" grep -q "thread_name:\[cpu_mix\]" "$TMP/raw"
     check "run comments" grep -q "Comment: pertop.command=.*cpu_mix" "$TMP/raw"
+    want=$(default_engine "$TMP/run.err")
+    check "run comments name the engine ($want)" grep -qF "Comment: pertop.engine=$want" "$TMP/raw"
     check "period type and period" grep -qE "^Period: [0-9]+" "$TMP/raw"
     check "file:line in the locations" grep -qE "compute_inner .*cpu_mix.c:[0-9]+" "$TMP/raw"
     # one location, two lines: mix_bits inlined into checksum_block, innermost first

@@ -546,6 +546,7 @@ struct rep {
     struct table tb;
     struct hot_row rows[8];
     struct hot_table hot;
+    struct run_info run;
     struct report_in in;
 };
 
@@ -563,17 +564,18 @@ static void make_report(struct fix *x, struct rep *r)
     r->rows[3] = (struct hot_row){x->unk, 5, 5, 5.0, 5.0};
     r->rows[4] = (struct hot_row){x->main_, 0, 95, 0.0, 95.0};
     r->hot = (struct hot_table){.rows = r->rows, .n = 5, .samples = 100};
-    r->in = (struct report_in){.command = "./app --fast",
+    r->run = (struct run_info){.cmdline = "./app --fast",
                                .pid = 42,
-                               .duration_s = 2.0,
+                               .engine = "perf",
+                               .engine_detail = "task-clock",
+                               .elapsed_s = 2.0,
                                .samples = 100,
                                .rate_asked = 99,
                                .rate_achieved = 50,
-                               .threads = 2,
-                               .hot = &r->hot,
-                               .stacks = &r->tb.t,
-                               .r = &x->r,
-                               .max_rows = 3};
+                               .threads_now = 1,
+                               .threads_seen = 2};
+    r->in = (struct report_in){
+        .run = &r->run, .hot = &r->hot, .stacks = &r->tb.t, .r = &x->r, .max_rows = 3};
 }
 
 static void put_report(FILE *f, const void *arg)
@@ -598,12 +600,15 @@ static void test_report_cpu_only(void **state)
     assert_non_null(strstr(out, "## Performance Analysis: ./app --fast\n"));
     free(out);
     /* a command that would format the title: escaped */
-    r->in.command = "./app *x* <b> #1 `q` a|b";
+    snprintf(r->run.cmdline, sizeof r->run.cmdline, "./app *x* <b> #1 `q` a|b");
     out = capture(put_report, &r->in);
     assert_non_null(
         strstr(out, "## Performance Analysis: ./app \\*x\\* \\<b\\> \\#1 \\`q\\` a\\|b\n"));
-    r->in.command = "./app --fast";
+    snprintf(r->run.cmdline, sizeof r->run.cmdline, "./app --fast");
     assert_non_null(strstr(out, "### Baseline"));
+    /* the run section names the engine, with nothing else to say */
+    assert_non_null(strstr(out, "| duration | 2.0 s (pid 42) |\n| engine | perf (task-clock) |\n"));
+    assert_non_null(strstr(out, "| threads | 2 seen |"));
     assert_non_null(strstr(out, "| CPU | 95.0% of one CPU (average over 2.0 s) |"));
     assert_null(strstr(out, "| end |"));
     assert_non_null(strstr(out, "| RSS | 1.1 MiB at the end, peak 1.2 MiB"));
@@ -642,7 +647,7 @@ static void test_report_cpu_only(void **state)
     g.nwaits = 0;
 
     /* --idle: a Waits section even when nobody was seen blocked */
-    r->in.idle = true;
+    r->run.idle = true;
     out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "### Waits"));
     assert_non_null(strstr(out, "No thread was seen blocked"));
@@ -650,10 +655,20 @@ static void test_report_cpu_only(void **state)
 
     /* no readings at all */
     r->in.figs = NULL;
-    r->in.idle = false;
+    r->run.idle = false;
     out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "| CPU | not measured"));
     assert_non_null(strstr(out, "| RSS | not measured |"));
+    free(out);
+
+    /* another engine than the one asked for: named, with why, escaped */
+    r->run.engine = "ptrace";
+    r->run.engine_detail = "";
+    snprintf(r->run.engine_note, sizeof r->run.engine_note,
+             "perf_event sampling refused (EACCES) | try CAP_PERFMON");
+    out = capture(put_report, &r->in);
+    assert_non_null(strstr(out, "| engine | ptrace: perf\\_event sampling refused (EACCES) \\| "
+                                "try CAP\\_PERFMON |\n"));
     free(out);
     free(r);
 }
@@ -697,7 +712,7 @@ static void test_report_memory_io_waits(void **state)
     struct report_figs g;
     busy_figs(&g);
     r->in.figs = &g;
-    r->in.ended = "process 42 exited with status 0";
+    snprintf(r->run.exit_msg, sizeof r->run.exit_msg, "process 42 exited with status 0");
     char *out = capture(put_report, &r->in);
     assert_non_null(strstr(out, "| I/O | read 1.0 MiB/s, write 512.0 KiB/s"));
     assert_non_null(strstr(out, "| end | process 42 exited with status 0 |"));

@@ -331,6 +331,16 @@ check "report: hottest stacks in code blocks" grep -q "^Stack #1: " "$TMP/mix.md
 check "report: a stack reaches main" grep -qE "^ *main \(.*cpu_mix.c:[0-9]+\)" "$TMP/mix.md"
 check "report: no Memory section for a flat process" sh -c "! grep -q '^### Memory' '$TMP/mix.md'"
 check "report: no I/O section for a CPU-bound process" sh -c "! grep -q '^### I/O' '$TMP/mix.md'"
+# the run section names the engine (perf by default), and --stats too
+want=$(default_engine "$TMP/mix.stats")
+if [ "$want" = ptrace ]; then
+    check "report: engine ptrace, and why not perf" \
+        grep -q "^| engine | ptrace: perf\\\\_event sampling refused" "$TMP/mix.md"
+else
+    check "report: engine $want in the Baseline section" \
+        sh -c "sed -n '/^### Baseline/,/^### /p' '$TMP/mix.md' | grep -qxF '| engine | $want |'"
+fi
+check "--stats: engine=$want" grep -qF "pertop: stats: engine=$want" "$TMP/mix.stats"
 
 # --baseline: a pprof of this process (carrying its run figures), then a
 # folded file (carrying none)
@@ -389,6 +399,8 @@ start_fixture "$FIXTURE_DIR/memio"
 P=$FIX_PID
 "$PERTOP" --pid "$P" --duration 5 --idle --batch -o "$TMP/memio.md" -f report >/dev/null 2>&1
 check "memio report exits 0" [ $? -eq 0 ]
+check "memio: engine ptrace (auto keeps it for --idle), no note" \
+    grep -qxF "| engine | ptrace |" "$TMP/memio.md"
 check "memio: Memory section (2 MiB/s growth)" grep -q "^### Memory" "$TMP/memio.md"
 check "memio: I/O section (1 MiB/s each way)" grep -q "^### I/O" "$TMP/memio.md"
 # "read 1.0 MiB/s" or "read 950.2 KiB/s", in MiB/s

@@ -36,6 +36,25 @@ first=$(grep -m1 -E '^ *[0-9.]+% ' "$TMP/mix.txt")
 check "hottest function first: $first" sh -c "echo '$first' | grep -q compute_inner"
 check "target still running after detach" running_free "$P"
 check "target keeps burning CPU" still_burning "$P"
+
+# the header names the engine that sampled: perf by default, ptrace when
+# asked for (no note then: it is the one asked for)
+want=$(default_engine "$TMP/mix.err")
+check "snapshot header: engine $want by default" grep -qxF "engine:     $want" "$TMP/mix.txt"
+if [ "$want" = ptrace ]; then
+    check "snapshot header: why not perf" grep -q "^engine note: perf_event sampling refused" \
+        "$TMP/mix.txt"
+else
+    check "snapshot header: no engine note when perf samples" \
+        sh -c "! grep -q '^engine note:' '$TMP/mix.txt'"
+    "$PERTOP" --pid "$P" --duration 1 --clock cpu-clock --batch >"$TMP/cc.txt" 2>"$TMP/cc.err"
+    check "--clock cpu-clock: the header says so" grep -qxF "engine:     perf (cpu-clock)" \
+        "$TMP/cc.txt"
+fi
+"$PERTOP" --pid "$P" --duration 1 --engine ptrace --batch >"$TMP/pt.txt" 2>"$TMP/pt.err"
+check "--engine ptrace exits 0" [ $? -eq 0 ]
+check "--engine ptrace: the header says ptrace" grep -qxF "engine:     ptrace" "$TMP/pt.txt"
+check "--engine ptrace: no engine note" sh -c "! grep -q '^engine note:' '$TMP/pt.txt'"
 kill -9 "$P"
 
 # named threads, thread as the root frame

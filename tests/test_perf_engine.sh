@@ -27,6 +27,8 @@ check "syscall loop: the perf engine sampled ($(engine_of "$TMP/sys.err"))" \
 design=$(design_of "$TMP/sys.design" compute_pct)
 got=$(folded_self_pct "$TMP/sys.folded" compute_chunk)
 check "syscall loop: compute_chunk $got%, designed $design% (±3)" within "$got" "${design:-0}" 3
+rate=$(sed -n 's/.*stats: elapsed=.* rate=\([0-9.]*\)Hz.*/\1/p' "$TMP/sys.err")
+check "syscall loop: achieved ${rate:-?} Hz per CPU-second of 999 asked (>= 90%)" at_least "${rate:-0}" 899
 sc=$(folded_self_pct "$TMP/sys.folded" syscall)
 check "syscall loop: no skid to libc's syscall ($sc% self)" at_least 10 "$sc"
 check "syscall loop: the kernel's side is under cheap_syscall" \
@@ -39,6 +41,18 @@ if have_perf; then
 else
     echo "note: perf is not installed here: the side-by-side comparison is left out"
 fi
+# the ptrace engine on the same loop: its stops are measured, and a median
+# past 200 us is said, with what to do
+"$PERTOP" --pid "$P" --engine ptrace --rate 999 --duration 2 --batch --stats >"$TMP/pt.txt" \
+    2>"$TMP/pt.err"
+med=$(sed -n 's/.*stop_median_us=\([0-9.]*\).*/\1/p' "$TMP/pt.err")
+if at_least "${med:-0}" 200.1; then
+    check "ptrace: median stop ${med} us is warned of in the snapshot" \
+        grep -q "^engine note: .*median.*to stop.*skid" "$TMP/pt.txt"
+else
+    check "ptrace: median stop ${med:-?} us, no warning" sh -c "! grep -q 'to stop (over' '$TMP/pt.txt'"
+fi
+check "ptrace: the median is measured" at_least "${med:-0}" 0.1
 kill -9 "$P"
 
 # --- the CPU mix while 3 spinners compete for the 2 cores -------------------

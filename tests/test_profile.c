@@ -186,6 +186,7 @@ struct pp {
     struct model *m;
     struct fake_resolver *fake;
     struct resolver r;
+    struct run_info run;
     struct prof_meta meta;
     struct pprof_source src;
 };
@@ -233,14 +234,17 @@ static void pp_setup(struct pp *x)
                   ovf);
     model_add(x->m, 8, "", 'R', th8, (frame_id[]){pparse, pmain}, 2, SAMPLE_ONCPU, 1, ovf);
     model_add(x->m, 8, "", 'R', th8, (frame_id[]){ppy, pmain}, 2, SAMPLE_ONCPU, 1, ovf);
-    snprintf(x->meta.command, sizeof x->meta.command, "./app --fast");
-    x->meta.duration_s = 2.5;
+    snprintf(x->run.cmdline, sizeof x->run.cmdline, "./app --fast");
+    x->run.engine = "perf";
+    x->run.engine_detail = "task-clock";
+    x->run.elapsed_s = 2.5;
     x->meta.have_cpu = true;
     x->meta.cpu_pct = 37.5;
     x->src = (struct pprof_source){.m = x->m,
                                    .r = &x->r,
                                    .in = x->in,
-                                   .meta = &x->meta,
+                                   .run = &x->run,
+                                   .figs = &x->meta,
                                    .period_ns = 10101010,
                                    .time_nanos = 1700000000000000000ll,
                                    .duration_nanos = 2500000000ll};
@@ -279,6 +283,7 @@ static void check_pp_profile(const struct profile *p)
     assert_true(seen);
     const struct prof_meta *m = profile_meta(p);
     assert_string_equal(m->command, "./app --fast");
+    assert_string_equal(m->engine, "perf (task-clock)");
     assert_true(m->duration_s > 2.49 && m->duration_s < 2.51);
     assert_true(m->have_cpu);
     assert_true(m->cpu_pct > 37.4 && m->cpu_pct < 37.6);

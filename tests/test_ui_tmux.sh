@@ -83,6 +83,11 @@ only_hot() {
 start_fixture "$FIXTURE_DIR/cpu_mix" --threads 2
 P=$FIX_PID
 mkdir "$TMP/snaps"
+# the engine the screen will show: perf by default, ptrace only where the
+# kernel refuses perf_event (a short batch run says which on stderr, which
+# the screen draws over; before the screen, as ptrace allows one tracer)
+"$PERTOP" --pid "$P" --duration 0.2 --batch >/dev/null 2>"$TMP/probe.err"
+want=$(default_engine "$TMP/probe.err")
 start_screen cpu "--pid $P --snapshot-dir $TMP/snaps"
 
 check "header shows the pid" wait_for cpu 15 "PID $P "
@@ -95,6 +100,7 @@ check "CPU bar with a percentage" wait_for cpu 5 "CPU\[\|+ *\] +[0-9]+\.[0-9]%"
 check "memory pane with RSS" wait_for cpu 5 "RSS [0-9.]+[KMG] +peak [0-9.]+[KMG]"
 check "I/O pane with open fds" wait_for cpu 5 "fds [0-9]+"
 check "rate asked and achieved" wait_for cpu 5 "rate 99 Hz asked, [0-9]+\.[0-9] achieved"
+check "the engine next to the rate: ${want%% *}" wait_for cpu 5 "[0-9] achieved \(${want%% *}\)"
 check "status line lists the keys" wait_for cpu 5 "hHelp qQuit"
 
 # / filters as you type, Esc clears
@@ -195,6 +201,7 @@ if [ -x "$FIXTURE_DIR/memio" ]; then
     M=$FIX_PID
     start_screen mem "--pid $M --idle"
     check "memio: RSS grows" wait_for mem 15 "growth \+[0-9.]+[KM]/s"
+    check "memio: --idle samples with ptrace (auto keeps it)" wait_for mem 5 "achieved \(ptrace\)"
     check "memio: writes about 1 MiB/s" wait_for mem 15 "write (9[0-9]{2}(\.[0-9])?K|1\.[0-9]M)/s"
     check "memio: reads about 1 MiB/s" wait_for mem 15 "read (9[0-9]{2}(\.[0-9])?K|1\.[0-9]M)/s"
     check "memio: minor faults per second" wait_for mem 5 "minor [1-9][0-9]*"

@@ -403,9 +403,14 @@ static void test_snapshot_text(void **state)
     lv_build_threads(x->m, &x->r, false, 21 * SEC, 0, x->leaves, x->nleaves, ps, x->f);
     x->f->ps = *ps;
     x->f->have_ps = true;
-    x->f->h = (struct lv_header){
-        .pid = 4242, .samples = 100, .rate_asked = 99, .rate_achieved = 98.5, .exited = true};
-    strcpy(x->f->h.cmdline, "app --fast");
+    x->f->run = (struct run_info){.pid = 4242,
+                                  .engine = "perf",
+                                  .engine_detail = "task-clock",
+                                  .samples = 100,
+                                  .rate_asked = 99,
+                                  .rate_achieved = 98.5,
+                                  .exited = true};
+    strcpy(x->f->run.cmdline, "app --fast");
     struct ui_state st;
     ui_state_init(&st);
     st.recent = false;
@@ -423,6 +428,8 @@ static void test_snapshot_text(void **state)
     assert_non_null(strstr(buf, "PAUSED"));
     assert_non_null(strstr(buf, "process exited"));
     assert_non_null(strstr(buf, "app --fast"));
+    /* the engine next to the rate it holds */
+    assert_non_null(strstr(buf, "rate 99 Hz asked, 98.5 achieved (perf)"));
     assert_non_null(strstr(buf, "150.0%"));
     assert_non_null(strstr(buf, "Hot functions (cumulative)"));
     assert_non_null(strstr(buf, "compute_inner"));
@@ -453,7 +460,7 @@ static void test_snapshot_file(void **state)
     assert_int_equal(strlen(strstr(name, "pertop-")), strlen("pertop-77-19700101-000000.txt"));
     char dir[] = "/tmp/pertop-ts.XXXXXX";
     assert_non_null(mkdtemp(dir));
-    x->f->h.pid = 77;
+    x->f->run.pid = 77;
     struct ui_state st;
     ui_state_init(&st);
     struct textshot_opts o = {.shown = {true}, .width = 80, .hdr = {.ncpu = 1, .interval_s = 1}};

@@ -437,7 +437,7 @@ static void test_frames_upto(void **state)
 /* ------------------------------------------------------------ snapshot */
 
 /* The writer's output as a string (caller frees). */
-static char *capture_text(struct fix *x, const struct snapshot_header *h, const struct view_opts *o,
+static char *capture_text(struct fix *x, const struct run_info *h, const struct view_opts *o,
                           const struct snapshot_opts *so)
 {
     char *buf = NULL;
@@ -491,15 +491,18 @@ static void test_snapshot_text(void **state)
     struct fix *x = *state;
     add_mix(x);
     ADD(x, 1, "worker", 100, 2, FR_MAIN, FR_LONG);
-    struct snapshot_header h = {
+    struct run_info h = {
         .pid = 4242,
         .cmdline = "./cpu_mix --threads 2",
-        .duration_s = 10.0,
+        .engine = "perf",
+        .engine_detail = "task-clock",
+        .elapsed_s = 10.0,
         .samples = 12,
         .lost = 3,
         .rate_asked = 99,
         .rate_achieved = 97.5,
-        .threads = 3,
+        .threads_now = 2,
+        .threads_seen = 3,
         .idle = false,
         .exited = true,
         .exit_status = 7 << 8, /* exited with status 7 */
@@ -513,6 +516,7 @@ static void test_snapshot_text(void **state)
         "pid:",
         "4242",
         "./cpu_mix --threads 2",
+        "engine:     perf (task-clock)\n",
         "10.0 s",
         "12",
         "lost 3",
@@ -585,6 +589,16 @@ static void test_snapshot_text(void **state)
     h.exit_status = 9;
     text = capture_text(x, &h, &o, &so);
     assert_non_null(strstr(text, "killed by signal 9"));
+    assert_null(strstr(text, "engine note:"));
+    free(text);
+
+    /* Not the engine asked for: named, and why, on the next line. */
+    h.engine = "ptrace";
+    h.engine_detail = "";
+    snprintf(h.engine_note, sizeof h.engine_note, "perf_event sampling refused (EACCES)");
+    text = capture_text(x, &h, &o, &so);
+    assert_non_null(strstr(text, "\nengine:     ptrace\nengine note: perf_event sampling "
+                                 "refused (EACCES)\nduration:"));
     free(text);
 }
 
@@ -592,7 +606,7 @@ static void test_snapshot_text_max_rows(void **state)
 {
     struct fix *x = *state;
     add_mix(x);
-    struct snapshot_header h = {.pid = 1, .cmdline = "x"};
+    struct run_info h = {.pid = 1, .cmdline = "x"};
     struct view_opts o = opts();
     struct snapshot_opts so;
     snapshot_opts_default(&so);

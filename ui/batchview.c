@@ -35,8 +35,8 @@ void batchview_request(const struct cli_opts *o, struct live_req *req)
 /* A one-line summary above the view: what was profiled, how much. */
 static void summary(FILE *f, const struct live_frame *fr)
 {
-    fprintf(f, "pertop: PID %d  %s  %.1f s  %llu samples\n", (int)fr->h.pid, fr->h.cmdline,
-            fr->h.elapsed_s, (unsigned long long)fr->h.samples);
+    fprintf(f, "pertop: PID %d  %s  %.1f s  %llu samples\n", (int)fr->run.pid, fr->run.cmdline,
+            fr->run.elapsed_s, (unsigned long long)fr->run.samples);
 }
 
 int batchview_print(struct session *s, const struct cli_opts *o, FILE *f, char *err, size_t errsz)

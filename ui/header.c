@@ -17,18 +17,18 @@ static const char *sort_names_thr[TC_COUNT] = {"tid",  "name",    "state",
 static void line_title(const struct live_frame *f, const struct ui_state *st, struct ui_line *l)
 {
     char el[32];
-    fmt_secs(el, sizeof el, f->h.elapsed_s);
+    fmt_secs(el, sizeof el, f->run.elapsed_s);
     line_init(l, ROLE_NORMAL);
     line_add(l, ROLE_LABEL, "PID ");
-    line_add(l, ROLE_VALUE, "%d", (int)f->h.pid);
-    line_add(l, ROLE_LABEL, "  %s", f->h.idle ? "with idle" : "on-CPU");
+    line_add(l, ROLE_VALUE, "%d", (int)f->run.pid);
+    line_add(l, ROLE_LABEL, "  %s", f->run.idle ? "with idle" : "on-CPU");
     line_add(l, ROLE_LABEL, "  elapsed ");
     line_add(l, ROLE_VALUE, "%s", el);
     if (st->paused)
         line_add(l, ROLE_WARN, "  PAUSED");
-    if (f->h.exited)
+    if (f->run.exited)
         line_add(l, ROLE_WARN, "  process exited");
-    line_add(l, ROLE_NORMAL, "  %s", f->h.cmdline);
+    line_add(l, ROLE_NORMAL, "  %s", f->run.cmdline);
 }
 
 static enum ui_role load_role(double frac)
@@ -74,45 +74,61 @@ static void rss_graph(const struct live_frame *f, int bw, const struct header_op
     line_add(l, ROLE_VALUE, "%6s", b);
 }
 
+/* The engine that takes the samples, next to the rate it holds: its name
+ * only (the line is shared with Python's counts); a warning when it is not
+ * the one asked for, as the note was written before the screen drew. */
+static void engine_item(const struct live_frame *f, struct ui_line *l)
+{
+    if (!f->run.engine || !f->run.engine[0])
+        return;
+    line_add(l, ROLE_LABEL, " (");
+    line_add(l, f->run.engine_note[0] ? ROLE_WARN : ROLE_VALUE, "%s", f->run.engine);
+    line_add(l, ROLE_LABEL, ")");
+}
+
 static void counts(const struct live_frame *f, struct ui_line *l, bool rate)
 {
     line_add(l, ROLE_LABEL, "  threads ");
-    line_add(l, ROLE_VALUE, "%u", f->have_ps && f->ps.nthreads ? f->ps.nthreads : f->h.threads);
+    line_add(l, ROLE_VALUE, "%u",
+             f->have_ps && f->ps.nthreads ? f->ps.nthreads : f->run.threads_now);
     if (rate) {
         line_add(l, ROLE_LABEL, "  rate ");
-        line_add(l, ROLE_VALUE, "%u", f->h.rate_asked);
+        line_add(l, ROLE_VALUE, "%u", f->run.rate_asked);
         line_add(l, ROLE_LABEL, "/");
-        line_add(l, ROLE_VALUE, "%.0f", f->h.rate_achieved);
+        line_add(l, ROLE_VALUE, "%.0f", f->run.rate_achieved);
         line_add(l, ROLE_LABEL, " Hz");
+        engine_item(f, l);
     }
     line_add(l, ROLE_LABEL, "  samples ");
-    line_add(l, ROLE_VALUE, "%llu", (unsigned long long)f->h.samples);
+    line_add(l, ROLE_VALUE, "%llu", (unsigned long long)f->run.samples);
     line_add(l, ROLE_LABEL, "  lost ");
-    line_add(l, f->h.lost ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)f->h.lost);
+    line_add(l, f->run.lost ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)f->run.lost);
 }
 
 /* One line's end: the CPython found and its counts, or why its frames
  * are missing. */
 static void python_state(const struct live_frame *f, struct ui_line *l)
 {
-    if (f->h.py_note[0]) {
+    if (f->run.py_note[0]) {
         line_add(l, ROLE_LABEL, "  python ");
-        line_add(l, ROLE_WARN, "%s", f->h.py_note);
+        line_add(l, ROLE_WARN, "%s", f->run.py_note);
         return;
     }
-    if (!f->h.python[0])
+    if (!f->run.python[0])
         return;
     line_add(l, ROLE_LABEL, "  ");
-    line_add(l, ROLE_VALUE, "%s", f->h.python);
+    line_add(l, ROLE_VALUE, "%s", f->run.python);
     line_add(l, ROLE_LABEL, " py ");
-    line_add(l, ROLE_VALUE, "%llu", (unsigned long long)f->h.py_samples);
-    if (!f->h.py_nonblocking) {
+    line_add(l, ROLE_VALUE, "%llu", (unsigned long long)f->run.py_samples);
+    if (!f->run.nonblocking) {
         line_add(l, ROLE_LABEL, " unmerged ");
-        line_add(l, f->h.py_unmerged ? ROLE_WARN : ROLE_VALUE, "%llu",
-                 (unsigned long long)f->h.py_unmerged);
+        line_add(l, f->run.py_unmerged ? ROLE_WARN : ROLE_VALUE, "%llu",
+                 (unsigned long long)f->run.py_unmerged);
     }
-    line_add(l, ROLE_LABEL, f->h.py_nonblocking ? " torn (dropped) " : " torn ");
-    line_add(l, f->h.py_torn ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)f->h.py_torn);
+    line_add(l, ROLE_LABEL, f->run.nonblocking ? " torn (dropped) " : " torn ");
+    /* --nonblocking drops a torn walk: its count is of walks, not samples */
+    uint64_t torn = f->run.nonblocking ? f->run.nb_torn : f->run.py_torn;
+    line_add(l, torn ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)torn);
 }
 
 static void line_view(const struct ui_state *st, struct ui_line *l)
@@ -164,10 +180,11 @@ void header_lines(const struct live_frame *f, const struct ui_state *st, int wid
         line_init(&out[2], ROLE_NORMAL);
         rss_graph(f, bw, o, &out[2]);
         line_add(&out[2], ROLE_LABEL, "  rate ");
-        line_add(&out[2], ROLE_VALUE, "%u", f->h.rate_asked);
+        line_add(&out[2], ROLE_VALUE, "%u", f->run.rate_asked);
         line_add(&out[2], ROLE_LABEL, " Hz asked, ");
-        line_add(&out[2], ROLE_VALUE, "%.1f", f->h.rate_achieved);
+        line_add(&out[2], ROLE_VALUE, "%.1f", f->run.rate_achieved);
         line_add(&out[2], ROLE_LABEL, " achieved");
+        engine_item(f, &out[2]);
         python_state(f, &out[2]);
     } else if (n == 2) {
         line_init(&out[1], ROLE_NORMAL);

@@ -1,8 +1,9 @@
 /*
  * header.h - the screen's header: the command and PID, the process's CPU %
  * with a bar, RSS with a one-minute graph, threads, rate asked and
- * achieved, samples, lost samples, elapsed time, mode, PAUSED, "process
- * exited", and what the panes show (window, thread, sort, filter).  Pure.
+ * achieved and the engine that holds it, samples, lost samples, elapsed
+ * time, mode, PAUSED, "process exited", and what the panes show (window,
+ * thread, sort, filter).  Pure.
  */
 #ifndef PERTOP_UI_HEADER_H
 #define PERTOP_UI_HEADER_H

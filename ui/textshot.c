@@ -138,7 +138,7 @@ int textshot_save(const char *dir, const struct live_frame *fr, const struct ui_
                   const struct textshot_opts *o, char *path, size_t n)
 {
     char base[4096];
-    textshot_name(base, sizeof base, dir, (int)fr->h.pid, time(NULL));
+    textshot_name(base, sizeof base, dir, (int)fr->run.pid, time(NULL));
     int rc = free_name(base, path, n);
     if (rc < 0)
         return rc;

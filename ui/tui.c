@@ -204,9 +204,9 @@ static void draw_hot(struct tui *t, const struct ui_rect *r)
     }
     if (!t->nhot)
         draw_empty(t, r,
-                   t->st.filter[0]       ? "no function matches the filter"
-                   : t->frame->h.samples ? "no samples in this window (w: cumulative)"
-                                         : "no samples yet");
+                   t->st.filter[0]         ? "no function matches the filter"
+                   : t->frame->run.samples ? "no samples in this window (w: cumulative)"
+                                           : "no samples yet");
 }
 
 static void draw_threads(struct tui *t, const struct ui_rect *r)
@@ -564,9 +564,7 @@ static struct live_frame *first_frame(struct session *s)
 {
     struct live_frame *f = live_frame_new();
     if (f) {
-        f->h.pid = session_pid(s);
-        snprintf(f->h.cmdline, sizeof f->h.cmdline, "%s", session_cmdline(s));
-        f->h.rate_asked = session_rate(s);
+        session_run_info(s, &f->run); /* the header before the first refresh */
         f->recent = true;
     }
     return f;

@@ -225,18 +225,37 @@ static void comment(struct enc *e, const char *key, const char *fmt, double v)
     pb_put_varint(&e->out, 13, sid(e, buf));
 }
 
+static void comment_str(struct enc *e, const char *key, const char *v)
+{
+    char buf[700];
+    snprintf(buf, sizeof buf, "pertop.%s=%s", key, v);
+    pb_put_varint(&e->out, 13, sid(e, buf));
+}
+
+/* The run's facts, so a file read back (profile.h) says what it was of
+ * and which engine sampled it. */
+static void run_comments(struct enc *e, const struct run_info *run)
+{
+    char eng[96], cmd[256];
+    /* a long command is cut: the reader keeps comments of under 300 bytes */
+    snprintf(cmd, sizeof cmd, "%.255s", run->cmdline);
+    if (cmd[0])
+        comment_str(e, "command", cmd);
+    if (run_info_engine(run, eng, sizeof eng)[0])
+        comment_str(e, "engine", eng);
+    if (run->engine_note[0])
+        comment_str(e, "engine_note", run->engine_note);
+    comment(e, "duration_s", "%.3f", run->elapsed_s);
+    comment(e, "samples", "%.0f", (double)model_total_samples(e->src->m));
+}
+
 static void comments(struct enc *e)
 {
-    const struct prof_meta *m = e->src->meta;
+    if (e->src->run)
+        run_comments(e, e->src->run);
+    const struct prof_meta *m = e->src->figs;
     if (!m)
         return;
-    if (m->command[0]) {
-        char buf[300];
-        snprintf(buf, sizeof buf, "pertop.command=%s", m->command);
-        pb_put_varint(&e->out, 13, sid(e, buf));
-    }
-    comment(e, "duration_s", "%.3f", m->duration_s);
-    comment(e, "samples", "%.0f", (double)model_total_samples(e->src->m));
     if (m->have_cpu)
         comment(e, "cpu_pct", "%.1f", m->cpu_pct);
     if (m->have_rss) {

@@ -27,9 +27,11 @@
  *   functions     resolver functions: name, file, start line.
  *   period        1e9 / rate ns (period_type cpu or wall /nanoseconds),
  *                 time_nanos (wall clock start), duration_nanos.
- *   comments      the run's meta as "pertop.KEY=VALUE" (command,
- *                 duration_s, cpu_pct, rss_bytes, rss_peak_bytes,
- *                 read_bps, write_bps), which profile.h reads back.
+ *   comments      the run as "pertop.KEY=VALUE": from the run_info
+ *                 command, engine ("perf (task-clock)"), engine_note (when
+ *                 there is one), duration_s, samples; from the figures
+ *                 cpu_pct, rss_bytes, rss_peak_bytes, read_bps, write_bps.
+ *                 profile.h reads them back.
  * The caller holds the model lock and has prepared the resolver; nothing
  * here touches the target.  Called by session_write.
  */
@@ -43,6 +45,7 @@
 
 #include "src/model/intern.h"
 #include "src/model/model.h"
+#include "src/model/runinfo.h"
 #include "sampler/unwind/modules.h"
 #include "src/profile/profile.h"
 #include "src/session/resolve.h"
@@ -54,7 +57,8 @@ struct pprof_source {
     const struct modreg *reg;     /* NULL: no mappings */
     const char *const *build_ids; /* hex per module id below nbuild_ids, NULL = none */
     size_t nbuild_ids;
-    const struct prof_meta *meta; /* NULL: no comments */
+    const struct run_info *run;   /* NULL: no run comments */
+    const struct prof_meta *figs; /* CPU, RSS, I/O (have_* and their values), NULL: none */
     uint64_t period_ns;           /* 1e9 / rate */
     bool idle;                    /* wall time instead of CPU time */
     int64_t time_nanos;           /* wall clock start of the run */

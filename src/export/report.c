@@ -176,22 +176,39 @@ static void put_func_line(FILE *f, const struct func_info *fi, const char *file,
 
 /* ------------------------------------------------------------ sections */
 
+/* The run's own rows of the Baseline table: what sampled it, how much. */
+static void write_run_rows(FILE *f, const struct run_info *run)
+{
+    char eng[96];
+    fprintf(f, "| duration | %.1f s (pid %d) |\n", run->elapsed_s, (int)run->pid);
+    /* the engine says how to read the samples: perf stops nobody, ptrace
+     * stops each thread briefly; the note says why it is not the one
+     * asked for */
+    fputs("| engine | ", f);
+    report_put_text(f, run_info_engine(run, eng, sizeof eng)[0] ? eng : "unknown", MD_PLAIN);
+    if (run->engine_note[0]) {
+        fputs(": ", f);
+        report_put_text(f, run->engine_note, MD_PLAIN);
+    }
+    fputs(" |\n", f);
+    fprintf(f,
+            "| samples | %" PRIu64 " (%s), %u Hz asked, %.1f Hz achieved per thread, %" PRIu64
+            " lost |\n",
+            run->samples, run->idle ? "on-CPU and waiting threads" : "on-CPU threads",
+            run->rate_asked, run->rate_achieved, run->lost);
+    fprintf(f, "| threads | %u seen |\n", run->threads_seen);
+    if (run->exit_msg[0]) {
+        fputs("| end | ", f);
+        report_put_text(f, run->exit_msg, MD_PLAIN);
+        fputs(" |\n", f);
+    }
+}
+
 static void write_baseline(FILE *f, const struct report_in *in)
 {
     char a[32], b[32];
     fputs("### Baseline\n\n| figure | value |\n|---|---|\n", f);
-    fprintf(f, "| duration | %.1f s (pid %d) |\n", in->duration_s, (int)in->pid);
-    fprintf(f,
-            "| samples | %" PRIu64 " (%s), %.0f Hz asked, %.1f Hz achieved per thread, %" PRIu64
-            " lost |\n",
-            in->samples, in->idle ? "on-CPU and waiting threads" : "on-CPU threads", in->rate_asked,
-            in->rate_achieved, in->lost);
-    fprintf(f, "| threads | %u seen |\n", in->threads);
-    if (in->ended && in->ended[0]) {
-        fputs("| end | ", f);
-        report_put_text(f, in->ended, MD_PLAIN);
-        fputs(" |\n", f);
-    }
+    write_run_rows(f, in->run);
     struct prof_meta m = {0};
     if (in->figs)
         report_figs_meta(in->figs, &m);
@@ -321,10 +338,10 @@ static void write_waits(FILE *f, const struct report_in *in)
 {
     const struct report_figs *g = in->figs;
     size_t n = g ? g->nwaits : 0;
-    if (!in->idle && n == 0)
+    if (!in->run->idle && n == 0)
         return;
     fputs("### Waits\n\n", f);
-    if (in->idle)
+    if (in->run->idle)
         fputs("Sampled with --idle: the tables above count waiting threads too, so a function "
               "that blocks (a read, a lock, a sleep) shows as hot.\n\n",
               f);
@@ -510,8 +527,9 @@ static void write_result_figures(FILE *f, const struct report_in *in, const stru
 {
     fputs("| figure | before | after | change |\n|---|---:|---:|---:|\n", f);
     fprintf(f, "| samples | %" PRIu64 " | %" PRIu64 " | |\n", profile_samples(in->baseline),
-            in->samples);
-    write_figure_row(f, "duration", b->duration_s > 0, b->duration_s, in->duration_s, false, " s");
+            in->run->samples);
+    write_figure_row(f, "duration", b->duration_s > 0, b->duration_s, in->run->elapsed_s, false,
+                     " s");
     write_figure_row(f, "CPU", b->have_cpu && a->have_cpu, b->cpu_pct, a->cpu_pct, false, "%");
     write_figure_row(f, "RSS at the end", b->have_rss && a->have_rss, b->rss_bytes, a->rss_bytes,
                      true, "");
@@ -590,7 +608,7 @@ int report_write(FILE *f, const struct report_in *in)
     if (!def.max_stacks)
         def.max_stacks = 3;
     fputs("## Performance Analysis: ", f);
-    report_put_text(f, in->command && in->command[0] ? in->command : "(unknown command)", MD_PLAIN);
+    report_put_text(f, in->run->cmdline[0] ? in->run->cmdline : "(unknown command)", MD_PLAIN);
     fputs("\n\n", f);
     write_baseline(f, &def);
     write_bottleneck(f, &def);

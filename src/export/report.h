@@ -4,8 +4,9 @@
  *
  * The report is meant to be pasted into an issue or a pull request:
  *   ## Performance Analysis: COMMAND
- *   ### Baseline    duration, samples, CPU % of the process, RSS at the end
- *                   and its peak (VmHWM), I/O rates
+ *   ### Baseline    duration, the engine (and why it is not the one asked
+ *                   for), samples, CPU % of the process, RSS at the end and
+ *                   its peak (VmHWM), I/O rates
  *   ### Bottleneck  the top functions (self and total %, file:line, module)
  *                   and the hottest stacks, root first, in code blocks
  *   ### Waits       when --idle was given or a thread was seen blocked in a
@@ -44,6 +45,7 @@
 #include "sampler/proc/procstat.h"
 #include "src/profile/profile.h"
 #include "src/session/resolve.h"
+#include "src/model/runinfo.h"
 #include "src/model/view.h"
 
 /* ### Memory is written when one of these holds over the run. */
@@ -98,14 +100,7 @@ void report_figs_add(struct report_figs *f, const struct procstat_snapshot *s);
 void report_figs_meta(const struct report_figs *f, struct prof_meta *out);
 
 struct report_in {
-    const char *command;
-    pid_t pid;
-    double duration_s;
-    uint64_t samples, lost;
-    double rate_asked, rate_achieved; /* Hz per thread */
-    unsigned threads;                 /* seen */
-    bool idle;                        /* --idle: waiting threads sampled too */
-    const char *ended; /* how the process ended during the run, NULL or "" if it did not */
+    const struct run_info *run;       /* the run: command, engine, samples, how it ended */
     const struct report_figs *figs;   /* NULL when there were no readings */
     const struct hot_table *hot;      /* by self, descending */
     const struct stack_table *stacks; /* merged over threads, heaviest first */

@@ -48,33 +48,46 @@ static void write_exit(FILE *f, int status)
         fprintf(f, "process:    process exited (wait status 0x%x)\n", (unsigned)status);
 }
 
-static void write_header(FILE *f, const struct snapshot_header *h)
+static void write_python(FILE *f, const struct run_info *h)
 {
-    fprintf(f, "pertop snapshot\n");
-    fprintf(f, "pid:        %d\n", (int)h->pid);
-    fprintf(f, "command:    %s\n", h->cmdline && h->cmdline[0] ? h->cmdline : "?");
-    fprintf(f, "duration:   %.1f s\n", h->duration_s);
-    fprintf(f, "samples:    %" PRIu64 " (lost %" PRIu64 ")\n", h->samples, h->lost);
-    fprintf(f, "rate:       %.1f Hz requested, %.1f Hz achieved\n", h->rate_asked,
-            h->rate_achieved);
-    fprintf(f, "threads:    %u\n", h->threads);
-    fprintf(f, "mode:       %s\n", h->idle ? "with idle" : "on-CPU");
-    if (h->exited)
-        write_exit(f, h->exit_status);
-    fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
-    if (h->python && h->py_nonblocking)
+    if (!h->python[0])
+        return;
+    if (h->nonblocking)
         fprintf(f,
                 "python:     %s, nonblocking, %" PRIu64 " samples with Python frames, %" PRIu64
                 " torn reads dropped (%.1f%%)\n",
-                h->python, h->py_samples, h->py_nb_torn,
-                h->py_samples + h->py_nb_torn
-                    ? 100.0 * (double)h->py_nb_torn / (double)(h->py_samples + h->py_nb_torn)
+                h->python, h->py_samples, h->nb_torn,
+                h->py_samples + h->nb_torn
+                    ? 100.0 * (double)h->nb_torn / (double)(h->py_samples + h->nb_torn)
                     : 0.0);
-    else if (h->python)
+    else
         fprintf(f,
                 "python:     %s, %" PRIu64 " samples with Python frames (%" PRIu64
                 " unmerged, %" PRIu64 " torn)\n",
                 h->python, h->py_samples, h->py_unmerged, h->py_torn);
+}
+
+static void write_header(FILE *f, const struct run_info *h)
+{
+    char eng[96];
+    fprintf(f, "pertop snapshot\n");
+    fprintf(f, "pid:        %d\n", (int)h->pid);
+    fprintf(f, "command:    %s\n", h->cmdline[0] ? h->cmdline : "?");
+    /* which engine took the samples says how to read them (perf: nobody
+     * stopped; ptrace: each thread stopped briefly) */
+    fprintf(f, "engine:     %s\n", run_info_engine(h, eng, sizeof eng)[0] ? eng : "?");
+    if (h->engine_note[0])
+        fprintf(f, "engine note: %s\n", h->engine_note);
+    fprintf(f, "duration:   %.1f s\n", h->elapsed_s);
+    fprintf(f, "samples:    %" PRIu64 " (lost %" PRIu64 ")\n", h->samples, h->lost);
+    fprintf(f, "rate:       %.1f Hz requested, %.1f Hz achieved\n", (double)h->rate_asked,
+            h->rate_achieved);
+    fprintf(f, "threads:    %u\n", h->threads_seen);
+    fprintf(f, "mode:       %s\n", h->idle ? "with idle" : "on-CPU");
+    if (h->exited)
+        write_exit(f, h->exit_status);
+    fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
+    write_python(f, h);
 }
 
 /* ------------------------------------------------------------ hot table */
@@ -252,7 +265,7 @@ static int write_stacks(FILE *f, const struct model *m, const struct resolver *r
     return 0;
 }
 
-int snapshot_write_text(FILE *f, const struct snapshot_header *h, const struct model *m,
+int snapshot_write_text(FILE *f, const struct run_info *run, const struct model *m,
                         const struct resolver *r, const struct view_opts *vo,
                         const struct snapshot_opts *so)
 {
@@ -261,7 +274,7 @@ int snapshot_write_text(FILE *f, const struct snapshot_header *h, const struct m
         snapshot_opts_default(&def);
         so = &def;
     }
-    write_header(f, h);
+    write_header(f, run);
     fputc('\n', f);
     int err = write_hot(f, m, r, vo, so);
     if (err)

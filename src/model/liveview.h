@@ -1,7 +1,7 @@
 /*
  * liveview.h - the rows of the live screen, as plain data.
  *
- * A live_frame is everything one screen refresh shows: the header numbers,
+ * A live_frame is everything one screen refresh shows: the run (runinfo.h),
  * the hot-function rows, the thread rows and the process numbers of
  * procstat.  It is built away from the thread that reads keys (src/live.c)
  * and handed over whole, so the screen only ever reads finished frames.
@@ -22,6 +22,7 @@
 
 #include "src/model/drill.h"
 #include "src/model/model.h"
+#include "src/model/runinfo.h"
 #include "sampler/proc/procstat.h"
 #include "src/session/resolve.h"
 #include "src/model/zoom.h"
@@ -48,25 +49,6 @@ struct lv_thread_row {
     uint32_t func_id; /* its function id (Enter opens its view), UINT32_MAX = none */
     double read_bps, write_bps, syscalls_ps;
     struct procstat_wait wait;
-};
-
-struct lv_header {
-    pid_t pid;
-    char cmdline[256];
-    double elapsed_s;
-    uint64_t samples, lost;
-    unsigned rate_asked;
-    double rate_achieved; /* rounds per second over the last refresh */
-    unsigned threads;
-    bool idle;   /* mode: waiting threads are sampled too */
-    bool exited; /* the target has exited */
-    char exit_msg[160];
-    /* Python: the interpreter found ("" none), its counts, or why Python
-     * frames are missing (py_note, "" when all is well) */
-    char python[64];
-    uint64_t py_samples, py_unmerged, py_torn;
-    bool py_nonblocking; /* py_torn were dropped, not shown as samples */
-    char py_note[200];
 };
 
 /* A thread's latest sample: the call-tree node it was counted at. */
@@ -135,7 +117,8 @@ struct lv_view_req {
 };
 
 struct live_frame {
-    struct lv_header h;
+    /* the header: the run so far, rate_achieved over the last refresh */
+    struct run_info run;
     bool recent; /* the views are of the recent window */
     pid_t tid;   /* the views are of this thread only (0 = all) */
     struct lv_hot_row *hot;

@@ -412,6 +412,8 @@ static void comment(struct rd *r, const struct pstr *s)
     double v = strtod(eq, NULL);
     if (strcmp(key, "command") == 0)
         snprintf(m->command, sizeof m->command, "%s", eq);
+    else if (strcmp(key, "engine") == 0)
+        snprintf(m->engine, sizeof m->engine, "%s", eq);
     else if (strcmp(key, "duration_s") == 0)
         m->duration_s = v;
     else if (strcmp(key, "cpu_pct") == 0)

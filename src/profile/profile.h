@@ -43,6 +43,7 @@
 /* What a file says about its run; have_* false (or 0, "") when unknown. */
 struct prof_meta {
     char command[256]; /* "" when unknown */
+    char engine[96];   /* what sampled it, "perf (task-clock)"; "" when unknown */
     double duration_s; /* 0 when unknown */
     uint64_t samples;  /* sum of the stacks' counts */
     double period_ns;  /* sampling period, 0 when unknown */

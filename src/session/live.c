@@ -41,25 +41,34 @@ struct live {
     /* refresher-only */
     struct procstat_snapshot *last_ps; /* kept when the target is gone */
     bool have_last_ps;
-    uint64_t prev_rounds, prev_ns, frozen_now;
+    uint64_t prev_count, prev_ns, frozen_now;
+    double prev_base; /* target CPU seconds (clock engines) or wall seconds */
     double last_rate;
 };
 
-/* Achieved rate over the time since the previous frame: the overall mean
- * would hide a rate change made with +/-. */
+/* Achieved rate over the last second or so: the overall mean would hide a
+ * rate change made with +/-.  A clock engine's samples are per CPU-second
+ * of the target (its CPU time moves in 10 ms ticks: a window of a second
+ * keeps that within 1%), a paced engine's rounds per wall second. */
 static double achieved_rate(struct live *l, uint64_t now)
 {
     struct session_stats st;
     session_get_stats(l->s, &st);
-    if (l->prev_ns && now - l->prev_ns >= 200000000ull && st.rounds >= l->prev_rounds) {
-        l->last_rate = (double)(st.rounds - l->prev_rounds) * 1e9 / (double)(now - l->prev_ns);
-        l->prev_rounds = st.rounds;
-        l->prev_ns = now;
-    } else if (!l->prev_ns) {
-        l->last_rate = st.elapsed_s > 0 ? (double)st.rounds / st.elapsed_s : 0.0;
-        l->prev_rounds = st.rounds;
-        l->prev_ns = now;
+    bool clock = st.clock_samples > 0;
+    uint64_t count = clock ? st.clock_samples : st.rounds;
+    double base = clock ? st.target_cpu_s : (double)now / 1e9;
+    uint64_t window = clock ? 1000000000ull : 200000000ull;
+    if (!l->prev_ns) {
+        double elapsed = clock ? st.target_cpu_s : session_elapsed(l->s);
+        l->last_rate = elapsed > 0 ? (double)count / elapsed : 0.0;
+    } else if (now - l->prev_ns >= window && count >= l->prev_count && base > l->prev_base) {
+        l->last_rate = (double)(count - l->prev_count) / (base - l->prev_base);
+    } else {
+        return l->last_rate;
     }
+    l->prev_count = count;
+    l->prev_base = base;
+    l->prev_ns = now;
     return l->last_rate;
 }
 
@@ -88,7 +97,7 @@ static struct live_frame *build(struct live *l, const struct live_req *req)
         l->frozen_now = t0;
     uint64_t now = exited ? l->frozen_now : t0;
     read_procstat(l, f);
-    f->h.rate_achieved = exited ? 0.0 : achieved_rate(l, t0);
+    f->run.rate_achieved = exited ? 0.0 : achieved_rate(l, t0);
     if (session_live(l->s, req, now, f->have_ps ? &f->ps : NULL, f) < 0) {
         live_frame_free(f);
         return NULL;

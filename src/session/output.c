@@ -45,13 +45,13 @@ static const char *thread_name_of(void *ctx, pid_t tid)
 }
 
 /* Thread time one sample stands for: the mean interval between rounds. */
-static uint64_t sample_period_ns(const struct snapshot_header *h)
+static uint64_t sample_period_ns(const struct run_info *h)
 {
-    double hz = h->rate_achieved > 0 ? h->rate_achieved : h->rate_asked;
+    double hz = h->rate_achieved > 0 ? h->rate_achieved : (double)h->rate_asked;
     return hz > 0 ? (uint64_t)(1e9 / hz + 0.5) : 0;
 }
 
-static int write_speedscope(const struct output_src *s, FILE *f, const struct snapshot_header *h,
+static int write_speedscope(const struct output_src *s, FILE *f, const struct run_info *h,
                             const struct resolver *r, const struct stack_table *t)
 {
     struct tname_ctx tn = {.s = s};
@@ -63,13 +63,13 @@ static int write_speedscope(const struct output_src *s, FILE *f, const struct sn
     return export_speedscope_write(f, t, r, &o);
 }
 
-static int write_svg(const struct output_src *s, FILE *f, const struct snapshot_header *h,
+static int write_svg(const struct output_src *s, FILE *f, const struct run_info *h,
                      const struct resolver *r, const struct stack_table *t, bool threads)
 {
     char title[300], sub[200];
     snprintf(title, sizeof title, "pertop: %.280s", h->cmdline[0] ? h->cmdline : "?");
-    snprintf(sub, sizeof sub, "pid %d, %" PRIu64 " samples, %.1f s at %.0f Hz, %s", (int)h->pid,
-             h->samples, h->duration_s, h->rate_asked, h->idle ? "with idle" : "on-CPU");
+    snprintf(sub, sizeof sub, "pid %d, %" PRIu64 " samples, %.1f s at %u Hz, %s", (int)h->pid,
+             h->samples, h->elapsed_s, h->rate_asked, h->idle ? "with idle" : "on-CPU");
     struct tname_ctx tn = {.s = s};
     struct svg_opts o;
     svg_opts_default(&o);
@@ -81,21 +81,12 @@ static int write_svg(const struct output_src *s, FILE *f, const struct snapshot_
     return export_svg_write(f, t, r, &o);
 }
 
-static int write_report(const struct output_src *s, FILE *f, const struct snapshot_header *h,
+static int write_report(const struct output_src *s, FILE *f, const struct run_info *h,
                         const struct resolver *r, const struct stack_table *st,
                         const struct hot_table *hot)
 {
     struct report_figs *figs = runfigs_copy(s->figs); /* NULL: none measured */
-    struct report_in in = {.command = h->cmdline,
-                           .pid = h->pid,
-                           .duration_s = h->duration_s,
-                           .samples = h->samples,
-                           .lost = h->lost,
-                           .rate_asked = h->rate_asked,
-                           .rate_achieved = h->rate_achieved,
-                           .threads = h->threads,
-                           .idle = h->idle,
-                           .ended = s->ended,
+    struct report_in in = {.run = h,
                            .figs = figs,
                            .hot = hot,
                            .stacks = st,
@@ -111,8 +102,7 @@ static int write_report(const struct output_src *s, FILE *f, const struct snapsh
  * big profile written from the screen does not hold up the processing
  * thread (100,000 distinct stacks take about half a second to write). */
 static int write_web(const struct output_src *s, FILE *f, enum output_format fmt, bool threads,
-                     const struct snapshot_header *h, const struct resolver *r,
-                     const struct view_opts *vo)
+                     const struct run_info *h, const struct resolver *r, const struct view_opts *vo)
 {
     struct stack_table st = {0};
     struct hot_table hot = {0};
@@ -133,18 +123,6 @@ static int write_web(const struct output_src *s, FILE *f, enum output_format fmt
 
 /* ------------------------------------------------- pprof, baseline, profile */
 
-/* What pertop knows of its run, for pprof comments and profiles. */
-static void run_meta(const struct output_src *s, const struct snapshot_header *h,
-                     struct prof_meta *m)
-{
-    memset(m, 0, sizeof *m);
-    snprintf(m->command, sizeof m->command, "%.255s", h->cmdline); /* long ones cut */
-    m->duration_s = h->duration_s;
-    m->samples = h->samples;
-    m->period_ns = (double)sample_period_ns(h);
-    runfigs_meta(s->figs, m); /* CPU %, RSS and peak, I/O rates when measured */
-}
-
 /* Build-ids of every module, read from the files before the model lock is
  * taken (the registry is append-only: ids below n stay valid). */
 static char **module_build_ids(const struct output_src *s, size_t *n)
@@ -160,24 +138,25 @@ static char **module_build_ids(const struct output_src *s, size_t *n)
     return ids;
 }
 
-static int write_pprof(const struct output_src *s, FILE *f, const struct snapshot_header *h,
+static int write_pprof(const struct output_src *s, FILE *f, const struct run_info *h,
                        const struct resolver *r)
 {
     size_t nids;
     char **ids = module_build_ids(s, &nids);
     if (!ids)
         return -ENOMEM;
-    struct prof_meta meta;
-    run_meta(s, h, &meta);
+    struct prof_meta figs = {0};
+    runfigs_meta(s->figs, &figs); /* CPU %, RSS and peak, I/O rates when measured */
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    int64_t dur = (int64_t)(h->duration_s * 1e9);
+    int64_t dur = (int64_t)(h->elapsed_s * 1e9);
     struct pprof_source src = {
         .r = r,
         .reg = s->reg,
         .build_ids = (const char *const *)ids,
         .nbuild_ids = nids,
-        .meta = &meta,
+        .run = h,
+        .figs = &figs,
         .period_ns = sample_period_ns(h),
         .idle = h->idle,
         .time_nanos = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - dur,
@@ -202,7 +181,7 @@ static int write_pprof(const struct output_src *s, FILE *f, const struct snapsho
 
 int output_write(FILE *f, const struct output_src *s, enum output_format fmt, bool threads)
 {
-    const struct snapshot_header *h = s->h;
+    const struct run_info *h = s->run;
     struct view_opts vo = {
         .window = MODEL_CUMULATIVE, .now_ns = clock_mono_ns(), .sort = SORT_SELF};
     if (fmt == FORMAT_SPEEDSCOPE || fmt == FORMAT_SVG || fmt == FORMAT_REPORT)

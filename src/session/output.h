@@ -32,10 +32,9 @@ struct output_src {
     pthread_mutex_t *lock; /* the model's and the interner's */
     struct modreg *reg;
     const struct resolver *r;
-    const struct snapshot_header *h; /* the run so far */
-    struct runfigs *figs;            /* NULL: not measured */
-    const char *ended;               /* how the target ended, "" while it runs */
-    const struct profile *baseline;  /* --baseline, or NULL */
+    const struct run_info *run;     /* the run so far */
+    struct runfigs *figs;           /* NULL: not measured */
+    const struct profile *baseline; /* --baseline, or NULL */
     const char *baseline_name;
     size_t rows; /* hot-table rows */
 };

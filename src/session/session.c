@@ -38,6 +38,9 @@
 
 /* ------------------------------------------------------------ sampler */
 
+/* a median stop longer than this makes the ptrace engine's samples suspect */
+#define STOP_WARN_NS 200000ull
+
 static void describe_exit(struct session *s, int status)
 {
     if (status < 0)
@@ -282,6 +285,9 @@ static int start_threads(struct session *s, char *err, size_t errsz, int *exit_c
     }
     if (start_processing(s, err, errsz) < 0)
         return -1;
+    pthread_mutex_lock(&s->sync);
+    cpumeter_start(&s->cpu, s->pid);
+    pthread_mutex_unlock(&s->sync);
     sampling_go(s->smp);
     return 0;
 }
@@ -352,11 +358,6 @@ pid_t session_pid(const struct session *s)
     return s->pid;
 }
 
-const char *session_exit_message(struct session *s)
-{
-    return s->exit_msg;
-}
-
 /* The sampler thread has ended: how the target ended, if it did. */
 static void note_exit(struct session *s)
 {
@@ -387,6 +388,9 @@ void session_stop(struct session *s)
     s->stopped = true;
     if (s->smp) {
         sampling_stop(s->smp); /* detaches before returning; closes the queue */
+        pthread_mutex_lock(&s->sync);
+        cpumeter_freeze(&s->cpu); /* the target runs on, unsampled */
+        pthread_mutex_unlock(&s->sync);
         note_exit(s);
     } else if (s->q) {
         capqueue_close(s->q);
@@ -399,7 +403,6 @@ void session_stop(struct session *s)
 void session_get_stats(struct session *s, struct session_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->elapsed_s = session_elapsed(s);
     struct sampling_figs f = {0};
     struct processing_stats p = {0};
     if (s->smp)
@@ -407,24 +410,18 @@ void session_get_stats(struct session *s, struct session_stats *out)
     if (s->proc)
         processing_get_stats(s->proc, &p);
     out->rounds = f.st.rounds;
-    out->samples = f.st.samples;
-    out->lost = f.st.lost;
+    out->captured = f.st.samples;
     out->failed = f.st.failed;
     out->stop_ns_total = f.st.stop_ns_total;
     out->stop_ns_max = f.st.stop_ns_max;
-    out->threads_now = f.st.threads;
-    out->threads_seen = f.st.threads_seen;
-    out->nb_torn = f.st.torn;
+    out->stop_ns_median = f.st.stop_ns_median;
+    out->clock_samples = f.st.clock_samples;
     out->sampler_cpu_ns = f.cpu_ns;
-    out->processed = p.processed;
-    out->truncated = p.truncated;
     out->processing_cpu_ns = p.cpu_ns;
-    out->py_samples = p.py_samples;
-    out->py_unmerged = p.py_unmerged;
-    out->py_capture_torn = p.py_torn;
     pthread_mutex_lock(&s->sync);
+    out->target_cpu_s = cpumeter_seconds(&s->cpu);
     out->py_walks = s->pystats.walks;
-    out->py_torn = s->pystats.torn;
+    out->py_walk_torn = s->pystats.torn;
     out->py_retries = s->pystats.retries;
     out->py_walk_ns = s->pystats.walk_ns;
     out->py_reads = s->pystats.reads;
@@ -432,59 +429,119 @@ void session_get_stats(struct session *s, struct session_stats *out)
     pthread_mutex_unlock(&s->sync);
 }
 
-void session_fill_header(struct session *s, struct snapshot_header *h)
+/* What the engine samples on, where there is a choice to tell. */
+static const char *engine_detail(const struct session *s)
 {
-    struct session_stats st;
-    session_get_stats(s, &st);
-    memset(h, 0, sizeof *h);
-    h->pid = s->pid;
-    h->cmdline = s->cmdline;
-    h->duration_s = st.elapsed_s;
-    h->samples = st.processed;
-    h->lost = st.lost;
-    h->rate_asked = session_rate(s);
-    h->rate_achieved = st.elapsed_s > 0 ? (double)st.rounds / st.elapsed_s : 0.0;
-    h->threads = st.threads_seen;
-    h->idle = s->cfg.idle;
-    h->exited = session_target_exited(s);
-    h->truncated = st.truncated;
-    if (s->smp) {
-        struct sampling_figs f;
+    if (s->engine == &perf_engine_ops)
+        return s->cfg.cpu_clock ? "cpu-clock" : "task-clock";
+    return "";
+}
+
+/* Why Python frames are missing, for the screen: the note of the set-up,
+ * or, for a launched command, why the sampler stopped looking. */
+static const char *python_note(const struct session *s)
+{
+    const char *note = s->py_note, *why = NULL;
+    if (!note[0] && pysample_gave_up(s->py, &why))
+        note = why[0]                           ? why
+               : s->cfg.stacks == STACKS_PYTHON ? "no CPython found in the command — --python "
+                                                  "shows nothing; try without it"
+                                                : "";
+    /* for the user, not the log: "pertop: " says nothing there */
+    return strncmp(note, "pertop: ", 8) ? note : note + 8;
+}
+
+static void run_python(struct session *s, const struct processing_stats *p, uint64_t nb_torn,
+                       struct run_info *out)
+{
+    snprintf(out->python, sizeof out->python, "%s", pysample_describe(s->py));
+    out->py_samples = p->py_samples;
+    out->py_unmerged = p->py_unmerged;
+    out->py_torn = p->py_torn;
+    out->nb_torn = nb_torn;
+    out->nonblocking = s->cfg.nonblocking;
+    /* an interpreter read: whatever was said before it showed is moot */
+    if (!out->python[0])
+        snprintf(out->py_note, sizeof out->py_note, "%s", python_note(s));
+}
+
+/* Per running thread: a clock engine's samples over the CPU time they
+ * stand for; a paced engine's rounds over wall time. */
+static double achieved(struct session *s, const struct engine_stats *st, double elapsed_s)
+{
+    if (st->clock_samples) {
+        pthread_mutex_lock(&s->sync);
+        double cpu = cpumeter_seconds(&s->cpu);
+        pthread_mutex_unlock(&s->sync);
+        return cpu > 0 ? (double)st->clock_samples / cpu : 0.0;
+    }
+    return elapsed_s > 0 ? (double)st->rounds / elapsed_s : 0.0;
+}
+
+/* The engine note, and for a stopping engine whose median stop passed
+ * STOP_WARN_NS, that its samples may land late. */
+static void stop_warning(const struct session *s, const struct engine_stats *st, char *buf,
+                         size_t size)
+{
+    int n = snprintf(buf, size, "%s", s->engine_note);
+    if (st->stop_ns_median <= STOP_WARN_NS || n < 0 || (size_t)n >= size)
+        return;
+    snprintf(buf + n, size - (size_t)n,
+             "%sthreads took a median %.0f us to stop (over %llu us): samples may skid to the "
+             "next system call or tick — the perf engine samples at the instant "
+             "(--engine perf; sysctl kernel.perf_event_paranoid=1 or CAP_PERFMON)",
+             n ? "; " : "", (double)st->stop_ns_median / 1e3,
+             (unsigned long long)(STOP_WARN_NS / 1000));
+}
+
+void session_run_info(struct session *s, struct run_info *out)
+{
+    memset(out, 0, sizeof *out);
+    struct sampling_figs f = {.exit_status = -1};
+    struct processing_stats p = {0};
+    if (s->smp)
         sampling_get(s->smp, &f);
-        h->exit_status = f.exit_status;
-    }
-    if (pysample_ready(s->py)) {
-        h->python = pysample_describe(s->py);
-        h->py_samples = st.py_samples;
-        h->py_unmerged = st.py_unmerged;
-        h->py_torn = st.py_capture_torn;
-        h->py_nb_torn = st.nb_torn;
-        h->py_nonblocking = s->cfg.nonblocking;
-    }
+    if (s->proc)
+        processing_get_stats(s->proc, &p);
+    out->pid = s->pid;
+    snprintf(out->cmdline, sizeof out->cmdline, "%s", s->cmdline);
+    out->engine = s->engine ? s->engine->name : "";
+    out->engine_detail = engine_detail(s);
+    stop_warning(s, &f.st, out->engine_note, sizeof out->engine_note);
+    out->elapsed_s = session_elapsed(s);
+    out->samples = p.processed;
+    out->lost = f.st.lost;
+    out->truncated = p.truncated;
+    out->rate_asked = session_rate(s);
+    out->rate_achieved = achieved(s, &f.st, out->elapsed_s);
+    out->threads_now = f.st.threads;
+    out->threads_seen = f.st.threads_seen;
+    out->idle = s->cfg.idle;
+    out->exited = session_target_exited(s);
+    out->exit_status = f.exit_status;
+    pthread_mutex_lock(&s->sync);
+    snprintf(out->exit_msg, sizeof out->exit_msg, "%s", s->exit_msg);
+    pthread_mutex_unlock(&s->sync);
+    run_python(s, &p, f.st.torn, out);
 }
 
 int session_write(struct session *s, FILE *f, enum output_format fmt, bool threads)
 {
-    struct snapshot_header h;
-    session_fill_header(s, &h);
+    struct run_info run;
+    session_run_info(s, &run);
     pthread_mutex_lock(&s->lock);
     uint32_t upto = intern_count(s->in);
     pthread_mutex_unlock(&s->lock);
     /* symbolize outside the lock: the processing thread keeps going */
     resolver_native_prepare(s->res, upto);
     struct resolver r = resolver_native_iface(s->res);
-    char ended[sizeof s->exit_msg];
-    pthread_mutex_lock(&s->sync);
-    snprintf(ended, sizeof ended, "%s", s->exit_msg);
-    pthread_mutex_unlock(&s->sync);
     struct output_src src = {.model = s->model,
                              .in = s->in,
                              .lock = &s->lock,
                              .reg = s->reg,
                              .r = &r,
-                             .h = &h,
+                             .run = &run,
                              .figs = s->figs,
-                             .ended = ended,
                              .baseline = s->baseline,
                              .baseline_name = s->cfg.baseline_name,
                              .rows = s->cfg.rows};
@@ -521,21 +578,6 @@ void session_zero(struct session *s)
     pthread_mutex_lock(&s->lock);
     model_zero(s->model);
     pthread_mutex_unlock(&s->lock);
-}
-
-const char *session_engine(const struct session *s)
-{
-    return s->engine ? s->engine->name : "";
-}
-
-const char *session_engine_note(const struct session *s)
-{
-    return s->engine_note;
-}
-
-const char *session_cmdline(const struct session *s)
-{
-    return s->cmdline;
 }
 
 const char *session_python_note(const struct session *s)

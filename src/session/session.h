@@ -23,24 +23,27 @@
 
 #include "src/cli.h"
 #include "src/model/liveview.h"
+#include "src/model/runinfo.h"
 
 struct session;
 struct live_frame;
 struct procstat_snapshot;
 struct engine_ops;
 
+/* What the sampling cost and how it went inside pertop (--stats); the
+ * run's own facts are in run_info (session_run_info). */
 struct session_stats {
-    uint64_t rounds, samples, lost, failed, processed, truncated;
+    uint64_t rounds;   /* sampling rounds (paced) or drains (self-timed) */
+    uint64_t captured; /* captures the engine queued (run_info.samples: in the model) */
+    uint64_t failed;   /* samples that could not be taken */
     uint64_t stop_ns_total, stop_ns_max;
+    uint64_t stop_ns_median; /* stopping engines; 0 when unknown */
+    uint64_t clock_samples;  /* clock-driven engines: samples the clock fired */
+    double target_cpu_s;     /* CPU time the target used since sampling began */
     uint64_t sampler_cpu_ns, processing_cpu_ns;
-    unsigned threads_now, threads_seen;
-    double elapsed_s;
     /* Python stacks read (walks), torn after the retry (--nonblocking:
      * dropped), retried, and what reading them cost the sampler thread */
-    uint64_t py_walks, py_torn, py_retries, py_walk_ns, py_reads, py_refinds;
-    /* samples with Python frames, of them unmerged, torn (kept with their
-     * native frames); with the live-read engine, torn walks dropped */
-    uint64_t py_samples, py_unmerged, py_capture_torn, nb_torn;
+    uint64_t py_walks, py_walk_torn, py_retries, py_walk_ns, py_reads, py_refinds;
 };
 
 /* What a session is asked to do (main fills it from the command line). */
@@ -85,9 +88,9 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
 void session_stop(struct session *s);
 
 void session_get_stats(struct session *s, struct session_stats *out);
-/* One-line message about how the target ended ("process 42 exited with
- * status 0"), or "" while it runs. */
-const char *session_exit_message(struct session *s);
+/* The run so far, for every writer and the screen: rate_achieved is the
+ * mean over the run.  Any thread. */
+void session_run_info(struct session *s, struct run_info *out);
 pid_t session_pid(const struct session *s);
 
 /* The sampling rate, changed live by the screen's +/- keys: the sampler
@@ -99,12 +102,6 @@ void session_zero(struct session *s);
 /* Why Python frames are missing (an interpreter found but not supported,
  * or none with --python), to show the user once; "" when all is well. */
 const char *session_python_note(const struct session *s);
-/* The engine that samples ("perf", "ptrace", "python-live"), and why it is
- * not the one asked for or the default ("" when it is), with what to do. */
-const char *session_engine(const struct session *s);
-const char *session_engine_note(const struct session *s);
-/* The command line of the target ("" when unknown). */
-const char *session_cmdline(const struct session *s);
 
 /* What the live screen asks for: the window and the thread (0 = all), and
  * the drill-down view with its zoom (src/liveview.h); seq comes back in the

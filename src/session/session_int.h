@@ -6,11 +6,11 @@
 #ifndef PERTOP_SESSION_INT_H
 #define PERTOP_SESSION_INT_H
 
+#include "src/session/cpumeter.h"
 #include <pthread.h>
 
 #include "sampler/python/pysample.h"
 #include "src/session/launch.h"
-#include "src/export/snapshot.h"
 #include "src/session/session.h"
 
 struct session {
@@ -42,14 +42,12 @@ struct session {
     bool stopped;
 
     pthread_mutex_t sync;          /* below */
+    struct cpumeter cpu;           /* the target's CPU time since sampling began */
     struct pysample_stats pystats; /* copied on the sampler thread */
     char exit_msg[160];
 
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
 };
-
-/* The session's figures under one name (session.c). */
-void session_fill_header(struct session *s, struct snapshot_header *h);
 
 #endif

@@ -15,46 +15,6 @@
 #include "src/session/resolve.h"
 #include "src/session/session_int.h"
 
-/* Header numbers of a live frame; the achieved rate is left to the caller,
- * which knows the previous frame. */
-static void live_header(struct session *s, struct lv_header *h)
-{
-    struct session_stats st;
-    session_get_stats(s, &st);
-    h->pid = s->pid;
-    /* a long command line is cut: the header shows its start */
-    size_t n = strnlen(s->cmdline, sizeof h->cmdline - 1);
-    memcpy(h->cmdline, s->cmdline, n);
-    h->cmdline[n] = '\0';
-    h->elapsed_s = st.elapsed_s;
-    h->samples = st.processed;
-    h->lost = st.lost;
-    h->rate_asked = session_rate(s);
-    h->threads = st.threads_now;
-    h->idle = s->cfg.idle;
-    h->exited = session_target_exited(s);
-    pthread_mutex_lock(&s->sync);
-    snprintf(h->exit_msg, sizeof h->exit_msg, "%s", s->exit_msg);
-    pthread_mutex_unlock(&s->sync);
-    h->py_samples = st.py_samples;
-    h->py_unmerged = st.py_unmerged;
-    h->py_torn = s->cfg.nonblocking ? st.nb_torn : st.py_capture_torn;
-    h->py_nonblocking = s->cfg.nonblocking;
-    snprintf(h->python, sizeof h->python, "%s", pysample_describe(s->py));
-    /* the note is for the user, not the log: "pertop: " says nothing here */
-    const char *note = s->py_note, *why = NULL;
-    if (!note[0] && pysample_gave_up(s->py, &why)) /* launched: looked for while sampling */
-        note = why[0]                           ? why
-               : s->cfg.stacks == STACKS_PYTHON ? "no CPython found in the command — --python "
-                                                  "shows nothing; try without it"
-                                                : "";
-    if (!strncmp(note, "pertop: ", 8))
-        note += 8;
-    size_t k = h->python[0] ? 0 : strnlen(note, sizeof h->py_note - 1); /* cut if long */
-    memcpy(h->py_note, note, k);
-    h->py_note[k] = '\0';
-}
-
 /* Threads that Python's threading module named: the samples carry those
  * names, /proc only the OS ones.  Under s->lock. */
 static void python_thread_names(struct session *s, struct live_frame *f)
@@ -69,14 +29,18 @@ static void python_thread_names(struct session *s, struct live_frame *f)
 int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
                  const struct procstat_snapshot *ps, struct live_frame *f)
 {
-    live_header(s, &f->h);
+    /* the achieved rate is the caller's, over the last refresh (it knows
+     * the previous frame): the run's mean would hide a change made with +/- */
+    double recent = f->run.rate_achieved;
+    session_run_info(s, &f->run);
+    f->run.rate_achieved = recent;
     pthread_mutex_lock(&s->lock);
     uint32_t upto = intern_count(s->in);
     pthread_mutex_unlock(&s->lock);
     /* symbolize outside the lock: the processing thread keeps going */
     resolver_native_prepare(s->res, upto);
     struct resolver r = resolver_native_iface(s->res);
-    double rate = f->h.rate_achieved > 0 ? f->h.rate_achieved : (double)f->h.rate_asked;
+    double rate = recent > 0 ? recent : (double)f->run.rate_asked;
     /* the request's view (drill-down) and zoom: every view starts from the
      * same zoomed self counts */
     struct lv_view_req v = req->v;
