@@ -19,9 +19,17 @@ perf_self_pct() {
 start_fixture "$FIXTURE_DIR/sysmix" --syscalls "$TMP/sys.design"
 P=$FIX_PID
 sleep 1.2 # the design file is written once a second
+# perf record over the same seconds as pertop: the machine's load moves the
+# design, so both must see the same interval
+RP=
+if have_perf; then
+    perf record -q -F 999 -p "$P" -o "$TMP/sys.perf" -- sleep 4 >/dev/null 2>&1 &
+    RP=$!
+fi
 "$PERTOP" --pid "$P" --rate 999 --duration 4 --batch --stats -o "$TMP/sys.folded" -f folded \
     >/dev/null 2>"$TMP/sys.err"
 check "syscall loop: run exits 0" [ $? -eq 0 ]
+[ -n "$RP" ] && wait "$RP"
 check "syscall loop: the perf engine sampled ($(engine_of "$TMP/sys.err"))" \
     [ "$(engine_of "$TMP/sys.err")" = perf ]
 design=$(design_of "$TMP/sys.design" compute_pct)
@@ -33,8 +41,7 @@ sc=$(folded_self_pct "$TMP/sys.folded" syscall)
 check "syscall loop: no skid to libc's syscall ($sc% self)" at_least 10 "$sc"
 check "syscall loop: the kernel's side is under cheap_syscall" \
     grep -qE "cheap_syscall;syscall;.*(__x64_sys_getppid|do_syscall_64)" "$TMP/sys.folded"
-if have_perf; then
-    perf record -q -F 999 -p "$P" -o "$TMP/sys.perf" -- sleep 4 >/dev/null 2>&1
+if [ -n "$RP" ]; then
     pp=$(perf_self_pct "$TMP/sys.perf" compute_chunk)
     check "syscall loop: perf record says compute_chunk ${pp:-?}%, pertop $got% (±3)" \
         within "$got" "${pp:-0}" 3

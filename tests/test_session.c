@@ -171,6 +171,13 @@ static struct session_config config(void)
                                    .engine = replay_ops(fx.r)};
 }
 
+static struct run_info run(void)
+{
+    struct run_info ri;
+    session_run_info(fx.s, &ri);
+    return ri;
+}
+
 static void start(void)
 {
     char err[512] = "";
@@ -179,7 +186,7 @@ static void start(void)
     int rc = session_start(&fx.s, &sc, err, sizeof err, &code);
     if (rc < 0)
         fail_msg("session_start: %s (exit code %d)", err, code);
-    assert_string_equal(session_engine(fx.s), "replay");
+    assert_string_equal(run().engine, "replay");
 }
 
 /* Everything scripted was played, processed and the session stopped. */
@@ -261,6 +268,7 @@ static struct session_stats stats(void)
     return st;
 }
 
+
 static struct replay_calls calls(void)
 {
     struct replay_calls c;
@@ -284,12 +292,12 @@ static void test_leaf_counts(void **state)
     assert_int_equal(count_ending(out, "leaf_b"), M);
     assert_int_equal(count_ending(out, ""), N + M); /* nothing else in the profile */
     free(out);
-    struct session_stats st = stats();
-    assert_int_equal(st.samples, N + M);
-    assert_int_equal(st.processed, N + M);
-    assert_int_equal(st.truncated, N + M); /* registers only: no stack to unwind */
-    assert_int_equal(st.lost, 0);
-    assert_int_equal(st.threads_seen, 1);
+    struct run_info ri = run();
+    assert_int_equal(stats().captured, N + M);
+    assert_int_equal(ri.samples, N + M);
+    assert_int_equal(ri.truncated, N + M); /* registers only: no stack to unwind */
+    assert_int_equal(ri.lost, 0);
+    assert_int_equal(ri.threads_seen, 1);
 }
 
 /* A stack taken in this process three calls deep: the session unwinds the
@@ -311,7 +319,7 @@ static void test_stack_frames(void **state)
     assert_int_equal(count_starting(out, "_start;"), 3); /* unwound to the outermost frame */
     assert_int_equal(count_ending(out, ""), 3);
     free(out);
-    assert_int_equal(stats().truncated, 0);
+    assert_int_equal(run().truncated, 0);
 }
 
 /* Samples the engine could not deliver are the session's lost count; the
@@ -325,10 +333,10 @@ static void test_lost_counted(void **state)
     replay_lost(fx.r, 3);
     start();
     play_and_stop();
-    struct session_stats st = stats();
-    assert_int_equal(st.lost, 8);
-    assert_int_equal(st.samples, 2);
-    assert_int_equal(st.processed, 2);
+    struct run_info ri = run();
+    assert_int_equal(ri.lost, 8);
+    assert_int_equal(stats().captured, 2);
+    assert_int_equal(ri.samples, 2);
 }
 
 /* The target's exit ends sampling: captures after it are never played,
@@ -348,8 +356,8 @@ static void test_exit_status(void **state)
     session_stop(fx.s);
     char want[64];
     snprintf(want, sizeof want, "process %d exited with status 3", (int)fx.child);
-    assert_string_equal(session_exit_message(fx.s), want);
-    assert_int_equal(stats().processed, 2);
+    assert_string_equal(run().exit_msg, want);
+    assert_int_equal(run().samples, 2);
     assert_int_equal(calls().detach, 1);
 }
 
@@ -364,7 +372,7 @@ static void test_exit_by_signal(void **state)
         usleep(10000);
     session_stop(fx.s);
     assert_true(session_target_exited(fx.s));
-    assert_non_null(strstr(session_exit_message(fx.s), "killed by signal 9"));
+    assert_non_null(strstr(run().exit_msg, "killed by signal 9"));
 }
 
 /* An exec is acknowledged once and sampling goes on after it. */
@@ -384,7 +392,7 @@ static void test_exec_then_more(void **state)
     assert_int_equal(count_ending(out, "leaf_a"), 3);
     assert_int_equal(count_ending(out, "leaf_b"), 4);
     free(out);
-    assert_int_equal(stats().processed, 7);
+    assert_int_equal(run().samples, 7);
 }
 
 /* Code mapped after the session read the maps (the child dlopens the
@@ -404,7 +412,7 @@ static void test_maps_changed(void **state)
     assert_int_equal(count_ending(out, "leaf_a"), 2);
     assert_int_equal(count_ending(out, ""), 5);
     free(out);
-    assert_int_equal(stats().processed, 5);
+    assert_int_equal(run().samples, 5);
 }
 
 /* attach refused: session_start fails with the engine's own message and
@@ -503,7 +511,7 @@ static void test_thread_names(void **state)
     assert_int_equal(count_starting(out, head), 1);
     assert_int_equal(count_ending(out, ""), 5);
     free(out);
-    assert_int_equal(stats().threads_seen, 3);
+    assert_int_equal(run().threads_seen, 3);
 }
 
 int main(void)
