@@ -8,7 +8,9 @@
 
 design_of() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$1"; }
 engine_of() { sed -n 's/^pertop: stats: engine=\([a-z-]*\).*/\1/p' "$1" | head -n1; }
-have_perf() { command -v perf >/dev/null 2>&1 && perf record -q -o /dev/null -- true >/dev/null 2>&1; }
+# (never perf record -o /dev/null: perf renames an existing output to .old
+# and writes a regular file in its place)
+have_perf() { command -v perf >/dev/null 2>&1 && perf record -q -o "$TMP/probe.perf" -- true >/dev/null 2>&1; }
 # perf_self_pct DATA SYMBOL: perf report's self share of SYMBOL
 perf_self_pct() {
     perf report -i "$1" --stdio --no-children --sort sym -q 2>/dev/null |
