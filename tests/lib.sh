@@ -124,3 +124,13 @@ at_least() {
 default_engine() {
     if grep -q "perf_event sampling refused" "$1"; then echo ptrace; else echo "perf (task-clock)"; fi
 }
+# check_mix FOLDED LABEL: the self shares of tests/fixtures/cpu_mix's
+# functions within 5 points of their design
+check_mix() {
+    for pair in compute_inner:30 parse_input:25 compute_middle:20 mix_bits:15 compute_outer:10; do
+        fn=${pair%%:*}
+        want=${pair#*:}
+        got=$(folded_self_pct "$1" "$fn")
+        check "$2self of $fn is $got%, designed $want% (±5)" within "$got" "$want" 5
+    done
+}

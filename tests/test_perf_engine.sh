@@ -71,12 +71,7 @@ for i in 1 2 3; do start_fixture "$FIXTURE_DIR/sysmix" --spin; done
 "$PERTOP" --pid "$P" --rate 499 --duration 6 --batch -o "$TMP/cont.folded" -f folded \
     >/dev/null 2>&1
 check "contention: run exits 0" [ $? -eq 0 ]
-for pair in compute_inner:30 parse_input:25 compute_middle:20 mix_bits:15 compute_outer:10; do
-    fn=${pair%%:*}
-    want=${pair#*:}
-    got=$(folded_self_pct "$TMP/cont.folded" "$fn")
-    check "contention: self of $fn $got%, designed $want% (±5)" within "$got" "$want" 5
-done
+check_mix "$TMP/cont.folded" "contention: "
 for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 
 # --- off-CPU: 30% computing, 70% asleep, and a thread blocked since before ---

@@ -268,7 +268,6 @@ static struct session_stats stats(void)
     return st;
 }
 
-
 static struct replay_calls calls(void)
 {
     struct replay_calls c;
