@@ -1,0 +1,142 @@
+/*
+ * session_info.c - what a running session tells: the run's facts
+ * (session_run_info, one struct run_info for every writer) and what the
+ * sampling costs (session_get_stats).  See session.h.
+ */
+#include "src/session/session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sampler/perf/perfengine.h"
+#include "src/session/processing.h"
+#include "src/session/sampling.h"
+#include "src/session/session_int.h"
+
+/* a median stop longer than this makes the ptrace engine's samples suspect */
+#define STOP_WARN_NS 200000ull
+
+void session_get_stats(struct session *s, struct session_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    struct sampling_figs f = {0};
+    struct processing_stats p = {0};
+    if (s->smp)
+        sampling_get(s->smp, &f);
+    if (s->proc)
+        processing_get_stats(s->proc, &p);
+    out->rounds = f.st.rounds;
+    out->captured = f.st.samples;
+    out->failed = f.st.failed;
+    out->stop_ns_total = f.st.stop_ns_total;
+    out->stop_ns_max = f.st.stop_ns_max;
+    out->stop_ns_median = f.st.stop_ns_median;
+    out->clock_samples = f.st.clock_samples;
+    out->sampler_cpu_ns = f.cpu_ns;
+    out->processing_cpu_ns = p.cpu_ns;
+    pthread_mutex_lock(&s->sync);
+    out->target_cpu_s = cpumeter_seconds(&s->cpu);
+    out->py_walks = s->pystats.walks;
+    out->py_walk_torn = s->pystats.torn;
+    out->py_retries = s->pystats.retries;
+    out->py_walk_ns = s->pystats.walk_ns;
+    out->py_reads = s->pystats.reads;
+    out->py_refinds = s->pystats.refinds;
+    pthread_mutex_unlock(&s->sync);
+}
+
+/* What the engine samples on, where there is a choice to tell. */
+static const char *engine_detail(const struct session *s)
+{
+    if (s->engine == &perf_engine_ops)
+        return s->cfg.cpu_clock ? "cpu-clock" : "task-clock";
+    return "";
+}
+
+/* Why Python frames are missing, for the screen: the note of the set-up,
+ * or, for a launched command, why the sampler stopped looking. */
+static const char *python_note(const struct session *s)
+{
+    const char *note = s->py_note, *why = NULL;
+    if (!note[0] && pysample_gave_up(s->py, &why))
+        note = why[0]                           ? why
+               : s->cfg.stacks == STACKS_PYTHON ? "no CPython found in the command — --python "
+                                                  "shows nothing; try without it"
+                                                : "";
+    /* for the user, not the log: "pertop: " says nothing there */
+    return strncmp(note, "pertop: ", 8) ? note : note + 8;
+}
+
+static void run_python(struct session *s, const struct processing_stats *p, uint64_t nb_torn,
+                       struct run_info *out)
+{
+    snprintf(out->python, sizeof out->python, "%s", pysample_describe(s->py));
+    out->py_samples = p->py_samples;
+    out->py_unmerged = p->py_unmerged;
+    out->py_torn = p->py_torn;
+    out->nb_torn = nb_torn;
+    out->nonblocking = s->cfg.nonblocking;
+    /* an interpreter read: whatever was said before it showed is moot */
+    if (!out->python[0])
+        snprintf(out->py_note, sizeof out->py_note, "%s", python_note(s));
+}
+
+/* Per running thread: a clock engine's samples over the CPU time they
+ * stand for; a paced engine's rounds over wall time. */
+static double achieved(struct session *s, const struct engine_stats *st, double elapsed_s)
+{
+    if (st->clock_samples) {
+        pthread_mutex_lock(&s->sync);
+        double cpu = cpumeter_seconds(&s->cpu);
+        pthread_mutex_unlock(&s->sync);
+        return cpu > 0 ? (double)st->clock_samples / cpu : 0.0;
+    }
+    return elapsed_s > 0 ? (double)st->rounds / elapsed_s : 0.0;
+}
+
+/* The engine note, and for a stopping engine whose median stop passed
+ * STOP_WARN_NS, that its samples may land late. */
+static void stop_warning(const struct session *s, const struct engine_stats *st, char *buf,
+                         size_t size)
+{
+    int n = snprintf(buf, size, "%s", s->engine_note);
+    if (st->stop_ns_median <= STOP_WARN_NS || n < 0 || (size_t)n >= size)
+        return;
+    snprintf(buf + n, size - (size_t)n,
+             "%sthreads took a median %.0f us to stop (over %llu us): samples may skid to the "
+             "next system call or tick — the perf engine samples at the instant "
+             "(--engine perf; sysctl kernel.perf_event_paranoid=1 or CAP_PERFMON)",
+             n ? "; " : "", (double)st->stop_ns_median / 1e3,
+             (unsigned long long)(STOP_WARN_NS / 1000));
+}
+
+void session_run_info(struct session *s, struct run_info *out)
+{
+    memset(out, 0, sizeof *out);
+    struct sampling_figs f = {.exit_status = -1};
+    struct processing_stats p = {0};
+    if (s->smp)
+        sampling_get(s->smp, &f);
+    if (s->proc)
+        processing_get_stats(s->proc, &p);
+    out->pid = s->pid;
+    snprintf(out->cmdline, sizeof out->cmdline, "%s", s->cmdline);
+    out->engine = s->engine ? s->engine->name : "";
+    out->engine_detail = engine_detail(s);
+    stop_warning(s, &f.st, out->engine_note, sizeof out->engine_note);
+    out->elapsed_s = session_elapsed(s);
+    out->samples = p.processed;
+    out->lost = f.st.lost;
+    out->truncated = p.truncated;
+    out->rate_asked = session_rate(s);
+    out->rate_achieved = achieved(s, &f.st, out->elapsed_s);
+    out->threads_now = f.st.threads;
+    out->threads_seen = f.st.threads_seen;
+    out->idle = s->cfg.idle;
+    out->exited = session_target_exited(s);
+    out->exit_status = f.exit_status;
+    pthread_mutex_lock(&s->sync);
+    snprintf(out->exit_msg, sizeof out->exit_msg, "%s", s->exit_msg);
+    pthread_mutex_unlock(&s->sync);
+    run_python(s, &p, f.st.torn, out);
+}
