@@ -47,7 +47,7 @@ struct perf_engine {
     uint64_t alive_at;
     bool exited, execed, maps_changed;
     struct engine_stats st;
-    uint64_t lost_kernel, no_regs, rate_failed;
+    uint64_t lost_kernel, no_regs;
 };
 
 /* ------------------------------------------------------------ captures */
@@ -136,10 +136,6 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     c->state = 'R';
     c->flags |= CAPTURE_ONCPU;
     e->st.clock_samples++;
-    /* the thread time it stands for, as perf report weighs it: the
-     * kernel's frequency mode varies the period, and off-CPU waits are
-     * weighed in time too */
-    c->weight_ns = s->period;
     pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
     queue_capture(e, c);
 }
@@ -480,7 +476,6 @@ static void pe_set_rate(struct engine *base, unsigned hz)
         perfev_enable(fresh, err, sizeof err) < 0) {
         perfev_free(fresh); /* keep sampling at the old rate */
         perfev_enable(e->clock, err, sizeof err);
-        e->rate_failed++;
         return;
     }
     perfev_free(e->clock);

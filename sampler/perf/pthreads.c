@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "sampler/capture.h"
 #include "sampler/proc/procfs.h"
 
 #define SLOTS     (PTHREADS_MAX * 2u) /* at most half full */

@@ -8,12 +8,8 @@
 #ifndef PERTOP_PTHREADS_H
 #define PERTOP_PTHREADS_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <sys/types.h>
-
-#include "sampler/capture.h"
 
 #define PTHREADS_MAX 16384u /* threads tracked at once */
 
