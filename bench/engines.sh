@@ -25,8 +25,7 @@ REPS=${1:-5}
 [ $# -gt 0 ] && shift
 SECTIONS=${*:-slowdown rate many churn redis}
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$1" | head -n1; }
+. "$(dirname "$0")/lib.sh"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
 have_perf=0
 perf record -q -o "$TMP/probe.data" -e task-clock -- true >/dev/null 2>&1 && have_perf=1

@@ -22,10 +22,9 @@ PY=${2:-$(command -v python3)}
 ROUNDS=${PYWORK_ROUNDS:-2000}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$(dirname "$0")/lib.sh"
 work() { sed -n 's/^work_seconds=//p' "$1"; }
 cpu() { sed -n 's/^cpu_seconds=//p' "$1"; }
-field() { grep -o "$2=[0-9.]*" "$1" | head -n1 | cut -d= -f2; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 PERF=$(command -v perf || true)
 

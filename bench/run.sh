@@ -24,9 +24,8 @@ if [ "${1:-}" = "--memory" ]; then
 fi
 
 REPS=${1:-5}
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$(dirname "$0")/lib.sh"
 work_time() { sed -n 's/^work_seconds=//p' "$1"; }
-stat_field() { grep -o "$2=[0-9.]*" "$1" | cut -d= -f2; }
 
 have_perf=0
 perf record -o "$TMP/probe.data" -e task-clock true >/dev/null 2>&1 && have_perf=1
@@ -37,9 +36,9 @@ while [ "$i" -lt "$REPS" ]; do
     for hz in 99 999; do
         "$PERTOP" --rate "$hz" --batch --stats -- "$WORK" >"$TMP/o" 2>"$TMP/e"
         work_time "$TMP/o" >>"$TMP/pertop.$hz"
-        stat_field "$TMP/e" stop_avg_us >>"$TMP/stop.$hz"
-        a=$(stat_field "$TMP/e" sampler_cpu_us_per_sample)
-        b=$(stat_field "$TMP/e" processing_cpu_us_per_sample)
+        field "$TMP/e" stop_avg_us >>"$TMP/stop.$hz"
+        a=$(field "$TMP/e" sampler_cpu_us_per_sample)
+        b=$(field "$TMP/e" processing_cpu_us_per_sample)
         echo "$a" >>"$TMP/scpu.$hz"
         echo "$b" >>"$TMP/pcpu.$hz"
         awk -v a="$a" -v b="$b" 'BEGIN { print a + b }' >>"$TMP/cpu.$hz"
