@@ -20,7 +20,14 @@ perf_self_pct() {
 # --- a CPU loop with a cheap system call every ~20 us ----------------------
 start_fixture "$FIXTURE_DIR/sysmix" --syscalls "$TMP/sys.design"
 P=$FIX_PID
-sleep 1.2 # the design file is written once a second
+sleep 0.5 # the design file is written every 100 ms
+# design_window BEFORE AFTER: compute_chunk's share between two readings
+design_window() {
+    awk -v a0="$(design_of "$1" compute_ns)" -v b0="$(design_of "$1" total_ns)" \
+        -v a1="$(design_of "$2" compute_ns)" -v b1="$(design_of "$2" total_ns)" \
+        'BEGIN { if (b1 > b0) printf "%.2f", 100 * (a1 - a0) / (b1 - b0); else print 0 }'
+}
+cp "$TMP/sys.design" "$TMP/sys.before"
 # perf record over the same seconds as pertop: the machine's load moves the
 # design, so both must see the same interval
 RP=
@@ -34,7 +41,7 @@ check "syscall loop: run exits 0" [ $? -eq 0 ]
 [ -n "$RP" ] && wait "$RP"
 check "syscall loop: the perf engine sampled ($(engine_of "$TMP/sys.err"))" \
     [ "$(engine_of "$TMP/sys.err")" = perf ]
-design=$(design_of "$TMP/sys.design" compute_pct)
+design=$(design_window "$TMP/sys.before" "$TMP/sys.design")
 got=$(folded_self_pct "$TMP/sys.folded" compute_chunk)
 check "syscall loop: compute_chunk $got%, designed $design% (±3)" within "$got" "${design:-0}" 3
 rate=$(sed -n 's/.*stats: elapsed=.* rate=\([0-9.]*\)Hz.*/\1/p' "$TMP/sys.err")
