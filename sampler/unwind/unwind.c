@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elf.h>
 #include <libunwind.h>
 
 /* Exported by libunwind (x86_64 generic build) but not declared in its
@@ -703,6 +704,7 @@ enum { RULE_EMPTY = 0, RULE_OK, RULE_SLOW };
 struct rule {
     uint64_t ip;
     uint8_t state; /* RULE_EMPTY, RULE_OK, RULE_SLOW */
+    bool covered;  /* some FDE covers ip (its rules may still be too complex) */
     uint8_t cfa_reg;
     uint8_t kind[RULE_NREG];
     int32_t cfa_off;
@@ -1078,6 +1080,7 @@ static bool rule_lookup(struct unwinder *u, const struct as_region *reg, struct 
         if (table_search(u, hdr + iu->hdr.table_off, iu->hdr.fde_count, (int64_t)(ip - hdr), hdr,
                          &fde)) {
             int r = rule_from_fde(u, fde, ip, ru);
+            ru->covered = r != FDE_NOT_COVERING;
             if (r != FDE_NOT_COVERING)
                 return r == FDE_OK;
         }
@@ -1091,8 +1094,11 @@ static bool rule_lookup(struct unwinder *u, const struct as_region *reg, struct 
         return false;
     u->synth[img->module_id] = iu;
     uint64_t base = SYNTH_BASE + (uint64_t)img->module_id * SYNTH_SPAN;
-    return table_search(u, base + iu->dbg.eh_len, iu->dbg.nent, (int64_t)(ip - lo), base, &fde) &&
-           rule_from_fde(u, fde, ip, ru) == FDE_OK;
+    if (!table_search(u, base + iu->dbg.eh_len, iu->dbg.nent, (int64_t)(ip - lo), base, &fde))
+        return false;
+    int r = rule_from_fde(u, fde, ip, ru);
+    ru->covered = r != FDE_NOT_COVERING;
+    return r == FDE_OK;
 }
 
 static struct rule *rule_get(struct unwinder *u, uint64_t ip)
@@ -1156,6 +1162,73 @@ static void regs_from_capture(const struct capture_regs *r, uint64_t *regs)
     memcpy(regs, v, sizeof v);
 }
 
+/* How far into _start its call of the next frame can be. */
+#define ENTRY_SPAN 64
+
+/* True when the bytes before ra end in a call instruction: direct
+ * (e8 rel32) or indirect through a register or memory (ff /2, REX or not). */
+static bool after_call(struct unwinder *u, uint64_t ra)
+{
+    uint8_t b[8];
+    if (ra < sizeof b || as_read_file_bytes(u->as, ra - sizeof b, b, sizeof b) < 0)
+        return false;
+    if (b[3] == 0xe8)
+        return true;
+    /* ff with ModRM reg field 2, instruction lengths 2, 3, 6 and 7 */
+    static const struct {
+        uint8_t len, mod;
+    } forms[] = {{2, 3}, {3, 1}, {3, 0}, {6, 2}, {6, 0}, {7, 2}};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        size_t at = sizeof b - forms[i].len;
+        uint8_t modrm = b[at + 1];
+        if (b[at] == 0xff && ((modrm >> 3) & 7) == 2 && (modrm >> 6) == forms[i].mod)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A leaf pc that no FDE covers: hand-written assembly whose CFI ends early
+ * (glibc's clone3 ends its FDE before the syscall, as the child's frame is
+ * not the parent's).  If the word at sp is a return address - it points
+ * into a module right after a call - the leaf pushed nothing: take it.
+ */
+static bool leaf_without_cfi(struct unwinder *u, const struct capture *c, uint64_t *regs)
+{
+    uint64_t ra;
+    if (!stack_word(c, regs[DW_RSP], &ra) || !as_find(u->as, ra) || !after_call(u, ra))
+        return false;
+    regs[DW_RSP] += 8;
+    regs[DW_RA] = ra;
+    return true;
+}
+
+/* The first instruction of a new thread or process: the clone system call
+ * returned 0 in the child, whose stack holds no caller. */
+static bool clone_child_start(struct unwinder *u, const struct capture *c)
+{
+    uint8_t b[2];
+    return c->regs.rax == 0 && c->regs.rip >= 2 &&
+           as_read_file_bytes(u->as, c->regs.rip - 2, b, sizeof b) == 0 && b[0] == 0x0f &&
+           b[1] == 0x05;
+}
+
+/* pc is in the first bytes of a module's ELF entry point (a return address
+ * past it, a leaf at or past it): the frame is _start, the outermost, whose
+ * copy in the dynamic loader has no CFI. */
+static bool in_entry(struct unwinder *u, uint64_t pc, bool leaf)
+{
+    const struct as_region *reg = as_find(u->as, pc);
+    if (!reg || !reg->img->data || reg->img->size < sizeof(Elf64_Ehdr))
+        return false;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)reg->img->data;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64)
+        return false;
+    uint64_t at = pc - reg->bias;
+    return eh->e_entry && (leaf ? at >= eh->e_entry : at > eh->e_entry) &&
+           at - eh->e_entry <= ENTRY_SPAN;
+}
+
 /* Returns false when the sample needs libunwind. */
 static bool fast_unwind(struct unwinder *u, const struct capture *c, struct unwind_result *out)
 {
@@ -1166,6 +1239,14 @@ static bool fast_unwind(struct unwinder *u, const struct capture *c, struct unwi
         uint64_t ip = regs[DW_RA], sp = regs[DW_RSP];
         /* A return address points after the call: look up the call. */
         const struct rule *ru = rule_get(u, out->n == 1 ? ip : ip - 1);
+        if (ru->state != RULE_OK && !ru->covered) {
+            if (out->n == 1 && leaf_without_cfi(u, c, regs)) {
+                out->pcs[out->n++] = regs[DW_RA];
+                continue;
+            }
+            if ((out->n == 1 && clone_child_start(u, c)) || in_entry(u, ip, out->n == 1))
+                return true;
+        }
         if (ru->state != RULE_OK)
             return false;
         int r = fast_step(c, ru, regs, &known);
