@@ -1073,9 +1073,9 @@ static void test_unwind_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addrspace_self_child), cmocka_unit_test(test_unwind_chain),
-        cmocka_unit_test(test_unwind_cpu_mix),       cmocka_unit_test(test_unwind_debug_frame),
-        cmocka_unit_test(test_unwind_hostile_files), cmocka_unit_test(test_unwind_signal_frame),
+        cmocka_unit_test(test_addrspace_self_child),    cmocka_unit_test(test_unwind_chain),
+        cmocka_unit_test(test_unwind_cpu_mix),          cmocka_unit_test(test_unwind_debug_frame),
+        cmocka_unit_test(test_unwind_hostile_files),    cmocka_unit_test(test_unwind_signal_frame),
         cmocka_unit_test(test_unwind_leaf_without_cfi), cmocka_unit_test(test_unwind_cost),
     };
     return cmocka_run_group_tests(tests, setup_self, NULL);
