@@ -33,10 +33,11 @@
 #include "symbols/demangle.h"
 #include "symbols/symtab.h"
 
-#define MAX_DEBUG_DIRS 8
-#define CACHE_WAYS     8
-#define CACHE_SETS     (SYM_CACHE_ENTRIES / CACHE_WAYS)
-#define INTERN_BLOCK   (64u * 1024u)
+#define MAX_DEBUG_DIRS  8
+#define CACHE_WAYS      8
+#define CACHE_SETS      (SYM_CACHE_ENTRIES / CACHE_WAYS)
+#define INTERN_BLOCK    (64u * 1024u)
+#define DWARF_EAGER_MAX (8ull << 20) /* decompressed bytes opened with the module */
 
 /* ------------------------------------------------------------ interner */
 
@@ -181,6 +182,7 @@ struct sym_module {
     Dwfl_Module *mod;
     Dwarf_Addr bias; /* Dwfl address = ELF vaddr + bias (0 as reported) */
     bool has_dwarf;
+    bool dwarf_deferred; /* compressed and large: opened when lines are asked */
     struct symtab *syms;
     struct cu_index **cus; /* sorted by CU offset, built lazily */
     size_t ncus, capcus;
@@ -194,6 +196,7 @@ struct symbolizer {
     struct cache_entry *cache;
     struct sym_module mods[SYM_MAX_MODULES];
     uint64_t clock; /* LRU stamps */
+    uint64_t dwarf_eager_max;
     struct sym_stats stats;
     struct sym_result out;
 };
@@ -231,6 +234,7 @@ struct symbolizer *sym_new(const char *root)
     if (!s)
         return NULL;
     s->root = strdup(root ? root : "");
+    s->dwarf_eager_max = DWARF_EAGER_MAX;
     s->cache = calloc((size_t)CACHE_SETS * CACHE_WAYS, sizeof(*s->cache));
     if (!s->root || !s->cache)
         goto fail;
@@ -577,6 +581,15 @@ static int build_symtab(struct sym_module *m)
             continue;
         if (!in_exec_section(elf, shndx))
             continue;
+        /* A symbol version ("clock_gettime@@GLIBC_2.17") names the ABI,
+         * not the function: the views show the name alone. */
+        char bare[256];
+        const char *at = strchr(name, '@');
+        if (at && at > name && (size_t)(at - name) < sizeof bare) {
+            memcpy(bare, name, (size_t)(at - name));
+            bare[at - name] = '\0';
+            name = bare;
+        }
         char *dm = demangle(name);
         int err = symtab_add_bind(m->syms, addr - m->bias, sym.st_size, dm ? dm : name,
                                   bind_of(sym.st_info));
@@ -586,6 +599,54 @@ static int build_symtab(struct sym_module *m)
     }
     symtab_finish(m->syms);
     return 0;
+}
+
+/* Bytes the compressed .debug_* sections of elf take once decompressed:
+ * libdw decompresses them whole into memory when the DWARF is opened. */
+static uint64_t compressed_dwarf_bytes(Elf *elf)
+{
+    size_t shstrndx;
+    uint64_t total = 0;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr sh;
+        GElf_Chdr ch;
+        const char *nm;
+        if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED) ||
+            !(nm = elf_strptr(elf, shstrndx, sh.sh_name)) || strncmp(nm, ".debug_", 7) != 0 ||
+            !gelf_getchdr(scn, &ch))
+            continue;
+        total += ch.ch_size;
+    }
+    return total;
+}
+
+/* The ELF file the module's symbol table came from: the separate debug
+ * file when one was found, else the module itself. */
+static Elf *symtab_elf(struct sym_module *m)
+{
+    int n = dwfl_module_getsymtab(m->mod);
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        Elf *elf = NULL;
+        if (dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, NULL) && elf)
+            return elf;
+    }
+    return NULL;
+}
+
+/* Opens the module's DWARF now, unless it would be decompressed into more
+ * than dwarf_eager_max bytes (a distribution's debug package: libc's takes
+ * about 19 MiB): such a module is named from its symbol table until a view
+ * asks for its source lines (sym_line). */
+static void open_dwarf(struct sym_module *m, bool asked)
+{
+    Dwarf_Addr dwbias;
+    m->dwarf_deferred = !asked && compressed_dwarf_bytes(symtab_elf(m)) > m->owner->dwarf_eager_max;
+    m->has_dwarf = !m->dwarf_deferred && dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
 }
 
 static int module_open(struct sym_module *m, const char *open_path)
@@ -616,8 +677,7 @@ static int module_open(struct sym_module *m, const char *open_path)
         *userdata = m;
     if (!dwfl_module_getelf(m->mod, &m->bias))
         goto fail;
-    Dwarf_Addr dwbias;
-    m->has_dwarf = dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
+    open_dwarf(m, false);
     return build_symtab(m);
 fail:
     dwfl_end(m->dwfl);
@@ -1083,12 +1143,19 @@ int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
     return 0;
 }
 
+void sym_set_dwarf_eager_max(struct symbolizer *s, uint64_t bytes)
+{
+    s->dwarf_eager_max = bytes;
+}
+
 void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const char *open_path,
               uint64_t vaddr, const char **file, int *line)
 {
     struct sym_module *m = module_get(s, module_id, name, open_path);
     *file = NULL;
     *line = 0;
+    if (m->dwfl && m->dwarf_deferred)
+        open_dwarf(m, true);
     if (m->dwfl && m->has_dwarf)
         pc_line(s, m, vaddr + m->bias, file, line);
 }

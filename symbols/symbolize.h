@@ -90,6 +90,13 @@ int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
 void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const char *open_path,
               uint64_t vaddr, const char **file, int *line);
 
+/* DWARF kept in compressed sections is decompressed whole into memory when
+ * opened (about 19 MiB for libc's debug package).  A module whose DWARF
+ * would take more than bytes so (default 8 MiB) is named from its symbol
+ * table until sym_line asks for its lines, which opens it.  Affects
+ * modules opened afterwards. */
+void sym_set_dwarf_eager_max(struct symbolizer *s, uint64_t bytes);
+
 /* Intern an arbitrary string in the symbolizer's string table. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 

@@ -99,7 +99,7 @@ for part in compute:compute_part sleep:sleep_part; do
         within "$got" "${want:-0}" 5
 done
 check "off-CPU: the sleeping stack ends in the sleep's system call" \
-    grep -qE "sleep_part;(__nanosleep;)?__clock_nanosleep;.*__x64_sys_clock_nanosleep" \
+    grep -qE "sleep_part;(__nanosleep;)?(__)?clock_nanosleep;.*__x64_sys_clock_nanosleep" \
     "$TMP/worker.folded"
 check "off-CPU: the main thread, blocked in pthread_join since before the attach, shows" \
     grep -qE "^sysmix-$P;.*main;.*pthread_clockjoin" "$TMP/off.folded"

@@ -676,6 +676,57 @@ static void test_build_id_dir(void **state)
     scratch_remove(&t);
 }
 
+/* A debug file with compressed DWARF past the budget: names from its symbol
+ * table until lines are asked for, then DWARF for every later lookup; under
+ * the budget it opens at once. */
+static void test_compressed_dwarf_deferred(void **state)
+{
+    (void)state;
+    need_file(CPU_MIX);
+    if (!have_binutils())
+        skip();
+    uint64_t addr, size;
+    assert_true(elf_symbol(CPU_MIX, "compute_inner", &addr, &size));
+    assert_true(size > 16);
+    struct scratch t;
+    scratch_make(&t);
+    char cmd[2048], bin[256];
+    snprintf(cmd, sizeof cmd,
+             "set -e; cd '%s'; mkdir side;"
+             "objcopy --only-keep-debug --compress-debug-sections=zlib '%s' side/cpu_mix.debug;"
+             "strip --strip-all -o side/cpu_mix '%s';"
+             "cd side; objcopy --add-gnu-debuglink=cpu_mix.debug cpu_mix",
+             t.dir, CPU_MIX, CPU_MIX);
+    assert_int_equal(run(cmd), 0);
+    snprintf(bin, sizeof bin, "%s/side/cpu_mix", t.dir);
+
+    struct symbolizer *s = sym_new("");
+    assert_non_null(s);
+    sym_set_dwarf_eager_max(s, 64);
+    const struct sym_result *r = sym_resolve(s, 1, bin, bin, addr + 4);
+    print_result("deferred", r);
+    assert_string_equal(r->f[0].func, "compute_inner");
+    assert_true(r->f[0].from_symtab);
+    assert_null(r->f[0].file);
+    const char *file = NULL;
+    int line = 0;
+    sym_line(s, 1, bin, bin, addr + 4, &file, &line);
+    assert_non_null(file);
+    assert_true(ends_with(file, "cpu_mix.c") && line > 0);
+    r = sym_resolve(s, 1, bin, bin, addr + 8);
+    assert_false(r->f[0].from_symtab);
+    assert_true(r->f[0].line > 0);
+    sym_free(s);
+
+    s = sym_new("");
+    assert_non_null(s);
+    r = sym_resolve(s, 1, bin, bin, addr + 4);
+    assert_false(r->f[0].from_symtab);
+    assert_true(ends_with(r->f[0].file, "cpu_mix.c"));
+    sym_free(s);
+    scratch_remove(&t);
+}
+
 /* More addresses than the cache holds and more modules than may stay
  * open: answers stay right while entries and sessions are evicted. */
 static void test_bounded(void **state)
@@ -779,8 +830,9 @@ int main(void)
         cmocka_unit_test(test_cxx_names),       cmocka_unit_test(test_every_address),
         cmocka_unit_test(test_stripped_dynsym), cmocka_unit_test(test_unknown),
         cmocka_unit_test(test_corrupt_files),   cmocka_unit_test(test_debuglink),
-        cmocka_unit_test(test_build_id_dir),    cmocka_unit_test(test_bounded),
-        cmocka_unit_test(test_intern),          cmocka_unit_test(test_lookup_cost),
+        cmocka_unit_test(test_build_id_dir),    cmocka_unit_test(test_compressed_dwarf_deferred),
+        cmocka_unit_test(test_bounded),         cmocka_unit_test(test_intern),
+        cmocka_unit_test(test_lookup_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
