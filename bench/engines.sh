@@ -8,6 +8,7 @@
 #   slowdown  bench/work (20-frame CPU loop): slowdown at 99, 999, 9999 Hz
 #             (perf engine, ptrace engine at 99/999, perf record), pertop's
 #             CPU per sample (whole process) and its RSS
+#   steady    pertop's CPU per sample and RSS once running (999 Hz, --pid)
 #   rate      achieved samples per CPU-second at 999 Hz, 1, 3 and 8 threads
 #   many      200 threads each wanting 10% of a CPU (20 CPUs' worth: on a
 #             small machine they also wait for one), 99 Hz: lowest per-thread rate,
@@ -23,7 +24,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; [ -n "${RPID:-}" ] && kill "$RPID" 2>/dev/null' EXIT
 REPS=${1:-5}
 [ $# -gt 0 ] && shift
-SECTIONS=${*:-slowdown rate many churn redis}
+SECTIONS=${*:-slowdown steady rate many churn redis}
 
 . "$(dirname "$0")/lib.sh"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
@@ -73,6 +74,40 @@ section_slowdown() {
         printf '%-7s %-12s %-12s %-14s %-20s %-10s\n' "$hz" "$p" "$t" "$r" "$(median <"$TMP/sd.cpu.$hz")" "$rss"
     done
     echo "targets: 99 Hz <= 1.005; 999 and 9999 Hz <= perf record's; CPU <= 10 us/sample"
+}
+
+# steady_run SECONDS: pertop --pid on the endless work target for SECONDS
+# at 999 Hz; prints "SAMPLES CPU_S RSS_KIB" (RSS read a second before the
+# end, while sampling; CPU of the whole pertop process)
+steady_run() {
+    "$PERTOP" --pid "$SW" --rate 999 --batch --stats -d "$1" -o "$TMP/st.txt" 2>"$TMP/st.err" &
+    sp=$!
+    sleep $(($1 - 1))
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$sp/status" 2>/dev/null)
+    wait "$sp"
+    echo "$(field "$TMP/st.err" samples) $(field "$TMP/st.err" pertop_cpu_s) ${rss:-0}"
+}
+
+# Steady state: what a long session costs per sample once started, as the
+# difference of a 4 s and a 14 s attach (start-up and the final output
+# cancel out), and the resident memory while sampling.
+section_steady() {
+    "$BUILD/bench/work" --rounds 1000000000 >/dev/null &
+    SW=$!
+    sleep 0.5
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        a=$(steady_run 4)
+        b=$(steady_run 14)
+        echo "$a $b" | awk '{ printf "%.2f\n", ($5 - $2) / ($4 - $1) * 1e6 }' >>"$TMP/steady.cpu"
+        echo "$b" | awk '{ printf "%.1f\n", $3 / 1024 }' >>"$TMP/steady.rss"
+        i=$((i + 1))
+    done
+    kill "$SW"
+    echo "== steady state, --pid on bench/work at 999 Hz (median of $REPS)"
+    echo "pertop CPU per sample (whole process, 14 s run minus 4 s run): $(median <"$TMP/steady.cpu") us"
+    echo "pertop RSS while sampling: $(median <"$TMP/steady.rss") MiB"
+    echo "targets: <= 10 us per sample; <= 30 MiB (after 10 minutes: bench/run.sh --memory 600)"
 }
 
 section_rate() {

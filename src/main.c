@@ -146,13 +146,17 @@ static void print_stats(struct session *s)
             "pertop: stats: elapsed=%.3fs rounds=%llu rate=%.1fHz samples=%llu processed=%llu "
             "lost=%llu failed=%llu truncated=%llu threads=%u stop_avg_us=%.1f stop_max_us=%.1f "
             "stop_median_us=%.1f target_cpu_s=%.2f "
-            "sampler_cpu_us_per_sample=%.1f processing_cpu_us_per_sample=%.1f maxrss_kib=%ld\n",
+            "sampler_cpu_us_per_sample=%.1f processing_cpu_us_per_sample=%.1f pertop_cpu_s=%.3f "
+            "maxrss_kib=%ld\n",
             run.elapsed_s, (unsigned long long)st.rounds, run.rate_achieved,
             (unsigned long long)st.captured, (unsigned long long)run.samples,
             (unsigned long long)run.lost, (unsigned long long)st.failed,
             (unsigned long long)run.truncated, run.threads_seen, st.stop_ns_total * per / 1e3,
             st.stop_ns_max / 1e3, st.stop_ns_median / 1e3, st.target_cpu_s,
-            st.sampler_cpu_ns * per / 1e3, st.processing_cpu_ns * per / 1e3, ru.ru_maxrss);
+            st.sampler_cpu_ns * per / 1e3, st.processing_cpu_ns * per / 1e3,
+            (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6,
+            ru.ru_maxrss);
     print_python_stats(&st, run.elapsed_s);
 }
 
