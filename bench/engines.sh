@@ -80,7 +80,7 @@ section_slowdown() {
 # at 999 Hz; prints "SAMPLES CPU_S RSS_KIB" (RSS read a second before the
 # end, while sampling; CPU of the whole pertop process)
 steady_run() {
-    "$PERTOP" --pid "$SW" --rate 999 --batch --stats -d "$1" -o "$TMP/st.txt" 2>"$TMP/st.err" &
+    "$PERTOP" --pid "$SW" --rate 999 --batch --stats -d "$1" -o "$TMP/st.txt" >/dev/null 2>"$TMP/st.err" &
     sp=$!
     sleep $(($1 - 1))
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$sp/status" 2>/dev/null)
