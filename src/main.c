@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ui/batchview.h"
@@ -221,8 +222,24 @@ static bool use_screen(const struct cli_opts *o)
     return !o->batch && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 }
 
+/* A launched command that ended on its own passes its status through, as
+ * perf record and time do: its exit code, or 128 + the signal that killed
+ * it.  One that pertop stopped (a signal to pertop, --duration, q) does not:
+ * its status says what pertop did, not what the command did. */
+static int command_code(const struct run_info *run)
+{
+    if (!run->exited || run->exit_status < 0)
+        return EXIT_OK;
+    if (WIFEXITED(run->exit_status))
+        return WEXITSTATUS(run->exit_status);
+    if (WIFSIGNALED(run->exit_status))
+        return 128 + WTERMSIG(run->exit_status);
+    return EXIT_OK;
+}
+
 static int finish(struct session *s, const struct cli_opts *o, bool screen)
 {
+    bool ended_alone = o->command && session_target_exited(s);
     session_stop(s); /* the target is detached and running from here on */
     int code = EXIT_OK;
     struct run_info run;
@@ -247,7 +264,7 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
         code = EXIT_OUTPUT;
     if (o->stats)
         print_stats(s);
-    return code;
+    return code == EXIT_OK && ended_alone ? command_code(&run) : code;
 }
 
 /* `pertop diff BEFORE AFTER`: both profiles read whole first, so a bad

@@ -55,4 +55,21 @@ sleep 0.2
 check "launch + SIGINT: command stopped too" [ ! -e "/proc/$C" ]
 check "launch + SIGINT: snapshot printed" grep -q "compute_inner" "$TMP/l.txt"
 
+# a command that ends on its own passes its status through, as perf record
+# and time do; pertop's own failures keep pertop's codes
+for eng in perf ptrace; do
+    "$PERTOP" --engine "$eng" --batch -- sh -c 'exit 7' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng): the command's exit 7 is pertop's (got $rc)" [ "$rc" -eq 7 ]
+    "$PERTOP" --engine "$eng" --batch -- sh -c 'kill -TERM $$' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng): killed by SIGTERM gives 143 (got $rc)" [ "$rc" -eq 143 ]
+done
+"$PERTOP" --batch -d 1 -- sleep 30 >/dev/null 2>&1
+rc=$?
+check "launch: a command pertop stops at --duration gives 0 (got $rc)" [ "$rc" -eq 0 ]
+"$PERTOP" --batch -o "$TMP/no/such/dir/p.txt" -- sh -c 'exit 7' >/dev/null 2>&1
+rc=$?
+check "launch: pertop's own failure keeps its code 6 (got $rc)" [ "$rc" -eq 6 ]
+
 finish

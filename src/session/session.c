@@ -40,6 +40,7 @@
 
 static void describe_exit(struct session *s, int status)
 {
+    s->exit_status = status;
     if (status < 0)
         snprintf(s->exit_msg, sizeof s->exit_msg, "process %d exited", (int)s->pid);
     else if (WIFEXITED(status))
@@ -313,6 +314,7 @@ int session_start(struct session **out, const struct session_config *cfg, char *
         snprintf(err, errsz, "pertop: out of memory");
         return -ENOMEM;
     }
+    s->exit_status = -1;
     s->cfg = *cfg;
     s->pid = cfg->pid;
     s->launch = (struct launch){0, -1, -1};

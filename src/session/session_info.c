@@ -136,6 +136,8 @@ void session_run_info(struct session *s, struct run_info *out)
     out->exited = session_target_exited(s);
     out->exit_status = f.exit_status;
     pthread_mutex_lock(&s->sync);
+    if (out->exit_status < 0)
+        out->exit_status = s->exit_status;
     snprintf(out->exit_msg, sizeof out->exit_msg, "%s", s->exit_msg);
     pthread_mutex_unlock(&s->sync);
     run_python(s, &p, f.st.torn, out);

@@ -45,6 +45,7 @@ struct session {
     struct cpumeter cpu;           /* the target's CPU time since sampling began */
     struct pysample_stats pystats; /* copied on the sampler thread */
     char exit_msg[160];
+    int exit_status; /* the wait status exit_msg tells, -1 when unknown */
 
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
