@@ -185,6 +185,30 @@ static void test_empty_profile(void **state)
     profile_free(p);
 }
 
+/* Names with bytes that are not UTF-8 and a terminal escape: never written
+ * raw (U+FFFD for the byte that is not UTF-8). */
+static void test_text_bad_bytes(void **state)
+{
+    (void)state;
+    const char *s[] = {"main;caf\xe9_\x1b[2Jx"};
+    const uint64_t c[] = {5};
+    struct profile *p = make(s, c, 1);
+    struct diff_table t;
+    assert_int_equal(diff_profiles(p, p, &t), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(diff_write_text(f, &t, p, p, "a", "b", 0), 0);
+    fclose(f);
+    /* (the profile's reader made the escape a '?' already) */
+    assert_non_null(strstr(buf, "caf\xef\xbf\xbd_?[2Jx\n"));
+    assert_null(memchr(buf, 0x1b, len));
+    assert_null(memchr(buf, 0xe9, len));
+    free(buf);
+    diff_table_free(&t);
+    profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_baseline_cell, setup, teardown),
         cmocka_unit_test(test_empty_profile),
+        cmocka_unit_test(test_text_bad_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,23 @@ sleep 0.2
 check "launch + SIGINT: command stopped too" [ ! -e "/proc/$C" ]
 check "launch + SIGINT: snapshot printed" grep -q "compute_inner" "$TMP/l.txt"
 
+# a full filesystem while writing an export: the reason is said, exit 6,
+# and nothing is left under the final name or as a temporary
+FULL="$TMP/full"
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
+    head -c 60000 /dev/zero >"$FULL/filler" 2>/dev/null
+    "$PERTOP" --batch -d 1 -o "$FULL/p.svg" -f svg -- "$FIXTURE_DIR/cpu_mix" >/dev/null \
+        2>"$TMP/full.err"
+    rc=$?
+    check "full disk: exit 6 (got $rc)" [ "$rc" -eq 6 ]
+    check "full disk: says No space left on device" grep -q "No space left on device" "$TMP/full.err"
+    check "full disk: no file left behind" sh -c "! ls '$FULL' | grep -q '^p.svg'"
+    umount "$FULL"
+else
+    echo "note: cannot mount a small tmpfs here: the full-disk case is left out"
+fi
+
 # a command that ends on its own passes its status through, as perf record
 # and time do; pertop's own failures keep pertop's codes
 for eng in perf ptrace; do

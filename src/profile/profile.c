@@ -337,6 +337,14 @@ static int set_err(char *err, size_t errsz, const char *fmt, ...)
 }
 
 /* "COUNT" at the end of a line: digits only, no overflow. */
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return n > 0;
+}
+
 static bool parse_count(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 20)
@@ -380,6 +388,8 @@ static int folded_line(struct profile *p, const char *s, size_t n, uint32_t *ids
     while (sp && s[sp - 1] != ' ' && s[sp - 1] != '\t')
         sp--;
     uint64_t count;
+    if (sp > 0 && !parse_count(s + sp, n - sp, &count) && all_digits(s + sp, n - sp))
+        return -ERANGE;
     if (sp == 0 || !parse_count(s + sp, n - sp, &count))
         return -EINVAL;
     size_t end = sp - 1;
@@ -423,6 +433,10 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
                     "pertop: %s:%zu: not a folded stack line (expected 'frame;frame;... COUNT')"
                     " — pass a folded or pprof profile",
                     name, lineno);
+        else if (rc == -ERANGE)
+            set_err(err, errsz,
+                    "pertop: %s:%zu: the sample count is too large (at most %" PRIu64 ")", name,
+                    lineno, UINT64_MAX);
         else if (rc > 0)
             added++;
         pos += n + 1;
@@ -435,7 +449,7 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
                      "pertop: %s: no stacks in this folded file — record one with "
                      "'pertop --batch --output FILE --format folded'",
                      name);
-    return rc < 0 ? rc : 0;
+    return rc == -ERANGE ? -EINVAL : rc < 0 ? rc : 0;
 }
 
 /* ------------------------------------------------------------ entry points */
