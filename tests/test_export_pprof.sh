@@ -194,6 +194,14 @@ expect_fail 2 "empty: empty file" diff "$TMP/empty" "$TMP/before.folded"
 expect_fail 2 "cut\.pb\.gz: corrupt pprof data \(gzip" diff "$TMP/before.folded" "$TMP/cut.pb.gz"
 expect_fail 2 "junk\.bin: corrupt pprof data" diff "$TMP/junk.bin" "$TMP/before.folded"
 expect_fail 2 "bad\.folded:2: not a folded stack line" diff "$TMP/bad.folded" "$TMP/before.folded"
+printf 'main;run 99999999999999999999\n' >"$TMP/huge.folded"
+expect_fail 2 "huge\.folded:1: the sample count is too large" diff "$TMP/huge.folded" "$TMP/before.folded"
+# an escape sequence in a name is text, not binary, and never reaches the
+# terminal raw
+printf 'main;\033[2Jrun 3\n' >"$TMP/esc.folded"
+"$PERTOP" diff "$TMP/esc.folded" "$TMP/esc.folded" >"$TMP/esc.out" 2>&1
+check "diff of a folded file with an escape byte works (exit $?)" grep -q "run" "$TMP/esc.out"
+check "diff: the escape byte is not written" sh -c "! grep -q \"$(printf '\033')\" '$TMP/esc.out'"
 expect_fail 2 "cannot read .*nothere.*No such file" diff "$TMP/nothere" "$TMP/before.folded"
 expect_fail 2 "expected two profiles" diff "$TMP/before.folded"
 expect_fail 2 "invalid --rows" diff --rows x "$TMP/before.folded" "$TMP/before.folded"
