@@ -559,9 +559,11 @@ static enum symtab_bind bind_of(unsigned char info)
 }
 
 /* The module's function symbols (libdwfl picks .symtab, from the debug
- * file if needed, else .dynsym), demangled, in a sorted table. */
-static int build_symtab(struct sym_module *m)
+ * file if needed, else .dynsym), demangled, in a sorted table; *from is
+ * the ELF file they came from (NULL when there are none). */
+static int build_symtab(struct sym_module *m, Elf **from)
 {
+    *from = NULL;
     m->syms = symtab_new();
     if (!m->syms)
         return -ENOMEM;
@@ -572,6 +574,8 @@ static int build_symtab(struct sym_module *m)
         GElf_Word shndx;
         Elf *elf = NULL;
         const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, NULL);
+        if (!*from)
+            *from = elf;
         if (!name || !name[0])
             continue;
         int type = GELF_ST_TYPE(sym.st_info);
@@ -622,31 +626,11 @@ static uint64_t compressed_dwarf_bytes(Elf *elf)
     return total;
 }
 
-/* The ELF file the module's symbol table came from: the separate debug
- * file when one was found, else the module itself. */
-static Elf *symtab_elf(struct sym_module *m)
-{
-    int n = dwfl_module_getsymtab(m->mod);
-    for (int i = 1; i < n; i++) {
-        GElf_Sym sym;
-        GElf_Addr addr;
-        GElf_Word shndx;
-        Elf *elf = NULL;
-        if (dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, &elf, NULL) && elf)
-            return elf;
-    }
-    return NULL;
-}
-
-/* Opens the module's DWARF now, unless it would be decompressed into more
- * than dwarf_eager_max bytes (a distribution's debug package: libc's takes
- * about 19 MiB): such a module is named from its symbol table until a view
- * asks for its source lines (sym_line). */
-static void open_dwarf(struct sym_module *m, bool asked)
+static void open_dwarf(struct sym_module *m)
 {
     Dwarf_Addr dwbias;
-    m->dwarf_deferred = !asked && compressed_dwarf_bytes(symtab_elf(m)) > m->owner->dwarf_eager_max;
-    m->has_dwarf = !m->dwarf_deferred && dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
+    m->dwarf_deferred = false;
+    m->has_dwarf = dwfl_module_getdwarf(m->mod, &dwbias) != NULL;
 }
 
 static int module_open(struct sym_module *m, const char *open_path)
@@ -677,8 +661,17 @@ static int module_open(struct sym_module *m, const char *open_path)
         *userdata = m;
     if (!dwfl_module_getelf(m->mod, &m->bias))
         goto fail;
-    open_dwarf(m, false);
-    return build_symtab(m);
+    Elf *syms_from;
+    int rc = build_symtab(m, &syms_from);
+    /* DWARF that would be decompressed into more than dwarf_eager_max bytes
+     * (a distribution's debug package: libc's takes about 19 MiB) waits
+     * until a view asks for lines (sym_line); the symbol table names the
+     * module's functions meanwhile. */
+    if (compressed_dwarf_bytes(syms_from) > m->owner->dwarf_eager_max)
+        m->dwarf_deferred = true;
+    else
+        open_dwarf(m);
+    return rc;
 fail:
     dwfl_end(m->dwfl);
     m->dwfl = NULL;
@@ -1155,7 +1148,7 @@ void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const 
     *file = NULL;
     *line = 0;
     if (m->dwfl && m->dwarf_deferred)
-        open_dwarf(m, true);
+        open_dwarf(m);
     if (m->dwfl && m->has_dwarf)
         pc_line(s, m, vaddr + m->bias, file, line);
 }

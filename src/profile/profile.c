@@ -336,7 +336,6 @@ static int set_err(char *err, size_t errsz, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* "COUNT" at the end of a line: digits only, no overflow. */
 static bool all_digits(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -345,6 +344,7 @@ static bool all_digits(const char *s, size_t n)
     return n > 0;
 }
 
+/* "COUNT" at the end of a line: digits only, no overflow. */
 static bool parse_count(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 20)
@@ -388,10 +388,10 @@ static int folded_line(struct profile *p, const char *s, size_t n, uint32_t *ids
     while (sp && s[sp - 1] != ' ' && s[sp - 1] != '\t')
         sp--;
     uint64_t count;
-    if (sp > 0 && !parse_count(s + sp, n - sp, &count) && all_digits(s + sp, n - sp))
-        return -ERANGE;
-    if (sp == 0 || !parse_count(s + sp, n - sp, &count))
+    if (sp == 0)
         return -EINVAL;
+    if (!parse_count(s + sp, n - sp, &count))
+        return all_digits(s + sp, n - sp) ? -ERANGE : -EINVAL;
     size_t end = sp - 1;
     while (end && (s[end - 1] == ' ' || s[end - 1] == '\t'))
         end--;
