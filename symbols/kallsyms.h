@@ -56,6 +56,14 @@ struct kallsyms_stats {
  * with kallsyms_usable false and the reason in err. */
 int kallsyms_load(struct kallsyms **out, const char *path, char *err, size_t errsz);
 
+/* The same, read at the first lookup, count or stats: only the first
+ * lines are read now, to tell whether the addresses show (kallsyms_usable).
+ * The whole file costs ~70 ms of CPU on a distribution kernel, which a run
+ * that never meets a kernel frame should not pay, nor any run's start-up.
+ * A read that fails then leaves the table empty: every lookup misses.  The
+ * table is then not safe to share between threads until it has loaded. */
+int kallsyms_defer(struct kallsyms **out, const char *path, char *err, size_t errsz);
+
 /* The same from len bytes of text at buf (need not be NUL-terminated). */
 int kallsyms_parse(struct kallsyms **out, const char *buf, size_t len, char *err, size_t errsz);
 
@@ -64,16 +72,16 @@ void kallsyms_free(struct kallsyms *k);
 /* True when the table holds symbols with real (non-zero) addresses. */
 bool kallsyms_usable(const struct kallsyms *k);
 
-size_t kallsyms_count(const struct kallsyms *k);
-void kallsyms_get_stats(const struct kallsyms *k, struct kallsyms_stats *out);
+size_t kallsyms_count(struct kallsyms *k);
+void kallsyms_get_stats(struct kallsyms *k, struct kallsyms_stats *out);
 
 /* The symbol with the highest start <= addr, with addr's offset in it:
  * 0, or -ENOENT before the first symbol, past the reach of the one found,
  * or in an empty/hidden table. */
-int kallsyms_lookup(const struct kallsyms *k, uint64_t addr, struct kallsyms_sym *out);
+int kallsyms_lookup(struct kallsyms *k, uint64_t addr, struct kallsyms_sym *out);
 
 /* The address of the first symbol called name (any module), or 0.  A
  * linear scan: for tests and one-off checks, not per sample. */
-uint64_t kallsyms_addr_of(const struct kallsyms *k, const char *name);
+uint64_t kallsyms_addr_of(struct kallsyms *k, const char *name);
 
 #endif

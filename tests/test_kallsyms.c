@@ -36,7 +36,7 @@ static const char synthetic[] = "ffffffff81002000 T beta\n"
                                 "ffffffff81006000 b bss_thing\n"
                                 "ffffffff81000500 TT two_letter_type\n";
 
-static void expect(const struct kallsyms *k, uint64_t addr, const char *name, uint64_t off,
+static void expect(struct kallsyms *k, uint64_t addr, const char *name, uint64_t off,
                    const char *module)
 {
     struct kallsyms_sym s;
@@ -188,6 +188,54 @@ static void test_bounds(void **state)
     assert_non_null(strstr(err, "/nonexistent/kallsyms"));
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A deferred table reads only the first lines until its first lookup: the
+ * file rewritten in between is the one it names from.  Hidden addresses are
+ * told at once; a file gone by the first lookup leaves it empty. */
+static void test_deferred(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_kallsyms.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(path, "ffffffff81001000 T old_name\n");
+    struct kallsyms *k;
+    char err[256];
+    assert_int_equal(kallsyms_defer(&k, path, err, sizeof err), 0);
+    assert_true(kallsyms_usable(k));
+    write_text(path, "ffffffff81002000 T zeta\nffffffff81001000 T alpha\t[ext4]\n"
+                     "ffffffff81003000 D data\n");
+    expect(k, 0xffffffff81001010ull, "alpha", 0x10, "ext4");
+    expect(k, 0xffffffff81002000ull, "zeta", 0, NULL);
+    assert_int_equal(kallsyms_count(k), 2);
+    kallsyms_free(k);
+
+    write_text(path, "0000000000000000 T _stext\n0000000000000000 t do_one\n");
+    assert_int_equal(kallsyms_defer(&k, path, err, sizeof err), 0);
+    assert_false(kallsyms_usable(k));
+    assert_non_null(strstr(err, "kptr_restrict"));
+    kallsyms_free(k);
+
+    write_text(path, "ffffffff81001000 T gone\n");
+    assert_int_equal(kallsyms_defer(&k, path, err, sizeof err), 0);
+    assert_true(kallsyms_usable(k));
+    unlink(path);
+    expect(k, 0xffffffff81001000ull, NULL, 0, NULL);
+    assert_int_equal(kallsyms_count(k), 0);
+    kallsyms_free(k);
+
+    assert_int_equal(kallsyms_defer(&k, "/nonexistent/kallsyms", err, sizeof err), -ENOENT);
+    assert_null(k);
+}
+
 /* The address of name as the file lists it (a text symbol), or 0. */
 static uint64_t file_addr_of(const char *name)
 {
@@ -250,7 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synthetic), cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_hidden),    cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_real),
+        cmocka_unit_test(test_deferred),  cmocka_unit_test(test_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

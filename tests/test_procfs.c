@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -267,6 +268,75 @@ static void test_cmdline_and_tracer(void **state)
     assert_true(procfs_tracer_pid(INT32_MAX) < 0);
 }
 
+static int exit_pipe[2];
+
+static void *wait_for_eof(void *arg)
+{
+    (void)arg;
+    char c;
+    while (read(exit_pipe[0], &c, 1) > 0)
+        ;
+    return NULL;
+}
+
+/* Waits up to 5 s for pred(pid) to hold. */
+static bool within_5s(bool (*pred)(pid_t, int), pid_t pid, int fd)
+{
+    for (int i = 0; i < 500; i++) {
+        if (pred(pid, fd))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static bool leader_is_zombie(pid_t pid, int fd)
+{
+    (void)fd;
+    struct proc_stat ps;
+    return procfs_read_stat(pid, 0, &ps) == 0 && ps.state == 'Z';
+}
+
+static bool exit_fd_ready(pid_t pid, int fd)
+{
+    (void)pid;
+    return procfs_exit_fd_ready(fd) == 1;
+}
+
+/* The exit fd stands for the whole process: a leader that left with
+ * pthread_exit (a zombie in /proc/PID/stat) while a thread runs is not an
+ * exit; the last thread leaving is, before anyone reaps the process. */
+static void test_exit_fd_is_the_whole_process(void **state)
+{
+    (void)state;
+    assert_int_equal(pipe(exit_pipe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(exit_pipe[1]);
+        pthread_t t;
+        if (pthread_create(&t, NULL, wait_for_eof, NULL) != 0)
+            _exit(1);
+        pthread_exit(NULL);
+    }
+    close(exit_pipe[0]);
+    int fd = procfs_exit_fd(pid);
+    if (fd == -ENOSYS) {
+        close(exit_pipe[1]);
+        waitpid(pid, NULL, 0);
+        skip();
+    }
+    assert_true(fd >= 0);
+    assert_true(within_5s(leader_is_zombie, pid, fd));
+    assert_int_equal(procfs_exit_fd_ready(fd), 0);
+    close(exit_pipe[1]); /* the thread reads EOF and the process ends */
+    assert_true(within_5s(exit_fd_ready, pid, fd));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(fd);
+    assert_true(procfs_exit_fd(INT32_MAX) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_read_own_stat),
         cmocka_unit_test(test_list_own_tasks),
         cmocka_unit_test(test_cmdline_and_tracer),
+        cmocka_unit_test(test_exit_fd_is_the_whole_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

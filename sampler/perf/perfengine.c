@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "sampler/perf/offcpu.h"
@@ -45,6 +46,7 @@ struct perf_engine {
     struct offcpu *off;        /* switch-out samples waiting for their end (idle) */
     struct capqueue *q;        /* the queue of the current drain */
     uint64_t alive_at;
+    int exit_fd; /* readable once the process has exited; -1: ask procfs */
     bool exited, execed, maps_changed;
     struct engine_stats st;
     uint64_t lost_kernel, no_regs;
@@ -314,6 +316,8 @@ static void pe_free(struct perf_engine *e)
     perfev_free(e->offcpu);
     offcpu_free(e->off);
     pthreads_free(e->thr);
+    if (e->exit_fd >= 0)
+        close(e->exit_fd);
     free(e);
 }
 
@@ -377,6 +381,7 @@ static int pe_attach(struct engine **out, const struct engine_config *cfg, char 
     }
     e->base.ops = &perf_engine_ops;
     e->cfg = *cfg;
+    e->exit_fd = procfs_exit_fd(cfg->pid);
     /* names first: a thread that starts meanwhile is named by its COMM */
     e->st.threads_seen = (uint32_t)pthreads_load(e->thr, cfg->pid);
     rc = open_set(&e->clock, cfg, false, err, errsz);
@@ -427,6 +432,10 @@ static void check_alive(struct perf_engine *e, uint64_t now)
     if (now - e->alive_at < ALIVE_EVERY_NS)
         return;
     e->alive_at = now;
+    if (e->exit_fd >= 0) {
+        e->exited = procfs_exit_fd_ready(e->exit_fd) == 1;
+        return;
+    }
     struct proc_stat ps;
     e->exited = procfs_read_stat(e->cfg.pid, 0, &ps) < 0 || ps.state == 'Z' || ps.state == 'X';
 }

@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define PF_KTHREAD_FLAG 0x00200000u
@@ -168,6 +170,27 @@ int procfs_pread_stat(int fd, struct proc_stat *out)
     if (n == 0)
         return -ESRCH; /* the task is gone */
     return procfs_parse_stat(buf, (size_t)n, out);
+}
+
+int procfs_exit_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+#else
+    (void)pid;
+    return -ENOSYS;
+#endif
+}
+
+int procfs_exit_fd_ready(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, 0);
+    while (r < 0 && errno == EINTR);
+    return r == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
 }
 
 int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *out)

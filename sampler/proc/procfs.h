@@ -35,6 +35,14 @@ int procfs_read_stat(pid_t pid, pid_t tid, struct proc_stat *out);
  * sampler keeps one open per thread so a sample costs a single syscall). */
 int procfs_pread_stat(int fd, struct proc_stat *out);
 
+/* A descriptor that turns readable once process pid has exited (a pidfd:
+ * the whole process, not a leader that left its threads running), or
+ * -errno where the kernel has none (before 5.3) or the process is gone.
+ * Asking it costs one poll, where a stat read costs open, read and close. */
+int procfs_exit_fd(pid_t pid);
+/* 1 when the process behind an exit fd has exited, 0 while it runs. */
+int procfs_exit_fd_ready(int fd);
+
 /* Command line with NULs turned into spaces, truncated to len-1; returns its
  * length (0 for kernel threads and zombies) or -errno. */
 int procfs_cmdline(pid_t pid, char *buf, size_t len);

@@ -69,7 +69,7 @@ struct native_resolver {
     uint32_t *func_slots; /* func id + 1, 0 = empty */
     uint32_t func_mask;
 
-    const struct kallsyms *ksyms;   /* NULL: kernel frames show as "[unknown]" */
+    struct kallsyms *ksyms;         /* NULL: kernel frames show as "[unknown]" */
     const struct pycode_reg *pyreg; /* NULL: Python frames show as "[python]" */
     const struct pysample *py;
     bool full_filenames;
@@ -376,7 +376,7 @@ void resolver_native_set_python(struct native_resolver *r, const struct pycode_r
     r->full_filenames = full_filenames;
 }
 
-void resolver_native_set_kernel(struct native_resolver *r, const struct kallsyms *ksyms)
+void resolver_native_set_kernel(struct native_resolver *r, struct kallsyms *ksyms)
 {
     r->ksyms = ksyms;
 }

@@ -88,6 +88,6 @@ const char *resolve_short_pyfile(const char *file, const char *script_dir);
 
 /* Kernel frames (FRAME_KERNEL) named from ksyms, which must outlive r. */
 struct kallsyms;
-void resolver_native_set_kernel(struct native_resolver *r, const struct kallsyms *ksyms);
+void resolver_native_set_kernel(struct native_resolver *r, struct kallsyms *ksyms);
 
 #endif

@@ -177,7 +177,7 @@ static void load_kernel_symbols(struct session *s)
     if (!s->cfg.kernel || s->cfg.nonblocking || s->cfg.stacks == STACKS_PYTHON ||
         first_engine(s) != &perf_engine_ops)
         return;
-    if (kallsyms_load(&s->ksyms, NULL, err, sizeof err) == 0 && kallsyms_usable(s->ksyms))
+    if (kallsyms_defer(&s->ksyms, NULL, err, sizeof err) == 0 && kallsyms_usable(s->ksyms))
         return;
     kallsyms_free(s->ksyms);
     s->ksyms = NULL;
