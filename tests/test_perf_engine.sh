@@ -115,6 +115,24 @@ check "late thread: named, with its own function" \
     grep -qE "^late_worker-[0-9]+;.*late_worker;late_work;spin_forever " "$TMP/late.folded"
 kill -9 "$P"
 
+# threads born after the attach, each in 1 ms bursts every 10 ms: their
+# inherited contexts must not pass one thread's clock to the next (a sample
+# every 10 ms of the thread's own CPU time, so each thread's count follows
+# its CPU time; without the unclone, threads got 60-150% of the rate)
+MANY=$(dirname "$FIXTURE_DIR")/../bench/many
+"$PERTOP" --rate 99 --batch --threads -o "$TMP/many.folded" -f folded \
+    -- "$MANY" --threads 20 --cycles 400 --cpu "$TMP/many.cpu" >/dev/null 2>&1
+check "born threads: run exits 0" [ $? -eq 0 ]
+spread=$(awk 'NR == FNR { cpu[$1] = $2; next }
+    { n = $NF; t = $0; sub(/;.*/, "", t); sub(/.*-/, "", t); got[t] += n }
+    END { min = -1; for (t in cpu) if (cpu[t] > 0.1) { r = got[t] / cpu[t]; k++
+              if (min < 0 || r < min) min = r; if (r > max) max = r }
+          printf "%d %.1f %.1f\n", k, min, max }' "$TMP/many.cpu" "$TMP/many.folded")
+set -- $spread
+check "born threads: all 20 measured (${1:-0})" [ "${1:-0}" -eq 20 ]
+check "born threads: the fewest samples per CPU-second ${2:-?} Hz (>= 85% of 99)" at_least "${2:-0}" 84
+check "born threads: the most ${3:-?} Hz (<= 105% of 99)" at_least 104 "${3:-999}"
+
 start_fixture "$FIXTURE_DIR/sysmix" --exec-into "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID
 "$PERTOP" --pid "$P" --duration 3 --batch -o "$TMP/exec.folded" -f folded >/dev/null 2>&1

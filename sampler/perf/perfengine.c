@@ -197,6 +197,7 @@ static void on_task(struct perf_engine *e, const struct perfev_record *r)
         return;
     if (r->kind == PERFEV_REC_FORK) {
         pthreads_add(e->thr, (pid_t)t->tid);
+        perfev_unclone((pid_t)t->tid);
         e->st.threads_seen++;
     } else {
         pthreads_remove(e->thr, (pid_t)t->tid);

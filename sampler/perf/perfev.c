@@ -633,6 +633,21 @@ static int sys_perf_event_open(struct perf_event_attr *a, pid_t pid, int cpu)
     return (int)syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
+int perfev_unclone(pid_t tid)
+{
+    struct perf_event_attr a = {.size = sizeof a,
+                                .type = PERF_TYPE_SOFTWARE,
+                                .config = PERF_COUNT_SW_DUMMY,
+                                .disabled = 1,
+                                .exclude_kernel = 1,
+                                .exclude_hv = 1};
+    int fd = sys_perf_event_open(&a, tid, -1);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
 /* Parses a CPU list ("0-3,8,10-11") into cpus; count or -EINVAL. */
 static int parse_cpu_list(const char *s, int *cpus, int max)
 {

@@ -135,6 +135,17 @@ int perfev_build_attr(const struct perfev_config *cfg, struct perf_event_attr *a
  * else -errno and why, with what to do, in why. */
 int perfev_probe(char *why, size_t whysz);
 
+/* Makes thread tid's inherited events its own: a thread born after the
+ * events were opened shares a cloned context with its siblings, and the
+ * kernel swaps such contexts between threads at a context switch instead
+ * of switching events, so each thread's clock (the CPU time to its next
+ * sample) passes to the next thread on that CPU and per-thread sample
+ * counts drift from per-thread CPU time (half the rate or double it, for
+ * threads that run in short bursts).  Opening any event on a task unclones
+ * its context for good, so this opens a dummy event on tid and closes it
+ * at once.  0, or -errno (-ESRCH: the thread is gone). */
+int perfev_unclone(pid_t tid);
+
 /* ------------------------------------------------------------ records */
 
 /* What the parser needs to know of the attribute to lay out a record. */
