@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "symbols/demangle.h"
+#include "symbols/plt.h"
 #include "symbols/symtab.h"
 
 #define MAX_DEBUG_DIRS  8
@@ -188,8 +189,17 @@ struct sym_module {
     size_t ncus, capcus;
 };
 
+/* A module known by its bytes, not a file (the vDSO, read from the target). */
+struct sym_image {
+    uint32_t module_id;
+    uint8_t *data;
+    size_t len;
+};
+
 struct symbolizer {
     char *root; /* "" for none */
+    struct sym_image images[SYM_MAX_IMAGES];
+    unsigned nimages;
     char *debug_dirs[MAX_DEBUG_DIRS];
     unsigned ndebug_dirs, nextra_dirs;
     struct interner strs;
@@ -257,6 +267,8 @@ fail:
 
 void sym_free(struct symbolizer *s)
 {
+    for (unsigned k = 0; s && k < s->nimages; k++)
+        free(s->images[k].data);
     if (!s)
         return;
     for (unsigned i = 0; i < SYM_MAX_MODULES; i++)
@@ -558,6 +570,16 @@ static enum symtab_bind bind_of(unsigned char info)
     }
 }
 
+/* A PLT stub as perf names it: the callee, demangled, and "@plt". */
+static int add_plt(void *ctx, uint64_t addr, uint64_t size, const char *name)
+{
+    char *dm = demangle(name);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s@plt", dm ? dm : name);
+    free(dm);
+    return symtab_add_bind(ctx, addr, size, buf, SYMTAB_GLOBAL);
+}
+
 /* The module's function symbols (libdwfl picks .symtab, from the debug
  * file if needed, else .dynsym), demangled, in a sorted table; *from is
  * the ELF file they came from (NULL when there are none). */
@@ -601,6 +623,9 @@ static int build_symtab(struct sym_module *m, Elf **from)
         if (err < 0)
             break; /* out of memory: keep what we have */
     }
+    /* the stubs are in the module's own file: a debug file's .plt is empty */
+    GElf_Addr bias;
+    plt_names(dwfl_module_getelf(m->mod, &bias), add_plt, m->syms);
     symtab_finish(m->syms);
     return 0;
 }
@@ -679,6 +704,72 @@ fail:
     return -ENOEXEC;
 }
 
+/* The function symbols of an ELF image in memory (.symtab, else .dynsym),
+ * at their vaddrs.  The bytes are the target's: libelf checks the tables
+ * against the image's size, and names are bounded. */
+static int image_symtab(struct sym_module *m, const struct sym_image *img)
+{
+    m->syms = symtab_new();
+    Elf *elf = m->syms ? elf_memory((char *)img->data, img->len) : NULL;
+    if (!elf)
+        return m->syms ? -ENOEXEC : -ENOMEM;
+    Elf_Scn *best = NULL;
+    GElf_Shdr sh;
+    for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn))
+        if (gelf_getshdr(scn, &sh) &&
+            (sh.sh_type == SHT_SYMTAB || (!best && sh.sh_type == SHT_DYNSYM)))
+            best = scn;
+    Elf_Data *d = best && gelf_getshdr(best, &sh) && sh.sh_entsize ? elf_getdata(best, NULL) : NULL;
+    size_t n = d ? d->d_size / sh.sh_entsize : 0;
+    for (size_t i = 1; i < n && i < SYM_IMAGE_MAX_SYMS; i++) {
+        GElf_Sym sym;
+        const char *name;
+        if (!gelf_getsym(d, (int)i, &sym) || !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) ||
+            !name[0] || strnlen(name, 256) == 256)
+            continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if ((type != STT_FUNC && type != STT_NOTYPE) || !in_exec_section(elf, sym.st_shndx))
+            continue;
+        char bare[256];
+        snprintf(bare, sizeof bare, "%.*s", (int)strcspn(name, "@"), name);
+        if (symtab_add_bind(m->syms, sym.st_value, sym.st_size, bare, bind_of(sym.st_info)) < 0)
+            break;
+    }
+    elf_end(elf);
+    symtab_finish(m->syms);
+    return 0;
+}
+
+static const struct sym_image *find_image(const struct symbolizer *s, uint32_t module_id)
+{
+    for (unsigned i = 0; i < s->nimages; i++)
+        if (s->images[i].module_id == module_id)
+            return &s->images[i];
+    return NULL;
+}
+
+int sym_add_image(struct symbolizer *s, uint32_t module_id, const void *data, size_t len)
+{
+    if (!len || len > SYM_IMAGE_MAX)
+        return -E2BIG;
+    if (find_image(s, module_id))
+        return -EEXIST;
+    if (s->nimages == SYM_MAX_IMAGES)
+        return -ENOSPC;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, data, len);
+    s->images[s->nimages++] = (struct sym_image){.module_id = module_id, .data = copy, .len = len};
+    for (unsigned i = 0; i < SYM_MAX_MODULES; i++) /* opened before as nameless: again */
+        if (s->mods[i].used && s->mods[i].module_id == module_id)
+            module_close(&s->mods[i]);
+    for (unsigned i = 0; i < (unsigned)CACHE_SETS * CACHE_WAYS; i++)
+        if (s->cache[i].module_id == module_id)
+            s->cache[i].n = 0;
+    return 0;
+}
+
 static struct sym_module *module_get(struct symbolizer *s, uint32_t module_id, const char *name,
                                      const char *open_path)
 {
@@ -703,7 +794,8 @@ static struct sym_module *module_get(struct symbolizer *s, uint32_t module_id, c
     m->short_name = intern(s, basename_of(label));
     /* A module that cannot be opened stays in the table without a session,
      * so that its other addresses do not retry the open. */
-    if (open_path && module_open(m, open_path) < 0) {
+    const struct sym_image *img = find_image(s, module_id); /* before any file */
+    if ((img && image_symtab(m, img) < 0) || (!img && open_path && module_open(m, open_path) < 0)) {
         symtab_free(m->syms);
         m->syms = NULL;
     }
@@ -1067,6 +1159,10 @@ static void resolve_uncached(struct symbolizer *s, struct sym_module *m, uint64_
                 pc_line(s, m, addr, &f->file, &f->line);
             r->n++;
         }
+    } else if (m->syms) { /* an image: symbols only */
+        const struct symtab_entry *e = symtab_lookup(m->syms, vaddr);
+        if (e)
+            r->f[r->n++] = (struct sym_frame){.func = intern(s, e->name), .from_symtab = true};
     }
     if (r->n == 0) {
         unknown_frame(s, m, vaddr, &r->f[0]);

@@ -37,6 +37,9 @@
 #define SYM_MAX_MODULES      64
 #define SYM_CACHE_ENTRIES    (16u * 1024u)
 #define SYM_INTERN_MAX_BYTES (64u * 1024u * 1024u)
+#define SYM_MAX_IMAGES       8
+#define SYM_IMAGE_MAX        (1u << 20) /* the vDSO is 2 pages */
+#define SYM_IMAGE_MAX_SYMS   4096
 
 struct sym_frame {
     const char *func;      /* demangled name; interned (compare pointers) */
@@ -67,6 +70,13 @@ void sym_free(struct symbolizer *s);
  * keep it.  A module id must always name the same file. */
 const struct sym_result *sym_resolve(struct symbolizer *s, uint32_t module_id, const char *name,
                                      const char *open_path, uint64_t vaddr);
+
+/* Symbols for module_id from an ELF image in memory rather than a file:
+ * the vDSO, which has no file, from the bytes mapped in the target.  The
+ * image is copied; the module's frames are named from its symbol table
+ * from then on (no lines: the vDSO has no DWARF).  0, -E2BIG (empty or over
+ * SYM_IMAGE_MAX), -EEXIST, -ENOSPC (SYM_MAX_IMAGES already) or -ENOMEM. */
+int sym_add_image(struct symbolizer *s, uint32_t module_id, const void *data, size_t len);
 
 /* Look for separate debug files under dir too (by build-id as
  * dir/.build-id/xx/rest.debug, and by .gnu_debuglink as dir/<module's

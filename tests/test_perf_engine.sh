@@ -156,6 +156,17 @@ check "kernel: --no-kernel has no kernel frame" \
     sh -c "! grep -qE 'ksys_read|vfs_read|entry_SYSCALL|do_syscall_64' '$TMP/nok.folded'"
 kill -9 "$P"
 
+# --- the vDSO, named from the image mapped in the target -------------------
+start_fixture "$FIXTURE_DIR/sysmix" --clock
+P=$FIX_PID
+"$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/vdso.folded" -f folded >/dev/null 2>&1
+check "vdso: run exits 0" [ $? -eq 0 ]
+check "vdso: clock_gettime's vDSO function is named under read_clock" \
+    grep -qE "read_clock;(clock_gettime;)?(__vdso_)?clock_gettime[; ]" "$TMP/vdso.folded"
+check "vdso: no vDSO entry frame left as an offset" \
+    sh -c "! grep -qE 'read_clock;(clock_gettime;)?\\[vdso\\]\\+0x' '$TMP/vdso.folded'"
+kill -9 "$P"
+
 # --- perf_event refused: auto samples with ptrace and says why --------------
 start_fixture "$FIXTURE_DIR/cpu_mix"
 P=$FIX_PID

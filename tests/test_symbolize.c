@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "symbols/demangle.h"
+#include "symbols/plt.h"
 #include "symbols/symbolize.h"
 
 #ifndef FIXTURE_DIR
@@ -823,16 +824,118 @@ static void test_lookup_cost(void **state)
     measure("dynsym", CPU_MIX_STRIPPED);
 }
 
+/* The PLT stubs objdump names in file (its "<name@plt>:" lines), up to max. */
+static size_t objdump_plt(const char *file, uint64_t *addr, char (*name)[64], size_t max)
+{
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "objdump -d --no-show-raw-insn '%s' 2>/dev/null", file);
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+    char line[512];
+    while (p && n < max && fgets(line, sizeof line, p)) {
+        unsigned long long a;
+        char nm[128];
+        if (sscanf(line, "%llx <%127[^>]>:", &a, nm) != 2)
+            continue;
+        size_t len = strlen(nm);
+        if (len <= 4 || strcmp(nm + len - 4, "@plt") || len >= 64)
+            continue;
+        addr[n] = a;
+        snprintf(name[n++], 64, "%s", nm);
+    }
+    if (p)
+        pclose(p);
+    return n;
+}
+
+/* Every stub objdump names, pertop names the same ("callee@plt"), on this
+ * test program itself (it calls libc through its PLT); a byte into a stub
+ * too.  Without the PLT names these fall to the preceding symbol (_init). */
+static void test_plt_names_match_objdump(void **state)
+{
+    (void)state;
+    uint64_t addr[256];
+    char name[256][64], self[PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1); /* objdump's own, in it */
+    assert_true(sl > 0);
+    self[sl] = '\0';
+    size_t n = objdump_plt(self, addr, name, 256);
+    if (n == 0) {
+        print_message("objdump finds no PLT stub here (or is not installed)\n");
+        skip();
+    }
+    struct symbolizer *s = sym_new("");
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        for (uint64_t off = 0; off < 8; off += 7) {
+            const struct sym_result *r = sym_resolve(s, 1, "self", self, addr[i] + off);
+            assert_int_equal(r->n, 1);
+            if (strcmp(r->f[0].func, name[i]))
+                fail_msg("0x%" PRIx64 ": pertop says %s, objdump %s", addr[i] + off, r->f[0].func,
+                         name[i]);
+        }
+    }
+    sym_free(s);
+}
+
+static int count_names(void *ctx, uint64_t addr, uint64_t size, const char *name)
+{
+    (void)addr;
+    (void)name;
+    assert_true(size == 8 || size == 16);
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Mutated bytes anywhere in the file (relocations, symbol indexes, stub
+ * bytes, section headers) give fewer or other names, never a crash or a
+ * read out of bounds (run under the sanitizers in CI). */
+static void test_plt_hostile_bytes(void **state)
+{
+    (void)state;
+    int fd = open("/proc/self/exe", O_RDONLY);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    size_t len = (size_t)st.st_size;
+    char *orig = malloc(len), *buf = malloc(len);
+    assert_non_null(orig);
+    assert_non_null(buf);
+    assert_int_equal(pread(fd, orig, len, 0), (ssize_t)len);
+    close(fd);
+    Elf *elf = elf_memory(orig, len);
+    int clean = 0;
+    assert_true(plt_names(elf, count_names, &clean) >= 0);
+    elf_end(elf);
+    assert_true(clean > 0);
+    srand(12345);
+    for (int round = 0; round < 300; round++) {
+        memcpy(buf, orig, len);
+        for (int k = 0; k < 64; k++)
+            buf[(size_t)rand() % len] = (char)rand();
+        /* and a cut at a random length */
+        size_t cut = round % 3 == 0 ? (size_t)rand() % len : len;
+        elf = elf_memory(buf, cut);
+        int named = 0;
+        if (elf)
+            plt_names(elf, count_names, &named);
+        elf_end(elf);
+    }
+    free(orig);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_function_line),   cmocka_unit_test(test_inline_chain),
-        cmocka_unit_test(test_cxx_names),       cmocka_unit_test(test_every_address),
-        cmocka_unit_test(test_stripped_dynsym), cmocka_unit_test(test_unknown),
-        cmocka_unit_test(test_corrupt_files),   cmocka_unit_test(test_debuglink),
-        cmocka_unit_test(test_build_id_dir),    cmocka_unit_test(test_compressed_dwarf_deferred),
-        cmocka_unit_test(test_bounded),         cmocka_unit_test(test_intern),
-        cmocka_unit_test(test_lookup_cost),
+        cmocka_unit_test(test_function_line),     cmocka_unit_test(test_inline_chain),
+        cmocka_unit_test(test_cxx_names),         cmocka_unit_test(test_every_address),
+        cmocka_unit_test(test_stripped_dynsym),   cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_corrupt_files),     cmocka_unit_test(test_debuglink),
+        cmocka_unit_test(test_build_id_dir),      cmocka_unit_test(test_compressed_dwarf_deferred),
+        cmocka_unit_test(test_bounded),           cmocka_unit_test(test_intern),
+        cmocka_unit_test(test_lookup_cost),       cmocka_unit_test(test_plt_names_match_objdump),
+        cmocka_unit_test(test_plt_hostile_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

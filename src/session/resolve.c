@@ -17,6 +17,8 @@
 
 #include "common/hash.h"
 #include "common/vec.h"
+#include "sampler/proc/maps.h"
+#include "sampler/proc/remote.h"
 #include "sampler/unwind/modules.h"
 #include "sampler/python/pycode_reg.h"
 #include "sampler/python/pysample.h"
@@ -73,6 +75,10 @@ struct native_resolver {
     const struct pycode_reg *pyreg; /* NULL: Python frames show as "[python]" */
     const struct pysample *py;
     bool full_filenames;
+    pid_t pid;     /* the target, for its vDSO image; 0: none */
+    uint8_t *vdso; /* its vDSO image, or NULL */
+    size_t vdso_len;
+    uint32_t vdso_for; /* module id the image was given to, MODULE_NONE before */
 };
 
 /* Names and files are interned by the symbolizer, so pointers identify
@@ -172,11 +178,41 @@ static struct chain_frame *frames_alloc(struct native_resolver *r, unsigned n)
     return f;
 }
 
+/* The vDSO has no file: its symbols come from the image mapped in the
+ * target, read once while it runs (names are often resolved after it
+ * exited), bounded by SYM_IMAGE_MAX: two pages on x86_64. */
+static void read_vdso(struct native_resolver *r)
+{
+    struct maps maps;
+    char err[128];
+    if (r->pid <= 0 || maps_read(r->pid, &maps, err, sizeof err) < 0)
+        return;
+    for (size_t i = 0; i < maps.n; i++) {
+        const struct map_entry *e = &maps.v[i];
+        size_t len = (size_t)(e->end - e->start);
+        if (strcmp(e->path, "[vdso]") != 0 || !len || len > SYM_IMAGE_MAX)
+            continue;
+        r->vdso = malloc(len);
+        if (r->vdso && remote_read(r->pid, e->start, r->vdso, len) == 0) {
+            r->vdso_len = len;
+        } else {
+            free(r->vdso);
+            r->vdso = NULL;
+        }
+        break;
+    }
+    maps_free(&maps);
+}
+
 static struct frame_chain resolve_native(struct native_resolver *r, const struct frame_key *k)
 {
     const struct module *m = modreg_get(r->reg, k->a);
     if (!m)
         return r->fixed_chains[F_UNKNOWN];
+    if (r->vdso && r->vdso_for != k->a && m->name && !strcmp(m->name, "[vdso]")) {
+        r->vdso_for = k->a;
+        sym_add_image(r->sym, k->a, r->vdso, r->vdso_len);
+    }
     const struct sym_result *res = sym_resolve(r->sym, k->a, m->name, m->open_path, k->b);
     if (!res || res->n == 0)
         return r->fixed_chains[F_UNKNOWN];
@@ -292,6 +328,7 @@ struct native_resolver *resolver_native_new(const struct interner *in, const str
     r->in = in;
     r->reg = reg;
     r->sym = sym;
+    r->vdso_for = MODULE_NONE;
     r->chains = calloc(intern_capacity(in), sizeof(*r->chains));
     if (!r->chains || func_slots_resize(r, 64) < 0)
         goto fail;
@@ -321,6 +358,7 @@ void resolver_native_free(struct native_resolver *r)
     free(r->func_blocks);
     free(r->func_slots);
     free(r->chains);
+    free(r->vdso);
     free(r);
 }
 
@@ -374,6 +412,13 @@ void resolver_native_set_python(struct native_resolver *r, const struct pycode_r
     r->pyreg = reg;
     r->py = py;
     r->full_filenames = full_filenames;
+}
+
+void resolver_native_set_target(struct native_resolver *r, pid_t pid)
+{
+    r->pid = pid;
+    if (!r->vdso)
+        read_vdso(r);
 }
 
 void resolver_native_set_kernel(struct native_resolver *r, struct kallsyms *ksyms)

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "src/model/intern.h"
 
@@ -86,6 +87,10 @@ void resolver_native_set_python(struct native_resolver *r, const struct pycode_r
 /* The part of file that is shown (a suffix of it: no copy). */
 const char *resolve_short_pyfile(const char *file, const char *script_dir);
 
+/* The live target: its vDSO image is read from its memory now (it has no
+ * file), and names its frames.  Without it (pid 0, or an image that cannot
+ * be read) those frames stay "[vdso]+0x...". */
+void resolver_native_set_target(struct native_resolver *r, pid_t pid);
 /* Kernel frames (FRAME_KERNEL) named from ksyms, which must outlive r. */
 struct kallsyms;
 void resolver_native_set_kernel(struct native_resolver *r, struct kallsyms *ksyms);

@@ -230,6 +230,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
     }
     resolver_native_set_python(s->res, s->pyreg, s->py, s->cfg.full_filenames);
     resolver_native_set_kernel(s->res, s->ksyms);
+    resolver_native_set_target(s->res, s->pid);
     s->as = as_new(s->pid, s->reg, err, errsz);
     if (!s->as)
         return -1;
