@@ -713,10 +713,10 @@ static void test_want_each_group(void **state)
     assert_int_equal(s->nhistory, 0); /* no memory read, no RSS history */
     procstat_free(p);
 
-    /* rows without waits: task/ and two files a thread, no syscall read */
+    /* rows without waits: task/ and three files a thread (stat, io, schedstat), no syscall */
     p = procstat_new_want(pid, PS_WANT_THREADS);
     assert_int_equal(procstat_read(p, s), 0);
-    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 2);
+    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 3);
     assert_int_equal(s->nthread_rows, 3);
     const struct procstat_thread *bl = thread_named(s, "blocker");
     assert_non_null(bl);
@@ -878,6 +878,49 @@ static void test_reading_cost(void **state)
     free(s);
 }
 
+static void test_parse_schedstat(void **state)
+{
+    (void)state;
+    uint64_t run, wait;
+    const char *ok = "123456789 987654321 42\n";
+    assert_int_equal(procstat_parse_schedstat(ok, strlen(ok), &run, &wait), 0);
+    assert_true(run == 123456789ull && wait == 987654321ull);
+    assert_int_equal(procstat_parse_schedstat("5 6 7", 5, &run, &wait), 0);
+    assert_true(run == 5 && wait == 6);
+    const char *bad[] = {"", "1 2", "1 x 3\n", "-1 2 3\n", "1 2 3 junk\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(procstat_parse_schedstat(bad[i], strlen(bad[i]), &run, &wait), -EINVAL);
+    const char *big = "99999999999999999999 1 1\n";
+    assert_int_equal(procstat_parse_schedstat(big, strlen(big), &run, &wait), -ERANGE);
+    /* the length, not a NUL, ends the text */
+    assert_int_equal(procstat_parse_schedstat("7 8 9 10", 5, &run, &wait), 0);
+    assert_true(run == 7 && wait == 8);
+}
+
+/* This process's own threads carry their schedstat when the kernel has it. */
+static void test_own_schedstat(void **state)
+{
+    (void)state;
+    struct procstat *p = procstat_new(getpid());
+    assert_non_null(p);
+    struct procstat_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    volatile uint64_t x = 0;
+    for (int i = 0; i < 5000000; i++)
+        x += (uint64_t)i;
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_true(s->nthread_rows >= 1);
+    if (access("/proc/self/schedstat", R_OK) != 0) {
+        free(s);
+        procstat_free(p);
+        skip();
+    }
+    assert_true(s->threads[0].sched_valid);
+    assert_true(s->threads[0].sched_run_ns > 1000000); /* the loop above ran */
+    free(s);
+    procstat_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -887,7 +930,8 @@ int main(void)
         cmocka_unit_test(test_history_is_bounded), cmocka_unit_test(test_socket_targets),
         cmocka_unit_test(test_exited_process),     cmocka_unit_test(test_want_cpu_mem_io),
         cmocka_unit_test(test_want_each_group),    cmocka_unit_test(test_want_zombie_leader),
-        cmocka_unit_test(test_reading_cost),
+        cmocka_unit_test(test_reading_cost),       cmocka_unit_test(test_parse_schedstat),
+        cmocka_unit_test(test_own_schedstat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -658,6 +658,39 @@ static int take_nr(const char **pp, const char *end, long *nr)
     return 0;
 }
 
+/* A decimal field and the spaces after it. */
+static int take_dec(const char **pp, const char *end, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (p >= end || *p < '0' || *p > '9')
+        return -EINVAL;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -ERANGE;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    while (p < end && *p == ' ')
+        p++;
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+int procstat_parse_schedstat(const char *text, size_t len, uint64_t *run_ns, uint64_t *wait_ns)
+{
+    const char *p = text, *end = text + len;
+    uint64_t slices;
+    int rc = take_dec(&p, end, run_ns);
+    if (rc == 0)
+        rc = take_dec(&p, end, wait_ns);
+    if (rc == 0)
+        rc = take_dec(&p, end, &slices);
+    if (rc == 0 && p < end && *p != '\n')
+        rc = -EINVAL;
+    return rc;
+}
+
 int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args[6])
 {
     uint64_t sp, pc;
@@ -1027,6 +1060,8 @@ static void thread_wait(struct procstat *p, struct procstat_thread *t,
         return;
     w->blocked = true;
     w->syscall_nr = nr;
+    w->args[0] = args[0];
+    w->args[1] = args[1];
     w->syscall = syscall_label(nr);
     if (procstat_syscall_takes_fd(nr) && args[0] <= INT_MAX)
         w->fd = (int)args[0];
@@ -1086,6 +1121,10 @@ static bool read_thread(struct procstat *p, pid_t tid, struct procstat_thread *t
     t->stime = st.stime;
     snprintf(rel, sizeof rel, "task/%d/io", (int)tid);
     read_io(p, rel, &t->io);
+    snprintf(rel, sizeof rel, "task/%d/schedstat", (int)tid);
+    n = read_rel(p, rel, buf, sizeof buf, true);
+    t->sched_valid =
+        n > 0 && procstat_parse_schedstat(buf, (size_t)n, &t->sched_run_ns, &t->sched_wait_ns) == 0;
     return true;
 }
 

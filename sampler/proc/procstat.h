@@ -59,6 +59,7 @@ struct procstat_wait {
     long syscall_nr;
     const char *syscall; /* name ("read", "futex"...) or "syscall_NNN" */
     int fd;              /* first argument when the syscall takes a descriptor, else -1 */
+    uint64_t args[2];    /* its first two arguments (futex: the address and the op) */
     char target[128];    /* what fd points to: a path (its tail when long), "pipe:[45]",
                           * "socket:[123] tcp 127.0.0.1:80 -> 10.0.0.2:5512",
                           * "socket:[124] tcp 127.0.0.1:80 listen", "socket:[125] unix /run/x",
@@ -75,6 +76,11 @@ struct procstat_thread {
     char state;
     double cpu_pct;        /* of one CPU, since the previous reading */
     uint64_t utime, stime; /* clock ticks, cumulative */
+    /* /proc/PID/task/TID/schedstat, cumulative ns: time on a CPU, and time
+     * runnable but waiting for one (the run queue); sched_valid false when
+     * the kernel has no schedstat (CONFIG_SCHED_INFO) */
+    uint64_t sched_run_ns, sched_wait_ns;
+    bool sched_valid;
     struct procstat_io io; /* per-thread /proc/PID/task/TID/io */
     double read_bps, write_bps, syscalls_ps;
     struct procstat_wait wait;
@@ -133,6 +139,9 @@ int procstat_parse_syscall(const char *text, size_t len, long *nr, uint64_t args
 /* The same, with the user stack pointer and program counter it gives. */
 int procstat_parse_syscall_at(const char *text, size_t len, long *nr, uint64_t args[6],
                               uint64_t *sp, uint64_t *pc);
+/* /proc/PID/task/TID/schedstat: "RUN_NS WAIT_NS TIMESLICES".  0, or
+ * -EINVAL/-ERANGE. */
+int procstat_parse_schedstat(const char *text, size_t len, uint64_t *run_ns, uint64_t *wait_ns);
 /* x86_64 syscall name (0..334, 424..470), NULL when unknown. */
 const char *procstat_syscall_name(long nr);
 /* Whether syscall nr takes a file descriptor as its first argument. */

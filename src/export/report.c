@@ -18,15 +18,14 @@
 
 /* ------------------------------------------------------------ figures */
 
-/* The entry for (tid, call, target), added if new; NULL when full. */
 /* The entry for (thread name, call, target), added if new; NULL when full. */
 static struct report_wait *wait_slot(struct report_figs *f, const struct procstat_thread *t,
-                                     const char *call)
+                                     const char *call, const char *target)
 {
     for (size_t i = 0; i < f->nwaits; i++) {
         struct report_wait *w = &f->waits[i];
         if (!strncmp(w->thread, t->name, sizeof w->thread - 1) && !strcmp(w->syscall, call) &&
-            !strcmp(w->target, t->wait.target))
+            !strcmp(w->target, target))
             return w;
     }
     if (f->nwaits == REPORT_WAITS_MAX)
@@ -34,10 +33,21 @@ static struct report_wait *wait_slot(struct report_figs *f, const struct procsta
     struct report_wait *w = &f->waits[f->nwaits++];
     memset(w, 0, sizeof *w);
     w->tid = t->tid;
+    w->kind = verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1]);
     snprintf(w->thread, sizeof w->thread, "%s", t->name);
     snprintf(w->syscall, sizeof w->syscall, "%s", call);
-    snprintf(w->target, sizeof w->target, "%s", t->wait.target);
+    snprintf(w->target, sizeof w->target, "%s", target);
     return w;
+}
+
+/* What a blocked thread waits on: its descriptor's target, or for a futex
+ * the address of the word (a lock, a condition...). */
+static void wait_target(const struct procstat_thread *t, char *buf, size_t size)
+{
+    if (t->wait.syscall_nr == 202 && !t->wait.target[0])
+        snprintf(buf, size, "0x%" PRIx64, t->wait.args[0]);
+    else
+        snprintf(buf, size, "%s", t->wait.target);
 }
 
 static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
@@ -46,7 +56,9 @@ static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
         const struct procstat_thread *t = &s->threads[i];
         if (!t->wait.blocked)
             continue;
-        struct report_wait *w = wait_slot(f, t, t->wait.syscall ? t->wait.syscall : "?");
+        char target[sizeof f->waits[0].target];
+        wait_target(t, target, sizeof target);
+        struct report_wait *w = wait_slot(f, t, t->wait.syscall ? t->wait.syscall : "?", target);
         if (!w) {
             f->waits_dropped++;
             continue;
@@ -60,6 +72,55 @@ static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
             w->threads = w->now;
         if (t->wait.blocked_s > w->longest_s)
             w->longest_s = t->wait.blocked_s;
+    }
+}
+
+/* The thread's row, added if new; NULL when the table is full.  Rows stay
+ * in the order threads were first seen; a reading's threads are sorted by
+ * tid, so the last row looked up is tried first. */
+static struct report_thread *thread_row(struct report_figs *f, pid_t tid, size_t *hint)
+{
+    for (size_t k = 0; k < f->nthreads; k++) {
+        size_t i = (*hint + k) % f->nthreads;
+        if (f->threads[i].tid == tid) {
+            *hint = i + 1;
+            return &f->threads[i];
+        }
+    }
+    if (f->nthreads == REPORT_THREADS_MAX)
+        return NULL;
+    struct report_thread *r = &f->threads[f->nthreads++];
+    memset(r, 0, sizeof *r);
+    r->tid = tid;
+    return r;
+}
+
+static void add_threads(struct report_figs *f, const struct procstat_snapshot *s)
+{
+    size_t hint = 0;
+    for (size_t i = 0; i < s->nthread_rows; i++) {
+        const struct procstat_thread *t = &s->threads[i];
+        struct report_thread *r = thread_row(f, t->tid, &hint);
+        if (!r) {
+            f->threads_dropped++;
+            continue;
+        }
+        if (!r->readings) {
+            r->first_ns = s->time_ns;
+            r->sched = t->sched_valid;
+            r->run0 = t->sched_run_ns;
+            r->runq0 = t->sched_wait_ns;
+        } else if (s->interval_s > 0) {
+            r->cpu_s += t->cpu_pct / 100.0 * s->interval_s;
+        }
+        memcpy(r->name, t->name, sizeof r->name);
+        r->last_ns = s->time_ns;
+        r->sched = r->sched && t->sched_valid;
+        r->run1 = t->sched_run_ns;
+        r->runq1 = t->sched_wait_ns;
+        r->readings++;
+        if (t->wait.blocked)
+            r->blocked[verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1])]++;
     }
 }
 
@@ -94,6 +155,7 @@ void report_figs_add(struct report_figs *f, const struct procstat_snapshot *s)
         f->io_span_s = (double)(s->time_ns - f->io_first_ns) / 1e9;
     }
     add_waits(f, s);
+    add_threads(f, s);
 }
 
 static double per_s(uint64_t a, uint64_t b, double span)
@@ -172,6 +234,257 @@ static void put_func_line(FILE *f, const struct func_info *fi, const char *file,
         report_put_text(f, fi->module, MD_CODE);
         fputc(']', f);
     }
+}
+
+/* ------------------------------------------------------------ verdict */
+
+/* A thread's time over its readings: schedstat's on-CPU and run-queue
+ * time where the kernel has it, the rest split between the kinds of call
+ * the readings found it blocked in. */
+static void thread_time(const struct report_thread *r, struct verdict_thread *v)
+{
+    memset(v, 0, sizeof *v);
+    v->tid = r->tid;
+    memcpy(v->name, r->name, sizeof v->name);
+    v->wall_s = (double)(r->last_ns - r->first_ns) / 1e9;
+    if (r->sched && r->run1 >= r->run0 && r->runq1 >= r->runq0) {
+        v->cpu_s = (double)(r->run1 - r->run0) / 1e9;
+        v->runq_s = (double)(r->runq1 - r->runq0) / 1e9;
+    } else {
+        v->cpu_s = r->cpu_s;
+    }
+    if (v->cpu_s > v->wall_s)
+        v->cpu_s = v->wall_s;
+    if (v->cpu_s + v->runq_s > v->wall_s)
+        v->runq_s = v->wall_s - v->cpu_s;
+    double rest = v->wall_s - v->cpu_s - v->runq_s;
+    unsigned blocked = 0;
+    for (int k = 0; k < WAIT_KINDS; k++)
+        blocked += r->blocked[k];
+    for (int k = 0; k < WAIT_KINDS; k++)
+        v->wait_s[k] = blocked ? rest * r->blocked[k] / blocked : 0;
+    if (!blocked)
+        v->wait_s[WAIT_OTHER] = rest;
+}
+
+/* The wait of each kind its name was seen in most (the waits table is by
+ * thread name). */
+static void thread_seen(const struct report_figs *g, struct verdict_thread *v)
+{
+    for (size_t i = 0; i < g->nwaits; i++) {
+        const struct report_wait *w = &g->waits[i];
+        struct verdict_seen *s = &v->seen[w->kind];
+        if (strncmp(w->thread, v->name, sizeof w->thread) || w->seen <= s->readings)
+            continue;
+        snprintf(s->call, sizeof s->call, "%s", w->syscall);
+        snprintf(s->target, sizeof s->target, "%s", w->target);
+        s->readings = w->seen;
+    }
+}
+
+static void hot_funcs(const struct hot_table *hot, const struct resolver *r,
+                      struct verdict_func *out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; hot && r && i < hot->n && *n < max; i++) {
+        if (!hot->rows[i].self)
+            break;
+        const struct func_info *fi = r->func(r->ctx, hot->rows[i].func);
+        out[(*n)++] = (struct verdict_func){.name = fi->name,
+                                            .file = fi->file,
+                                            .line = fi->line,
+                                            .self_pct = hot->rows[i].self_pct,
+                                            .total_pct = hot->rows[i].total_pct};
+    }
+}
+
+static bool is_fault_entry(const char *name)
+{
+    return !strcmp(name, "asm_exc_page_fault") || !strcmp(name, "exc_page_fault") ||
+           !strcmp(name, "page_fault");
+}
+
+/* A C runtime library: its memset or memcpy touches the memory, but the
+ * user's code that called it is what allocates. */
+static bool runtime_module(const char *m)
+{
+    static const char *const libs[] = {"libc.so",    "libc-",   "ld-linux", "libstdc++",
+                                       "libpthread", "libm.so", "libgcc_s"};
+    for (size_t i = 0; m && i < sizeof libs / sizeof libs[0]; i++)
+        if (!strncmp(m, libs[i], strlen(libs[i])))
+            return true;
+    return false;
+}
+
+/* The user functions that take page faults: in each stack, the frame
+ * above the kernel's fault entry (the code touching new memory; past the C
+ * runtime's memset and the like, to its caller), summed by function; the
+ * top few by share of the samples. */
+static size_t fault_funcs(const struct stack_table *st, const struct resolver *r,
+                          struct verdict_func *out, size_t max)
+{
+    struct {
+        uint32_t func;
+        const char *file;
+        int line;
+        uint64_t n;
+    } acc[16];
+    size_t nacc = 0;
+    for (size_t i = 0; st && r && i < st->n; i++) {
+        const struct stack_row *row = &st->rows[i];
+        for (size_t k = 1; k < row->n; k++) {
+            const struct func_info *fi = r->func(r->ctx, row->frames[k].func);
+            if (!fi->name || !is_fault_entry(fi->name))
+                continue;
+            size_t at = k - 1;
+            while (at > 0 && runtime_module(r->func(r->ctx, row->frames[at].func)->module))
+                at--;
+            const struct chain_frame *u = &row->frames[at];
+            size_t j = 0;
+            while (j < nacc && acc[j].func != u->func)
+                j++;
+            if (j == nacc && nacc < 16)
+                acc[nacc++] = (typeof(acc[0])){.func = u->func, .file = u->file, .line = u->line};
+            if (j < nacc)
+                acc[j].n += row->count;
+            break;
+        }
+    }
+    size_t n = 0;
+    while (n < max && nacc) {
+        size_t best = 0;
+        for (size_t j = 1; j < nacc; j++)
+            if (acc[j].n > acc[best].n)
+                best = j;
+        const struct func_info *fi = r->func(r->ctx, acc[best].func);
+        double pct = st->samples ? 100.0 * (double)acc[best].n / (double)st->samples : 0;
+        out[n++] = (struct verdict_func){.name = fi->name,
+                                         .file = acc[best].file ? acc[best].file : fi->file,
+                                         .line = acc[best].file ? acc[best].line : fi->line,
+                                         .self_pct = pct};
+        acc[best] = acc[--nacc];
+    }
+    return n;
+}
+
+size_t report_verdict(const struct report_figs *g, const struct hot_table *hot,
+                      const struct stack_table *st, const struct resolver *r,
+                      struct verdict_finding *out, size_t max)
+{
+    if (!g || g->nthreads == 0)
+        return 0;
+    struct verdict_thread *t = calloc(g->nthreads, sizeof *t);
+    if (!t)
+        return 0;
+    for (size_t i = 0; i < g->nthreads; i++) {
+        thread_time(&g->threads[i], &t[i]);
+        thread_seen(g, &t[i]);
+    }
+    struct verdict_func funcs[2], faults[4];
+    size_t nfuncs;
+    hot_funcs(hot, r, funcs, 2, &nfuncs);
+    size_t nfaults = fault_funcs(st, r, faults, 4);
+    struct verdict_in in = {.threads = t,
+                            .nthreads = g->nthreads,
+                            .hot = funcs,
+                            .nhot = nfuncs,
+                            .faults = faults,
+                            .nfaults = nfaults,
+                            .span_s = g->span_s,
+                            .rss_first_kib = g->rss_first_kib,
+                            .rss_last_kib = g->rss_last_kib};
+    size_t n = verdict_compute(&in, out, max);
+    free(t);
+    return n;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+void report_verdict_line(const struct verdict_finding *f, char *buf, size_t size)
+{
+    char where[300] = "";
+    if (f->file[0] && f->line > 0)
+        snprintf(where, sizeof where, " (%s:%d)", base_name(f->file), f->line);
+    else if (f->file[0])
+        snprintf(where, sizeof where, " (%s)", base_name(f->file));
+    const char *cls = verdict_class_name(f->cls);
+    if (f->cls == VERDICT_MEMORY)
+        snprintf(buf, size, "%s: %s%s%s%s", cls, f->func[0] ? f->func : "", where,
+                 f->func[0] ? ": " : "", f->evidence);
+    else if (f->cls == VERDICT_IDLE)
+        snprintf(buf, size, "%s: %.0f%% of the threads' time waiting for work; %s", cls,
+                 100 * f->share, f->evidence);
+    else
+        snprintf(buf, size, "%s %.0f%%: %s%s: %s", cls, 100 * f->share, f->func[0] ? f->func : "?",
+                 where, f->evidence);
+}
+
+/* The threads of a finding, as "name-tid" in code spans. */
+static void put_threads(FILE *f, const struct verdict_finding *v, const struct report_figs *g)
+{
+    if (!v->ntids)
+        return;
+    fputs(v->nthreads == 1 ? " Thread " : " Threads ", f);
+    for (unsigned i = 0; i < v->ntids; i++) {
+        const char *name = "?";
+        for (size_t k = 0; k < g->nthreads; k++)
+            if (g->threads[k].tid == v->tids[i])
+                name = g->threads[k].name;
+        fputs(i ? ", `" : "`", f);
+        report_put_text(f, name, MD_CODE);
+        fprintf(f, "-%d`", (int)v->tids[i]);
+    }
+    if (v->nthreads > v->ntids)
+        fprintf(f, " and %u more", v->nthreads - v->ntids);
+    fputc('.', f);
+}
+
+static void write_finding(FILE *f, const struct verdict_finding *v, const struct report_figs *g)
+{
+    fprintf(f, "- **%s** — ", verdict_class_name(v->cls));
+    if (v->cls == VERDICT_IDLE)
+        fprintf(f, "%.0f%% of the threads' time is spent waiting for work, in `", 100 * v->share);
+    else if (v->cls != VERDICT_MEMORY)
+        fprintf(f, "%.0f%% of the working time, in `", 100 * v->share);
+    if (v->cls != VERDICT_MEMORY || v->func[0]) {
+        if (v->cls == VERDICT_MEMORY)
+            fputc('`', f);
+        report_put_text(f, v->func[0] ? v->func : "?", MD_CODE);
+        fputc('`', f);
+    }
+    if (v->file[0]) {
+        fputs(" (`", f);
+        report_put_text(f, base_name(v->file), MD_CODE);
+        if (v->line > 0)
+            fprintf(f, ":%d", v->line);
+        fputs("`)", f);
+    }
+    fputs(": ", f);
+    report_put_text(f, v->evidence, MD_PLAIN);
+    fputc('.', f);
+    if (v->cls != VERDICT_IDLE && v->cls != VERDICT_MEMORY && v->busy < 0.5)
+        fprintf(f, " The working thread%s work%s %.0f%% of the time, and wait for work the rest.",
+                v->working == 1 ? "" : "s", v->working == 1 ? "s" : "", 100 * v->busy);
+    put_threads(f, v, g);
+    fputc('\n', f);
+}
+
+static void write_verdict(FILE *f, const struct report_in *in)
+{
+    fputs("### Verdict\n\n", f);
+    struct verdict_finding v[VERDICT_MAX];
+    size_t n = report_verdict(in->figs, in->hot, in->stacks, in->r, v, VERDICT_MAX);
+    if (n == 0) {
+        fputs("Not enough readings of the process's threads to tell where its time goes.\n\n", f);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        write_finding(f, &v[i], in->figs);
+    fputc('\n', f);
 }
 
 /* ------------------------------------------------------------ sections */
@@ -288,9 +601,29 @@ static void write_stack_block(FILE *f, const struct report_in *in, const struct 
     fputs("```\n", f);
 }
 
+/* What share of the threads' wall time the on-CPU samples stand for. */
+static void write_cpu_share(FILE *f, const struct report_figs *g, bool idle)
+{
+    double cpu = 0, wall = 0;
+    for (size_t i = 0; g && !idle && i < g->nthreads; i++) {
+        struct verdict_thread v;
+        thread_time(&g->threads[i], &v);
+        cpu += v.cpu_s;
+        wall += v.wall_s;
+    }
+    if (wall <= 0)
+        return;
+    fprintf(f,
+            "On a CPU %.1f%% of the threads' wall time (%.1f of %.1f thread-seconds): the "
+            "shares below are of that time only%s.\n\n",
+            100 * cpu / wall, cpu, wall,
+            cpu < 0.5 * wall ? "; the Verdict above says where the rest goes" : "");
+}
+
 static void write_bottleneck(FILE *f, const struct report_in *in)
 {
     fputs("### Bottleneck\n\n", f);
+    write_cpu_share(f, in->figs, in->run->idle);
     const struct hot_table *t = in->hot;
     if (!t || t->n == 0 || t->samples == 0) {
         fputs("No samples: the process did not run on a CPU while it was sampled (try --idle "
@@ -610,6 +943,7 @@ int report_write(FILE *f, const struct report_in *in)
     fputs("## Performance Analysis: ", f);
     report_put_text(f, in->run->cmdline[0] ? in->run->cmdline : "(unknown command)", MD_PLAIN);
     fputs("\n\n", f);
+    write_verdict(f, &def);
     write_baseline(f, &def);
     write_bottleneck(f, &def);
     write_waits(f, &def);

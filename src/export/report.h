@@ -46,6 +46,7 @@
 #include "src/profile/profile.h"
 #include "src/session/resolve.h"
 #include "src/model/runinfo.h"
+#include "src/model/verdict.h"
 #include "src/model/view.h"
 
 /* ### Memory is written when one of these holds over the run. */
@@ -57,7 +58,8 @@
 #define REPORT_IO_BPS      (256.0 * 1024) /* read + write bytes per second */
 #define REPORT_IO_CALLS_PS 1000.0         /* read + write system calls per second */
 
-#define REPORT_WAITS_MAX 32 /* distinct (thread, call, target) kept */
+#define REPORT_WAITS_MAX   32  /* distinct (thread, call, target) kept */
+#define REPORT_THREADS_MAX 512 /* threads whose time the verdict counts */
 /* A stack deeper than this is shown as its 10 outermost and its innermost
  * frames around a line saying how many were left out. */
 #define REPORT_STACK_FRAMES 40
@@ -74,6 +76,20 @@ struct report_wait {
     unsigned threads;          /* most of them found there in one reading */
     double longest_s;          /* longest time one was seen blocked in it without a break */
     unsigned now, now_reading; /* how many in reading number now_reading */
+    enum verdict_wait kind;    /* the kind of wait the call is */
+};
+
+/* One thread's time over the readings, for the verdict. */
+struct report_thread {
+    pid_t tid;
+    char name[16];
+    uint64_t first_ns, last_ns;   /* its first and last reading */
+    uint64_t run0, run1;          /* schedstat: on a CPU, at those readings */
+    uint64_t runq0, runq1;        /* schedstat: waiting for a CPU */
+    bool sched;                   /* schedstat known (else CPU from cpu_pct) */
+    double cpu_s;                 /* from cpu_pct, for the kernels without schedstat */
+    unsigned readings;            /* readings that saw it */
+    unsigned blocked[WAIT_KINDS]; /* of them, blocked in each kind of call */
 };
 
 struct report_figs {
@@ -90,6 +106,9 @@ struct report_figs {
     struct report_wait waits[REPORT_WAITS_MAX];
     size_t nwaits;
     unsigned waits_dropped; /* observations that found the table full */
+    struct report_thread threads[REPORT_THREADS_MAX];
+    size_t nthreads;
+    unsigned threads_dropped; /* threads seen once the table was full */
 };
 
 /* Adds one reading (of the collector the figures come from: its rates are
@@ -112,6 +131,16 @@ struct report_in {
 };
 
 int report_write(FILE *f, const struct report_in *in);
+
+/* The verdict of a run: its figures' threads and waits, the on-CPU table
+ * and stacks (either may be NULL: no function named from them); into out,
+ * up to max; how many findings. */
+size_t report_verdict(const struct report_figs *figs, const struct hot_table *hot,
+                      const struct stack_table *st, const struct resolver *r,
+                      struct verdict_finding *out, size_t max);
+/* One finding as one line of plain text (the snapshot, the screen):
+ * "CPU 98% compute_inner (mix.c:42): 70.0% of the on-CPU samples ...". */
+void report_verdict_line(const struct verdict_finding *f, char *buf, size_t size);
 
 /* How report_put_text writes text from the target for Markdown.  In every
  * mode control bytes and invalid UTF-8 become U+FFFD. */
