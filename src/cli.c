@@ -50,6 +50,8 @@ static const char usage_text[] =
     "      --gil              sample only the thread holding the GIL\n"
     "      --full-filenames   Python file names in full, not cut after\n"
     "                         site-packages, lib/pythonX.Y or the script's folder\n"
+    "      --no-line-numbers  folded output names Python frames \"function (file.py)\",\n"
+    "                         not \"function (file.py:LINE)\"\n"
     "      --nonblocking      with --python: read the Python frames without\n"
     "                         stopping the target at all (no ptrace); stacks that\n"
     "                         change under the read are counted torn, not shown\n"
@@ -213,6 +215,7 @@ enum {
     OPT_NATIVE,
     OPT_GIL,
     OPT_FULLNAMES,
+    OPT_NOLINES,
     OPT_NONBLOCKING,
     OPT_SOURCEPATH,
     OPT_BASELINE,
@@ -245,6 +248,7 @@ static const struct option long_opts[] = {
     {"native", no_argument, NULL, OPT_NATIVE},
     {"gil", no_argument, NULL, OPT_GIL},
     {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
+    {"no-line-numbers", no_argument, NULL, OPT_NOLINES},
     {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
     {"source-path", required_argument, NULL, OPT_SOURCEPATH},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -356,6 +360,9 @@ static int apply_sampling(int c, const char *arg, struct cli_opts *o, char *err,
         break;
     case OPT_FULLNAMES:
         o->full_filenames = true;
+        break;
+    case OPT_NOLINES:
+        o->no_line_numbers = true;
         break;
     case OPT_NONBLOCKING:
         o->nonblocking = true;

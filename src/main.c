@@ -207,6 +207,7 @@ static struct session_config session_config_of(const struct cli_opts *o)
                                    .gil = o->gil,
                                    .nonblocking = o->nonblocking,
                                    .full_filenames = o->full_filenames,
+                                   .no_line_numbers = o->no_line_numbers,
                                    .format = o->format,
                                    .rows = o->rows,
                                    .baseline_name = o->baseline,

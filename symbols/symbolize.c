@@ -185,6 +185,7 @@ struct sym_module {
     bool has_dwarf;
     bool dwarf_deferred; /* compressed and large: opened when lines are asked */
     struct symtab *syms;
+    struct symtab *data;   /* sized data objects (a lock's name), NULL when none */
     struct cu_index **cus; /* sorted by CU offset, built lazily */
     size_t ncus, capcus;
 };
@@ -231,6 +232,7 @@ static void module_close(struct sym_module *m)
     if (m->dwfl)
         dwfl_end(m->dwfl);
     symtab_free(m->syms);
+    symtab_free(m->data);
     *m = (struct sym_module){0};
 }
 
@@ -601,6 +603,13 @@ static int build_symtab(struct sym_module *m, Elf **from)
         if (!name || !name[0])
             continue;
         int type = GELF_ST_TYPE(sym.st_info);
+        if (type == STT_OBJECT && sym.st_size && shndx != SHN_UNDEF && shndx < SHN_LORESERVE) {
+            if (!m->data)
+                m->data = symtab_new();
+            if (m->data)
+                symtab_add_bind(m->data, addr - m->bias, sym.st_size, name, bind_of(sym.st_info));
+            continue;
+        }
         /* NOTYPE covers assembler labels used as functions; only those in
          * code count, or _end and friends would swallow the gaps. */
         if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
@@ -627,6 +636,8 @@ static int build_symtab(struct sym_module *m, Elf **from)
     GElf_Addr bias;
     plt_names(dwfl_module_getelf(m->mod, &bias), add_plt, m->syms);
     symtab_finish(m->syms);
+    if (m->data)
+        symtab_finish(m->data);
     return 0;
 }
 
@@ -1230,6 +1241,17 @@ int sym_func_bounds(struct symbolizer *s, uint32_t module_id, const char *name,
     *size = e->size;
     *func = intern(s, e->name);
     return 0;
+}
+
+const char *sym_data(struct symbolizer *s, uint32_t module_id, const char *name,
+                     const char *open_path, uint64_t vaddr, uint64_t *offset)
+{
+    struct sym_module *m = module_get(s, module_id, name, open_path);
+    const struct symtab_entry *e = m->data ? symtab_lookup(m->data, vaddr) : NULL;
+    if (!e || vaddr - e->addr >= e->size)
+        return NULL;
+    *offset = vaddr - e->addr;
+    return intern(s, e->name);
 }
 
 void sym_set_dwarf_eager_max(struct symbolizer *s, uint64_t bytes)

@@ -107,6 +107,11 @@ void sym_line(struct symbolizer *s, uint32_t module_id, const char *name, const 
  * modules opened afterwards. */
 void sym_set_dwarf_eager_max(struct symbolizer *s, uint64_t bytes);
 
+/* The data object (a global or static variable with a size) holding vaddr
+ * in the module, and vaddr's offset in it; NULL when none does.  Interned. */
+const char *sym_data(struct symbolizer *s, uint32_t module_id, const char *name,
+                     const char *open_path, uint64_t vaddr, uint64_t *offset);
+
 /* Intern an arbitrary string in the symbolizer's string table. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 

@@ -39,8 +39,10 @@ pct_native_root() {
 # overloaded machine the sleeping background thread, woken and waiting for
 # a CPU or the GIL, is runnable (R) much of the time and takes samples.
 main_only() {
-    sed -n 's/^MainThread-[0-9]*;//p' "$1"
+    sed -n 's/^MainThread-[0-9]*;//p' "$1" | bare
 }
+# bare: folded Python frames without their " (file.py:LINE)"
+bare() { sed -E 's/ \([^;()]*:[0-9]+\)//g'; }
 
 # show_top FILE: the 3 heaviest stacks of a folded file, for a failed check
 show_top() {
@@ -75,6 +77,8 @@ one_python() {
     check "$name: eval-loop frames replaced (left in $evals%, <= 5)" at_least 5 "$evals"
     nat=$(pct_native_root "$out.folded")
     check "$name: native start frames below the Python ones in $nat% (>= 60)" at_least "$nat" 60
+    check "$name: folded names the leaf py-spy's way, hot_leaf (py_mix.py:$LEAF_LINE)" \
+        grep -q ";hot_leaf (py_mix.py:$LEAF_LINE)[; ]" "$out.all.folded"
     check "$name: snapshot shows hot_leaf (py_mix.py:$LEAF_LINE)" \
         grep -q "hot_leaf (py_mix.py:$LEAF_LINE)" "$out.txt"
     check "$name: snapshot shows hot_fn (py_mix.py:$HOT_LINE)" \
@@ -148,8 +152,8 @@ for v in 3.11 3.12 3.13; do
     "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cm$v.folded" -f folded \
         >"$TMP/cm$v.txt" 2>&1
     check "pyenv-$v: C-mediated call run exits 0" [ $? -eq 0 ]
-    pct=$(awk '{ n = $NF; t += n; if ($0 ~ /;via_c;.*map_next;.*;leaf[; ]/) h += n }
-        END { printf "%.1f", t ? 100 * h / t : 0 }' "$TMP/cm$v.folded")
+    pct=$(bare <"$TMP/cm$v.folded" | awk '{ n = $NF; t += n; if ($0 ~ /;via_c;.*map_next;.*;leaf[; ]/) h += n }
+        END { printf "%.1f", t ? 100 * h / t : 0 }')
     check "pyenv-$v: via_c, then map's C frames, then leaf in $pct% (>= 60)" at_least "$pct" 60
     unm=$(sed -n 's/.*(\([0-9]*\) unmerged.*/\1/p' "$TMP/cm$v.txt")
     check "pyenv-$v: no unmerged samples (got ${unm:-?})" [ "${unm:-1}" -le 3 ]

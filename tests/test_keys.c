@@ -259,14 +259,14 @@ static void test_layout_80x24(void **state)
     (void)state;
     struct ui_layout l;
     layout_compute(24, 80, 1, PANE_HOT, &l);
-    assert_int_equal(l.header.h, 4);
+    assert_int_equal(l.header.h, 5); /* title, CPU, RSS, view, verdict */
     assert_int_equal(l.status.y, 23);
     for (int i = 0; i < PANE_COUNT; i++)
         assert_true(l.pane[i].h >= 4);
     assert_true(l.pane[PANE_HOT].h >= l.pane[PANE_THREADS].h);
     /* panes tile the body without overlap */
-    assert_int_equal(l.pane[PANE_HOT].y, 4);
-    assert_int_equal(l.pane[PANE_THREADS].y, 4 + l.pane[PANE_HOT].h);
+    assert_int_equal(l.pane[PANE_HOT].y, 5);
+    assert_int_equal(l.pane[PANE_THREADS].y, 5 + l.pane[PANE_HOT].h);
     assert_int_equal(l.pane[PANE_MEM].y + l.pane[PANE_MEM].h, 23);
     assert_int_equal(l.pane[PANE_MEM].y, l.pane[PANE_IO].y);
     assert_true(l.pane[PANE_IO].x + l.pane[PANE_IO].w <= 80);
@@ -279,6 +279,7 @@ static void test_layout_small_and_others(void **state)
     (void)state;
     struct ui_layout l;
     layout_compute(16, 60, 1, PANE_THREADS, &l);
+    assert_int_equal(l.header.h, 3); /* title, counts, verdict */
     assert_true(l.pane[PANE_HOT].h > 0 && l.pane[PANE_THREADS].h > 0);
     assert_int_equal(l.pane[PANE_MEM].h, 0);
     layout_compute(8, 40, 1, PANE_THREADS, &l);
@@ -288,7 +289,7 @@ static void test_layout_small_and_others(void **state)
     for (int i = 0; i < PANE_COUNT; i++)
         assert_int_equal(l.pane[i].h, 0);
     layout_compute(40, 120, 2, PANE_HOT, &l);
-    assert_int_equal(l.pane[PANE_HOT].h, 40 - 4 - 1);
+    assert_int_equal(l.pane[PANE_HOT].h, 40 - 5 - 1);
     assert_int_equal(l.pane[PANE_THREADS].h, 0);
     layout_compute(40, 120, 4, PANE_MEM, &l);
     assert_true(l.pane[PANE_MEM].h > 0 && l.pane[PANE_IO].h > 0);

@@ -88,22 +88,39 @@ static void test_name_key(void **state)
 {
     (void)state;
     struct {
-        const char *in;
-        size_t want;
+        const char *in, *want;
     } cases[] = {
-        {"compute (work.py:12)", 7},
-        {"Foo.bar (lib/x.py:1)", 7},
-        {"compute (work.py)", 17},     /* no line: kept */
-        {"compute (work.py:12a)", 21}, /* not digits */
-        {"operator() (lambda)", 19},
-        {"f(int) (a.c:3)", 6},
-        {"(a.py:1)", 8}, /* nothing before */
-        {"x (:3)", 6},   /* no file */
-        {"noparen:12)", 11},
-        {"", 0},
+        {"compute (work.py:12)", "compute (work.py)"},
+        {"Foo.bar (lib/x.py:1)", "Foo.bar (lib/x.py)"},
+        {"compute (work.py)", "compute (work.py)"},         /* no line: kept */
+        {"compute (work.py:12a)", "compute (work.py:12a)"}, /* not digits */
+        {"operator() (lambda)", "operator() (lambda)"},
+        {"(a.py:1)", "(a.py:1)"}, /* nothing before */
+        {"x (:3)", "x (:3)"},     /* no file */
+        {"noparen:12)", "noparen:12)"},
+        {"", ""},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        assert_int_equal(profile_name_key(cases[i].in, strlen(cases[i].in)), cases[i].want);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        size_t n = profile_name_norm(buf, strlen(buf));
+        assert_int_equal(n, strlen(cases[i].want));
+        assert_string_equal(buf, cases[i].want);
+    }
+}
+
+/* Two functions of one name in two files stay two; each one line. */
+static void test_python_files_apart(void **state)
+{
+    (void)state;
+    struct profile *p = parse_ok("main (a.py:1);run (a.py:5) 3\n"
+                                 "main (b.py:1);run (b.py:7) 2\n"
+                                 "main (b.py:1);run (b.py:8) 4\n");
+    assert_int_equal(profile_nfuncs(p), 4);
+    assert_int_equal(func(p, "run (a.py:5)")->self, 3);
+    assert_int_equal(func(p, "run (b.py:99)")->self, 6);
+    assert_int_equal(func(p, "run (b.py)")->self, 6);
+    profile_free(p);
 }
 
 /* py-spy's "func (file.py:LINE)" frames: one function whatever the line,
@@ -457,12 +474,12 @@ static void test_load_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_folded_odd_lines), cmocka_unit_test(test_folded_recursion),
-        cmocka_unit_test(test_name_key),         cmocka_unit_test(test_python_lines_merge),
-        cmocka_unit_test(test_folded_bad),       cmocka_unit_test(test_folded_too_deep),
-        cmocka_unit_test(test_control_bytes),    cmocka_unit_test(test_pprof_round_trip),
-        cmocka_unit_test(test_pprof_handmade),   cmocka_unit_test(test_pprof_garbage),
-        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_folded_odd_lines),   cmocka_unit_test(test_folded_recursion),
+        cmocka_unit_test(test_name_key),           cmocka_unit_test(test_python_files_apart),
+        cmocka_unit_test(test_python_lines_merge), cmocka_unit_test(test_folded_bad),
+        cmocka_unit_test(test_folded_too_deep),    cmocka_unit_test(test_control_bytes),
+        cmocka_unit_test(test_pprof_round_trip),   cmocka_unit_test(test_pprof_handmade),
+        cmocka_unit_test(test_pprof_garbage),      cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

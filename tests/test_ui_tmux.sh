@@ -96,6 +96,8 @@ check "hot row has file:line and module" wait_for cpu 5 "compute_inner +cpu_mix\
 check "threads pane names mixworker-1" wait_for cpu 10 "^ *[0-9]+ mixworker-1 +R "
 check "threads pane shows what a thread runs now" \
     wait_for cpu 5 "mixworker-2 +[RS] +[0-9.]+ +[0-9.]+ (compute_|parse_input|mix_bits|checksum_block|run_cycle)"
+check "the verdict line under the header names the bottleneck" \
+    wait_for cpu 15 "^verdict (\(1 of [0-9]+, S writes all\) )?CPU( starvation)? [0-9]+%: (compute_inner|parse_input|compute_|mix_bits)"
 check "CPU bar with a percentage" wait_for cpu 5 "CPU\[\|+ *\] +[0-9]+\.[0-9]%"
 check "memory pane with RSS" wait_for cpu 5 "RSS [0-9.]+[KMG] +peak [0-9.]+[KMG]"
 check "I/O pane with open fds" wait_for cpu 5 "fds [0-9]+"
@@ -194,6 +196,16 @@ check "Ctrl-C ends pertop with status 0" [ "$(cat "$TMP/cc.exit" 2>/dev/null)" =
 check "Ctrl-C leaves the screen (terminal restored)" wait_gone cc 5 "hHelp qQuit"
 check "target still running after Ctrl-C" running_free "$C"
 kill -9 "$C"
+
+# ------------------------------------------------------------ verdict
+# six threads on one mutex: the screen says so, with the function that waits
+start_fixture "$FIXTURE_DIR/bottleneck" --lock
+L=$FIX_PID
+start_screen lock "--pid $L"
+check "lock: the verdict line says lock contention in locked_work" \
+    wait_for lock 15 "^verdict .*Lock contention [0-9]+%: locked_work \(bottleneck\.c:[0-9]+\): .*big_lock"
+$T send-keys -t lock q
+kill -9 "$L"
 
 # ------------------------------------------------------------ memio
 if [ -x "$FIXTURE_DIR/memio" ]; then

@@ -439,7 +439,23 @@ static void test_snapshot_text(void **state)
     assert_non_null(strstr(buf, "pipe:[4242]"));
     assert_null(strstr(buf, " \n")); /* no trailing blanks */
     assert_null(strchr(buf, '\033'));
+    assert_non_null(strstr(buf, "verdict -")); /* none yet, and the process exited */
     free(buf);
+    /* the verdict's first finding under the header, with the count of the rest */
+    snprintf(x->f->run.verdict[0], sizeof x->f->run.verdict[0], "%s",
+             "Lock contention 83%: locked_work (app.c:113): blocked in futex on the lock big_lock");
+    snprintf(x->f->run.verdict[1], sizeof x->f->run.verdict[1], "%s", "CPU 17%: compute_inner");
+    x->f->run.nverdict = 2;
+    f = open_memstream(&buf, &len);
+    textshot_write(f, x->f, &st, &o);
+    fclose(f);
+    const char *v = strstr(buf, "verdict (1 of 2, S writes all) Lock contention 83%: locked_work");
+    assert_non_null(v);
+    assert_true(strstr(buf, "app --fast") < v); /* under the header's lines */
+    assert_true(v < strstr(buf, "compute_inner"));
+    assert_non_null(strstr(v, "\n        CPU 17%: compute_inner\n")); /* and the rest below */
+    free(buf);
+    x->f->run.nverdict = 0;
     /* only the panes on screen */
     o.shown[PANE_MEM] = o.shown[PANE_IO] = o.shown[PANE_THREADS] = false;
     f = open_memstream(&buf, &len);

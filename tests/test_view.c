@@ -34,6 +34,9 @@ enum {
     FR_WEIRD,
     FR_NOSYM,
     FR_OVERFLOW,
+    FR_PY_MAIN_A, /* two Python mains, of two files */
+    FR_PY_MAIN_B,
+    FR_PY_LEAF,
     FR_THREAD0 = 200, /* + tid: thread pseudo-frames, never resolved */
 };
 
@@ -455,7 +458,8 @@ static char *capture_folded(struct fix *x, const struct view_opts *o, bool threa
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    assert_int_equal(snapshot_write_folded(f, x->m, &x->r, o, threads), 0);
+    struct folded_opts fo = {.threads = threads, .line_numbers = true};
+    assert_int_equal(snapshot_write_folded(f, x->m, &x->r, o, &fo), 0);
     fclose(f);
     return buf;
 }
@@ -656,6 +660,40 @@ static void test_folded(void **state)
     free(text);
 }
 
+/* Python frames as py-spy writes them: "function (file.py:LINE)", the
+ * line the stack was at; two mains of two files stay two; without line
+ * numbers "function (file.py)". */
+static void test_folded_python(void **state)
+{
+    struct fix *x = *state;
+    struct fake_resolver *f = x->fake;
+    uint32_t ma = fake_func(f, "main", "", "a.py", 1), mb = fake_func(f, "main", "", "b.py", 1);
+    uint32_t leaf = fake_func(f, "leaf_parse", "", "lib/parse.py", 40);
+    f->funcs[ma].python = f->funcs[mb].python = f->funcs[leaf].python = true;
+    fake_frame(f, FR_PY_MAIN_A, 1, &ma);
+    fake_frame(f, FR_PY_MAIN_B, 1, &mb);
+    fake_frame(f, FR_PY_LEAF, 1, &leaf);
+    ADD(x, 1, "t", 100, 3, FR_PY_MAIN_A, FR_PY_LEAF);
+    ADD(x, 1, "t", 100, 2, FR_PY_MAIN_B, FR_PY_LEAF);
+    ADD(x, 1, "t", 100, 1, FR_PY_MAIN_B, FR_COMPUTE);
+    struct view_opts o = opts();
+    char *text = capture_folded(x, &o, false);
+    assert_string_equal(text, "main (a.py:2);leaf_parse (lib/parse.py:41) 3\n"
+                              "main (b.py:2);leaf_parse (lib/parse.py:41) 2\n"
+                              "main (b.py:2);compute 1\n");
+    free(text);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    struct folded_opts fo = {.line_numbers = false};
+    assert_int_equal(snapshot_write_folded(out, x->m, &x->r, &o, &fo), 0);
+    fclose(out);
+    assert_string_equal(buf, "main (a.py);leaf_parse (lib/parse.py) 3\n"
+                             "main (b.py);leaf_parse (lib/parse.py) 2\n"
+                             "main (b.py);compute 1\n");
+    free(buf);
+}
+
 static void test_folded_overflow_and_empty(void **state)
 {
     struct fix *x = *state;
@@ -688,6 +726,7 @@ int main(void)
         T(test_snapshot_text_max_rows),
         T(test_folded),
         T(test_folded_overflow_and_empty),
+        T(test_folded_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

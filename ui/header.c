@@ -166,6 +166,21 @@ static void line_drill(const struct live_frame *f, const struct ui_state *st, st
     }
 }
 
+/* The verdict's first finding, always in sight: the bottleneck named. */
+static void line_verdict(const struct live_frame *f, struct ui_line *l)
+{
+    line_init(l, ROLE_NORMAL);
+    line_add(l, ROLE_LABEL, "verdict ");
+    if (!f->run.nverdict) {
+        line_add(l, ROLE_DIM, "%s", f->run.exited ? "-" : "reading the threads...");
+        return;
+    }
+    /* the count first: a narrow screen cuts the line's end */
+    if (f->run.nverdict > 1)
+        line_add(l, ROLE_LABEL, "(1 of %u, S writes all) ", f->run.nverdict);
+    line_add(l, ROLE_WARN, "%s", f->run.verdict[0]);
+}
+
 void header_lines(const struct live_frame *f, const struct ui_state *st, int width, int n,
                   const struct header_opts *o, struct ui_line *out)
 {
@@ -173,7 +188,7 @@ void header_lines(const struct live_frame *f, const struct ui_state *st, int wid
         return;
     line_title(f, st, &out[0]);
     int bw = width >= 100 ? 30 : width >= 70 ? 20 : 10;
-    if (n >= 3) {
+    if (n >= 4) {
         line_init(&out[1], ROLE_NORMAL);
         cpu_bar(f, bw, o, &out[1]);
         counts(f, &out[1], false);
@@ -186,15 +201,17 @@ void header_lines(const struct live_frame *f, const struct ui_state *st, int wid
         line_add(&out[2], ROLE_LABEL, " achieved");
         engine_item(f, &out[2]);
         python_state(f, &out[2]);
-    } else if (n == 2) {
+        line_view(st, &out[3]);
+        line_drill(f, st, &out[3]);
+        if (n >= 5)
+            line_verdict(f, &out[4]);
+    } else if (n >= 2) { /* a small screen: the counts on one line, then the verdict */
         line_init(&out[1], ROLE_NORMAL);
         cpu_bar(f, 10, o, &out[1]);
         counts(f, &out[1], true);
+        if (n == 3)
+            line_verdict(f, &out[2]);
     }
-    if (n >= 4) {
-        line_view(st, &out[3]);
-        line_drill(f, st, &out[3]);
-    }
-    for (int i = 0; i < n && i < 4; i++)
+    for (int i = 0; i < n && i < HEADER_LINES_MAX; i++)
         line_cut(&out[i], width);
 }

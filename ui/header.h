@@ -20,7 +20,11 @@ struct header_opts {
     bool utf8;
 };
 
-/* Fills out[0..n) (n = 1..4 lines) for width. */
+/* Fills out[0..n) (n = 1..HEADER_LINES_MAX lines) for width: the title;
+ * the CPU bar and counts; RSS and the rate; the view; the verdict (with 3
+ * lines: title, counts, verdict). */
+#define HEADER_LINES_MAX 5
+
 void header_lines(const struct live_frame *f, const struct ui_state *st, int width, int n,
                   const struct header_opts *o, struct ui_line *out);
 

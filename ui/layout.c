@@ -44,7 +44,7 @@ void layout_compute(int lines, int cols, int layout, enum ui_pane focus, struct 
     memset(out, 0, sizeof *out);
     if (lines < 1 || cols < 1)
         return;
-    int head = lines >= 20 ? 4 : lines >= 10 ? 2 : lines >= 4 ? 1 : 0;
+    int head = lines >= 20 ? 5 : lines >= 10 ? 3 : lines >= 4 ? 1 : 0;
     int status = lines >= 2 ? 1 : 0;
     out->header = rect(0, 0, head, cols);
     out->status = rect(lines - status, 0, status, cols);

@@ -71,9 +71,11 @@ int textshot_write(FILE *f, const struct live_frame *fr, const struct ui_state *
     struct ui_line *l = malloc(IO_LINES * sizeof *l);
     if (!l)
         return -ENOMEM;
-    header_lines(fr, st, o->width, 4, &o->hdr, l);
-    for (int i = 0; i < 4; i++)
+    header_lines(fr, st, o->width, HEADER_LINES_MAX, &o->hdr, l);
+    for (int i = 0; i < HEADER_LINES_MAX; i++)
         line_write(&l[i], f);
+    for (unsigned i = 1; i < fr->run.nverdict; i++) /* the screen shows the first */
+        fprintf(f, "        %s\n", fr->run.verdict[i]);
     int rc = 0;
     if (fr->view != LIVE_MAIN) {
         /* a drill-down view fills the screen: it is the snapshot */

@@ -287,7 +287,7 @@ static void draw(struct tui *t)
     if (cols > UI_COLS_MAX)
         cols = UI_COLS_MAX;
     screen_begin(t->scr);
-    struct ui_line hl[4];
+    struct ui_line hl[HEADER_LINES_MAX];
     header_lines(t->frame, &t->st, cols, t->lay.header.h, &t->hdr, hl);
     for (int i = 0; i < t->lay.header.h; i++)
         screen_line(t->scr, i, 0, cols, &hl[i], false);

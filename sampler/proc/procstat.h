@@ -42,6 +42,7 @@ enum procstat_want {
 
 #define PROCSTAT_MAX_THREADS 1024
 #define PROCSTAT_HISTORY     120 /* RSS samples kept (one per reading) */
+#define PROCSTAT_WAIT_FRAMES 12
 
 struct procstat_mem {
     uint64_t rss_kib, anon_kib, file_kib, shmem_kib, swap_kib, hwm_kib, vsize_kib;
@@ -84,6 +85,18 @@ struct procstat_thread {
     struct procstat_io io; /* per-thread /proc/PID/task/TID/io */
     double read_bps, write_bps, syscalls_ps;
     struct procstat_wait wait;
+    /* Not procstat's: the caller that may unwind the target fills these
+     * (the run figures): the blocked thread's innermost frames, as frame
+     * ids of the caller's interner, leaf first. */
+    uint32_t wait_frames[PROCSTAT_WAIT_FRAMES];
+    uint8_t nwait_frames;
+    /* for a thread waiting on a lock: the module and vaddr of the lock
+     * word when a module holds it (wait_lock_module MODULE_NONE-like
+     * UINT32_MAX when not), and the holder the lock names (0: unknown) */
+    uint32_t wait_lock_module;
+    uint64_t wait_lock_vaddr;
+    pid_t wait_owner;
+    uint32_t wait_owner_frame; /* the frame of the holder's latest on-CPU sample */
 };
 
 struct procstat_snapshot {

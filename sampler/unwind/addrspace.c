@@ -507,6 +507,31 @@ static const struct file_region *find_file(struct addrspace *as, uint64_t addr)
     return i == RANGE_NONE ? NULL : &as->files[i];
 }
 
+int as_data_module(struct addrspace *as, uint64_t addr, uint32_t *module_id, uint64_t *vaddr)
+{
+    const struct file_region *r = find_file(as, addr);
+    if (!r) { /* past a module's file: its .bss, if right after */
+        for (size_t i = 0; i < as->nfiles; i++) {
+            const struct file_region *f = &as->files[i];
+            if (f->end <= addr && addr - f->end < AS_BSS_REACH && (!r || f->end > r->end))
+                r = f;
+        }
+        for (size_t i = 0; r && i < as->nfiles; i++) /* no other mapping in between */
+            if (as->files[i].start >= r->end && as->files[i].start <= addr)
+                r = NULL;
+    }
+    if (!r || !r->img)
+        return -ENOENT;
+    for (size_t i = 0; i < as->nexec; i++) {
+        if (as->exec[i].img && as->exec[i].img->module_id == r->img->module_id) {
+            *module_id = r->img->module_id;
+            *vaddr = addr - as->exec[i].bias;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
 int as_read_file_bytes(struct addrspace *as, uint64_t addr, void *buf, size_t len)
 {
     const struct file_region *r = find_file(as, addr);

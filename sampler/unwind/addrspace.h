@@ -58,6 +58,13 @@ const struct as_region *as_find(struct addrspace *as, uint64_t addr);
  * (text, .eh_frame...).  Returns 0, or -EFAULT when not file-backed. */
 int as_read_file_bytes(struct addrspace *as, uint64_t addr, void *buf, size_t len);
 
+/* The module whose file is mapped at data address addr (or whose .bss
+ * follows its last file mapping, up to AS_BSS_REACH bytes on), and addr's
+ * ELF vaddr in it; 0, or -ENOENT (the heap, a stack, an anonymous mapping
+ * of no module's).  The bias is that of the module's code mappings. */
+#define AS_BSS_REACH (64u << 20)
+int as_data_module(struct addrspace *as, uint64_t addr, uint32_t *module_id, uint64_t *vaddr);
+
 pid_t as_pid(const struct addrspace *as);
 const struct modreg *as_modreg(const struct addrspace *as);
 uint64_t as_refresh_count(const struct addrspace *as);

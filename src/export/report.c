@@ -34,6 +34,8 @@ static struct report_wait *wait_slot(struct report_figs *f, const struct procsta
     memset(w, 0, sizeof *w);
     w->tid = t->tid;
     w->kind = verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1]);
+    w->lock_module = UINT32_MAX;
+    w->owner_frame = UINT32_MAX;
     snprintf(w->thread, sizeof w->thread, "%s", t->name);
     snprintf(w->syscall, sizeof w->syscall, "%s", call);
     snprintf(w->target, sizeof w->target, "%s", target);
@@ -48,6 +50,35 @@ static void wait_target(const struct procstat_thread *t, char *buf, size_t size)
         snprintf(buf, size, "0x%" PRIx64, t->wait.args[0]);
     else
         snprintf(buf, size, "%s", t->wait.target);
+}
+
+static const struct procstat_thread *find_thread(const struct procstat_snapshot *s, pid_t tid)
+{
+    for (size_t i = 0; i < s->nthread_rows; i++)
+        if (s->threads[i].tid == tid)
+            return &s->threads[i];
+    return NULL;
+}
+
+/* Where a lock is and who holds it, as this reading saw them. */
+static void note_owner(struct report_wait *w, const struct procstat_thread *t,
+                       const struct procstat_snapshot *s)
+{
+    if (t->wait_lock_module != UINT32_MAX) {
+        w->lock_module = t->wait_lock_module;
+        w->lock_vaddr = t->wait_lock_vaddr;
+    }
+    const struct procstat_thread *o = t->wait_owner ? find_thread(s, t->wait_owner) : NULL;
+    w->owner = o ? o->tid : 0;
+    if (!o)
+        return;
+    w->owner_frame = t->wait_owner_frame;
+    if (o->wait.blocked)
+        snprintf(w->owner_doing, sizeof w->owner_doing, "blocked in %s",
+                 o->wait.syscall ? o->wait.syscall : "?");
+    else
+        snprintf(w->owner_doing, sizeof w->owner_doing, "%s",
+                 o->state == 'R' ? "on a CPU or waiting for one" : "not blocked in a call");
 }
 
 static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
@@ -72,6 +103,12 @@ static void add_waits(struct report_figs *f, const struct procstat_snapshot *s)
             w->threads = w->now;
         if (t->wait.blocked_s > w->longest_s)
             w->longest_s = t->wait.blocked_s;
+        if (t->nwait_frames) {
+            w->nframes = t->nwait_frames;
+            memcpy(w->frames, t->wait_frames, t->nwait_frames * sizeof w->frames[0]);
+        }
+        if (w->kind == WAIT_LOCK)
+            note_owner(w, t, s);
     }
 }
 
@@ -267,18 +304,87 @@ static void thread_time(const struct report_thread *r, struct verdict_thread *v)
         v->wait_s[WAIT_OTHER] = rest;
 }
 
+static bool runtime_module(const char *m);
+
+/* The function a wait's stack waits from: its first frame, leaf first,
+ * outside the kernel and the C runtime (read() is libc's; read_config is
+ * the user's).  "" when the stack is unknown or all runtime. */
+static void waiting_func(const struct report_wait *w, const struct resolver *r,
+                         struct verdict_seen *s)
+{
+    for (size_t i = 0; r && i < w->nframes; i++) {
+        const struct frame_chain *c = r->chain(r->ctx, w->frames[i]);
+        if (!c->n)
+            continue;
+        const struct chain_frame *cf = &c->f[0];
+        const struct func_info *fi = r->func(r->ctx, cf->func);
+        if (!fi->name || fi->name[0] == '[' || runtime_module(fi->module) ||
+            !strcmp(fi->module ? fi->module : "", "[kernel]"))
+            continue;
+        snprintf(s->func, sizeof s->func, "%s", fi->name);
+        snprintf(s->file, sizeof s->file, "%s", cf->file ? cf->file : fi->file ? fi->file : "");
+        s->line = cf->file ? cf->line : fi->line;
+        return;
+    }
+}
+
+static const char *thread_name(const struct report_figs *g, pid_t tid)
+{
+    for (size_t k = 0; k < g->nthreads; k++)
+        if (g->threads[k].tid == tid)
+            return g->threads[k].name;
+    return "?";
+}
+
+/* A lock by its name when a global or static holds it ("big_lock",
+ * "table+0x40"), its address, and its holder: "big_lock (0x5600...),
+ * held by worker-17 (on a CPU or waiting for one)". */
+static void lock_target(const struct report_figs *g, const struct report_wait *w,
+                        const struct resolver *r, struct verdict_seen *s)
+{
+    uint64_t off = 0;
+    const char *name = w->lock_module != UINT32_MAX && r && r->data
+                           ? r->data(r->ctx, w->lock_module, w->lock_vaddr, &off)
+                           : NULL;
+    char lock[96];
+    if (name && off)
+        snprintf(lock, sizeof lock, "%s+0x%" PRIx64 " (%s)", name, off, w->target);
+    else if (name)
+        snprintf(lock, sizeof lock, "%s (%s)", name, w->target);
+    else
+        snprintf(lock, sizeof lock, "%s", w->target);
+    const char *running = NULL;
+    if (w->owner && w->owner_frame != UINT32_MAX && r) {
+        const struct frame_chain *c = r->chain(r->ctx, w->owner_frame);
+        running = c->n ? r->func(r->ctx, c->f[c->n - 1].func)->name : NULL;
+    }
+    if (w->owner && running)
+        snprintf(s->target, sizeof s->target, "%s, held by %s-%d (%s, last seen in %s)", lock,
+                 thread_name(g, w->owner), (int)w->owner, w->owner_doing, running);
+    else if (w->owner)
+        snprintf(s->target, sizeof s->target, "%s, held by %s-%d (%s)", lock,
+                 thread_name(g, w->owner), (int)w->owner, w->owner_doing);
+    else
+        snprintf(s->target, sizeof s->target, "%s, holder unknown", lock);
+}
+
 /* The wait of each kind its name was seen in most (the waits table is by
- * thread name). */
-static void thread_seen(const struct report_figs *g, struct verdict_thread *v)
+ * thread name), with the function that waits there. */
+static void thread_seen(const struct report_figs *g, const struct resolver *r,
+                        struct verdict_thread *v)
 {
     for (size_t i = 0; i < g->nwaits; i++) {
         const struct report_wait *w = &g->waits[i];
         struct verdict_seen *s = &v->seen[w->kind];
         if (strncmp(w->thread, v->name, sizeof w->thread) || w->seen <= s->readings)
             continue;
+        memset(s, 0, sizeof *s);
         snprintf(s->call, sizeof s->call, "%s", w->syscall);
         snprintf(s->target, sizeof s->target, "%s", w->target);
         s->readings = w->seen;
+        waiting_func(w, r, s);
+        if (w->kind == WAIT_LOCK)
+            lock_target(g, w, r, s);
     }
 }
 
@@ -378,7 +484,7 @@ size_t report_verdict(const struct report_figs *g, const struct hot_table *hot,
         return 0;
     for (size_t i = 0; i < g->nthreads; i++) {
         thread_time(&g->threads[i], &t[i]);
-        thread_seen(g, &t[i]);
+        thread_seen(g, r, &t[i]);
     }
     struct verdict_func funcs[2], faults[4];
     size_t nfuncs;
@@ -467,8 +573,9 @@ static void write_finding(FILE *f, const struct verdict_finding *v, const struct
     report_put_text(f, v->evidence, MD_PLAIN);
     fputc('.', f);
     if (v->cls != VERDICT_IDLE && v->cls != VERDICT_MEMORY && v->busy < 0.5)
-        fprintf(f, " The working thread%s work%s %.0f%% of the time, and wait for work the rest.",
-                v->working == 1 ? "" : "s", v->working == 1 ? "s" : "", 100 * v->busy);
+        fprintf(f, " The working thread%s work%s %.0f%% of the time, and wait%s for work the rest.",
+                v->working == 1 ? "" : "s", v->working == 1 ? "s" : "", 100 * v->busy,
+                v->working == 1 ? "s" : "");
     put_threads(f, v, g);
     fputc('\n', f);
 }

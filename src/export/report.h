@@ -77,6 +77,13 @@ struct report_wait {
     double longest_s;          /* longest time one was seen blocked in it without a break */
     unsigned now, now_reading; /* how many in reading number now_reading */
     enum verdict_wait kind;    /* the kind of wait the call is */
+    uint32_t frames[PROCSTAT_WAIT_FRAMES]; /* the latest stack read there, leaf first */
+    uint8_t nframes;
+    uint32_t lock_module; /* a lock: where its word is (UINT32_MAX: no module's) */
+    uint64_t lock_vaddr;
+    pid_t owner;          /* the lock's holder when last seen, 0 unknown */
+    uint32_t owner_frame; /* the frame it last ran in, UINT32_MAX unknown */
+    char owner_doing[48]; /* "on a CPU", "blocked in fsync"... */
 };
 
 /* One thread's time over the readings, for the verdict. */

@@ -88,6 +88,8 @@ static void write_header(FILE *f, const struct run_info *h)
         write_exit(f, h->exit_status);
     fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
     write_python(f, h);
+    for (unsigned i = 0; i < h->nverdict; i++)
+        fprintf(f, "%s %s\n", i ? "           " : "verdict:   ", h->verdict[i]);
 }
 
 /* ------------------------------------------------------------ hot table */
@@ -302,9 +304,29 @@ static void put_folded_name(FILE *f, const char *s)
     }
 }
 
-static void write_folded_row(FILE *f, const struct model *m, const struct resolver *r,
-                             const struct stack_row *row, bool threads)
+/* A Python frame as py-spy names it, "function (file.py:LINE)", so two
+ * mains of two files are two frames; the line is the one the stack was at
+ * (the heaviest path's), or the definition's; without lines "function
+ * (file.py)". */
+static void put_python_frame(FILE *f, const struct func_info *fi, const struct chain_frame *cf,
+                             bool lines)
 {
+    put_folded_name(f, fi->name && fi->name[0] ? fi->name : "?");
+    const char *file = cf->file ? cf->file : fi->file;
+    if (!file)
+        return;
+    fputs(" (", f);
+    put_folded_name(f, file);
+    int line = cf->file && cf->line > 0 ? cf->line : fi->line;
+    if (lines && line > 0)
+        fprintf(f, ":%d", line);
+    fputc(')', f);
+}
+
+static void write_folded_row(FILE *f, const struct model *m, const struct resolver *r,
+                             const struct stack_row *row, const struct folded_opts *o)
+{
+    bool threads = o->threads;
     bool first = true;
     if (threads) {
         const struct model_thread *t = model_thread_find(m, row->tid);
@@ -316,16 +338,20 @@ static void write_folded_row(FILE *f, const struct model *m, const struct resolv
         const struct func_info *fi = r->func(r->ctx, row->frames[k].func);
         if (!first)
             fputc(';', f);
-        put_folded_name(f, fi->name && fi->name[0] ? fi->name : "?");
+        if (fi->python)
+            put_python_frame(f, fi, &row->frames[k], o->line_numbers);
+        else
+            put_folded_name(f, fi->name && fi->name[0] ? fi->name : "?");
         first = false;
     }
     fprintf(f, " %" PRIu64 "\n", row->count);
 }
 
 int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver *r,
-                          const struct view_opts *vo, bool threads)
+                          const struct view_opts *vo, const struct folded_opts *o)
 {
     struct stack_table t;
+    bool threads = o->threads;
     int err = view_stacks(m, r, vo, threads, &t);
     if (err)
         return err;
@@ -333,7 +359,7 @@ int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver 
         /* An empty stack has no frame to hang its count on. */
         if (t.rows[i].n == 0 && !threads)
             continue;
-        write_folded_row(f, m, r, &t.rows[i], threads);
+        write_folded_row(f, m, r, &t.rows[i], o);
     }
     stack_table_free(&t);
     return stream_status(f);

@@ -42,7 +42,14 @@ void snapshot_opts_default(struct snapshot_opts *o);
 int snapshot_write_text(FILE *f, const struct run_info *run, const struct model *m,
                         const struct resolver *r, const struct view_opts *vo,
                         const struct snapshot_opts *so);
+/* Folded output: threads puts "name-tid" above each stack (--threads);
+ * Python frames are "function (file.py:LINE)" as py-spy writes them, or
+ * "function (file.py)" without line_numbers (--no-line-numbers). */
+struct folded_opts {
+    bool threads;
+    bool line_numbers;
+};
 int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver *r,
-                          const struct view_opts *vo, bool threads);
+                          const struct view_opts *vo, const struct folded_opts *o);
 
 #endif

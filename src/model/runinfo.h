@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define RUNINFO_VERDICT_MAX 4
+#define RUNINFO_VERDICT_LEN 400
+
 struct run_info {
     pid_t pid;
     char cmdline[1024]; /* "" when unknown */
@@ -48,6 +51,10 @@ struct run_info {
     uint64_t nb_torn;      /* --nonblocking: torn walks dropped, not samples */
     bool nonblocking;      /* --nonblocking: read without stopping */
     char py_note[512];     /* why Python frames are missing, "" when all is well */
+    /* the verdict (verdict.h), one line per finding, most first; none
+     * until the threads have been read for a while */
+    char verdict[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
+    unsigned nverdict;
 };
 
 /* "perf (task-clock)", "ptrace", "" when no engine: into buf, returned. */

@@ -191,13 +191,19 @@ static void describe_wait(const struct verdict_in *in, enum verdict_wait k,
         snprintf(f->evidence, sizeof f->evidence, "blocked in system calls");
         return;
     }
-    snprintf(f->func, sizeof f->func, "%s", s->call);
-    const char *on = k == WAIT_LOCK ? " on the lock at " : " on ";
+    snprintf(f->func, sizeof f->func, "%s", s->func[0] ? s->func : s->call);
+    if (s->func[0]) {
+        snprintf(f->file, sizeof f->file, "%s", s->file);
+        f->line = s->line;
+    }
+    const char *on = k == WAIT_LOCK ? " on the lock " : " on ";
     int n = snprintf(f->evidence, sizeof f->evidence, "blocked in %s%s%s", s->call,
                      s->target[0] ? on : "", s->target);
     if (second && n > 0 && (size_t)n < sizeof f->evidence)
-        snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, "; also %s%s%s", second->call,
-                 second->target[0] ? on : "", second->target);
+        n += snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, "; also %s%s%s",
+                      second->call, second->target[0] ? on : "", second->target);
+    if (second && second->func[0] && n > 0 && (size_t)n < sizeof f->evidence)
+        snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, " in %s", second->func);
 }
 
 static void describe(const struct verdict_in *in, const struct totals *t, struct verdict_finding *f)

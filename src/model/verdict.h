@@ -58,6 +58,11 @@ struct verdict_seen {
     char call[32];    /* "read", "futex"... ("" when none seen) */
     char target[128]; /* what its descriptor is, or a lock's address; may be "" */
     unsigned readings;
+    /* the user function that waits there (its stack's first frame outside
+     * the C runtime), "" when its stack was not read */
+    char func[128];
+    char file[160];
+    int line;
 };
 
 /* One thread over the window. */

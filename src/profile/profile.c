@@ -80,9 +80,9 @@ void profile_free(struct profile *p)
     free(p);
 }
 
-size_t profile_name_key(const char *name, size_t len)
+size_t profile_name_norm(char *name, size_t len)
 {
-    /* "qualname (file.py:123)": drop " (...:DIGITS)" */
+    /* "qualname (file.py:123)": drop ":DIGITS" before the ')' */
     if (len < 5 || name[len - 1] != ')')
         return len;
     size_t i = len - 1;
@@ -100,7 +100,20 @@ size_t profile_name_key(const char *name, size_t len)
     }
     if (!open || open == name + 1 || open[-1] != ' ' || open + 1 == name + i - 1)
         return len;
-    return (size_t)(open - 1 - name);
+    name[i - 1] = ')';
+    name[i] = '\0';
+    return i;
+}
+
+/* The length of name before a " (FILE)" suffix, or 0 when it has none. */
+static size_t bare_len(const char *name, size_t len)
+{
+    if (len < 5 || name[len - 1] != ')')
+        return 0;
+    const char *open = memchr(name, '(', len);
+    for (const char *q = open; q; q = memchr(q + 1, '(', (size_t)(name + len - q - 1)))
+        open = q; /* the last '(' */
+    return open && open > name + 1 && open[-1] == ' ' ? (size_t)(open - 1 - name) : 0;
 }
 
 static int grow_slots(uint32_t **slots, size_t *cap, size_t count,
@@ -142,7 +155,7 @@ static int64_t intern_func(struct profile *p, const char *raw, size_t len)
     for (; n < len && n < sizeof name - 1 && raw[n]; n++)
         name[n] = (unsigned char)raw[n] < 0x20 || raw[n] == 0x7f ? '?' : raw[n];
     name[n] = '\0';
-    len = profile_name_key(name, n);
+    len = profile_name_norm(name, n);
     if (grow_slots(&p->fslots, &p->fcap, p->nfuncs, func_hash, p) < 0)
         return -ENOMEM;
     size_t k = hash_bytes(name, len) & (p->fcap - 1);
@@ -309,16 +322,35 @@ const struct prof_func *profile_func(const struct profile *p, uint32_t id)
     return id < p->nfuncs ? &p->funcs[id] : NULL;
 }
 
-int64_t profile_find(const struct profile *p, const char *name)
+static int64_t find_exact(const struct profile *p, const char *name, size_t len)
 {
-    if (!p->fcap)
-        return -1;
-    size_t len = profile_name_key(name, strlen(name));
     size_t k = hash_bytes(name, len) & (p->fcap - 1);
     for (; p->fslots[k]; k = (k + 1) & (p->fcap - 1)) {
         const char *s = p->funcs[p->fslots[k] - 1].name;
         if (strncmp(s, name, len) == 0 && s[len] == '\0')
             return p->fslots[k] - 1;
+    }
+    return -1;
+}
+
+int64_t profile_find(const struct profile *p, const char *name)
+{
+    if (!p->fcap)
+        return -1;
+    char key[PROFILE_MAX_NAME];
+    snprintf(key, sizeof key, "%s", name);
+    size_t len = profile_name_norm(key, strlen(key));
+    int64_t id = find_exact(p, key, len);
+    if (id >= 0)
+        return id;
+    size_t bare = bare_len(key, len);
+    if (bare) /* "work (app.py)" against a profile that names it "work" */
+        return find_exact(p, key, bare);
+    for (uint32_t i = 0; i < p->nfuncs; i++) { /* "work" against "work (app.py)" */
+        const char *s = p->funcs[i].name;
+        if (!strncmp(s, key, len) && s[len] == ' ' && s[len + 1] == '(' &&
+            bare_len(s, strlen(s)) == len)
+            return i;
     }
     return -1;
 }

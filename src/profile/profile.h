@@ -98,8 +98,9 @@ const struct prof_stack *profile_stack(const struct profile *p, size_t i);
 size_t profile_nfuncs(const struct profile *p);
 /* Sums are kept up to date as stacks are added. */
 const struct prof_func *profile_func(const struct profile *p, uint32_t id);
-/* The id of the function named name (as the file names it, or with a
- * " (FILE:LINE)" suffix that is then ignored), or -1. */
+/* The id of the function named name, the line of a "name (FILE:LINE)"
+ * ignored; a bare "name" also finds "name (FILE)" and the other way round
+ * (profiles written without files); or -1. */
 int64_t profile_find(const struct profile *p, const char *name);
 
 /* For format readers (pprof_read.c): a function by name (its id, or
@@ -109,8 +110,10 @@ int64_t profile_intern(struct profile *p, const char *name, size_t len);
 int profile_add_ids(struct profile *p, const uint32_t *ids, uint32_t n, uint64_t count);
 struct prof_meta *profile_meta_mut(struct profile *p);
 
-/* The name a frame is compared by: name without a trailing " (FILE:LINE)"
- * (LINE all digits).  Returns the length of that prefix. */
-size_t profile_name_key(const char *name, size_t len);
+/* The name a frame is kept and compared by: a Python frame's
+ * "name (FILE:LINE)" (LINE all digits) becomes "name (FILE)", in place,
+ * so a diff survives an edit that moves code but two functions of one name
+ * in different files stay apart.  Returns the new length. */
+size_t profile_name_norm(char *name, size_t len);
 
 #endif

@@ -36,7 +36,8 @@ struct output_src {
     struct runfigs *figs;           /* NULL: not measured */
     const struct profile *baseline; /* --baseline, or NULL */
     const char *baseline_name;
-    size_t rows; /* hot-table rows */
+    size_t rows;       /* hot-table rows */
+    bool line_numbers; /* folded: Python frames with their line */
 };
 
 /* 0, or a negative errno (-EIO when the stream failed). */

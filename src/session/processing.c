@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/hash.h"
+#include "sampler/proc/blocked.h"
+#include "sampler/proc/procstat.h"
+#include "sampler/proc/remote.h"
 #include "sampler/python/pysample.h"
 #include "sampler/unwind/addrspace.h"
 #include "sampler/unwind/modules.h"
@@ -18,6 +22,7 @@
 #include "src/model/intern.h"
 #include "src/model/model.h"
 #include "src/model/stackmerge.h"
+#include "src/model/verdict.h"
 #include "src/session/runfigs.h"
 
 #define REFRESH_MIN_NS 200000000ull /* re-read maps at most 5 times a second */
@@ -61,6 +66,8 @@ struct proc_ctx {
     uint64_t last_refresh_ns;
     unsigned seen_exec_gen;
     unsigned seen_py_gen; /* pysample_generation: the interpreter's file may change */
+    struct capture wait;  /* a blocked thread's stack, for the run figures */
+    uint8_t wait_stack[CAPTURE_STACK_DEFAULT];
 };
 
 static const struct as_region *find_region(struct processing *s, struct proc_ctx *p, uint64_t addr)
@@ -276,11 +283,78 @@ static void process_one(struct processing *s, struct proc_ctx *p, struct capture
     pthread_mutex_unlock(&s->sync);
 }
 
+/* A glibc mutex names its holder: __owner, the thread id of the thread
+ * that locked it, 8 bytes into pthread_mutex_t.  Read from the target,
+ * bounded; believed only when it is one of the target's threads. */
+static pid_t lock_owner(pid_t pid, uint64_t addr)
+{
+    int32_t owner = 0;
+    char path[64];
+    if (addr > UINT64_MAX - 8 || remote_read(pid, addr + 8, &owner, sizeof owner) < 0 || owner <= 0)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)owner);
+    return access(path, F_OK) == 0 ? owner : 0;
+}
+
+/* The frame of the latest on-CPU sample of thread tid, FRAME_NONE when
+ * none yet.  Under s->lock. */
+static frame_id latest_frame(struct processing *s, pid_t tid)
+{
+    uint32_t i = hash_fib_top((uint32_t)tid, 13);
+    for (unsigned k = 0; k < LEAF_SLOTS; k++, i = (i + 1) & (LEAF_SLOTS - 1)) {
+        const struct lv_leaf *e = &s->leaves[i];
+        if (e->tid == 0)
+            break;
+        if (e->tid == tid) {
+            const struct model_node *mn = model_node(s->model, e->node);
+            return mn ? mn->frame : FRAME_NONE;
+        }
+    }
+    return FRAME_NONE;
+}
+
+/* The run figures' part of a blocked thread: its stack, read from procfs
+ * and the target's memory without stopping it (blocked.h) and unwound
+ * here, on the processing thread (the unwinder is not shared), between two
+ * samples; and for a lock, where the lock is and who holds it. */
+static void wait_stack(void *ctx, struct procstat_thread *t)
+{
+    struct processing *s = ctx;
+    struct proc_ctx *p = s->ctx;
+    pid_t pid = as_pid(s->as);
+    if (verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1]) == WAIT_LOCK) {
+        uint64_t addr = t->wait.args[0];
+        if (as_data_module(s->as, addr, &t->wait_lock_module, &t->wait_lock_vaddr) < 0)
+            t->wait_lock_module = UINT32_MAX;
+        t->wait_owner = lock_owner(pid, addr);
+        pthread_mutex_lock(s->lock);
+        t->wait_owner_frame = t->wait_owner ? latest_frame(s, t->wait_owner) : FRAME_NONE;
+        pthread_mutex_unlock(s->lock);
+    }
+    if (!s->cfg.uw)
+        return;
+    p->wait.stack = p->wait_stack;
+    p->wait.stack_cap = sizeof p->wait_stack;
+    if (blocked_capture(pid, t->tid, &p->wait, sizeof p->wait_stack) < 0)
+        return;
+    unwind_capture(s->cfg.uw, &p->wait, &p->ur);
+    size_t n = locate_frames(s, p), k = 0;
+    pthread_mutex_lock(s->lock);
+    for (size_t i = 0; i < n && k < PROCSTAT_WAIT_FRAMES; i++) {
+        frame_id id = intern_frame(s->in, FRAME_NATIVE, p->nat_mods[i], p->nat_vaddrs[i]);
+        if (id != FRAME_NONE)
+            t->wait_frames[k++] = id;
+    }
+    pthread_mutex_unlock(s->lock);
+    t->nwait_frames = (uint8_t)k;
+}
+
 static void *processing_main(void *arg)
 {
     struct processing *s = arg;
     struct proc_ctx *p = s->ctx;
     p->seen_exec_gen = s->cfg.exec_gen ? s->cfg.exec_gen(s->cfg.ctx) : 0;
+    runfigs_set_stacks(s->cfg.figs, wait_stack, s);
     runfigs_take(s->cfg.figs);
     for (;;) {
         struct capture *c = capqueue_take(s->q, 100);

@@ -153,7 +153,8 @@ static uint32_t func_intern(struct native_resolver *r, const char *name, uint32_
         .info = {.name = name,
                  .module = module_name ? module_name : "",
                  .file = file,
-                 .line = line},
+                 .line = line,
+                 .python = module == PY_MODULE},
         .module = module,
     };
     r->func_slots[i] = id + 1;
@@ -396,12 +397,20 @@ static uint32_t native_func_count(void *ctx)
     return r->nfuncs;
 }
 
+static const char *native_data(void *ctx, uint32_t module, uint64_t vaddr, uint64_t *offset)
+{
+    struct native_resolver *r = ctx;
+    const struct module *m = modreg_get(r->reg, module);
+    return m ? sym_data(r->sym, module, m->name, m->open_path, vaddr, offset) : NULL;
+}
+
 struct resolver resolver_native_iface(struct native_resolver *r)
 {
     return (struct resolver){
         .chain = native_chain,
         .func = native_func,
         .func_count = native_func_count,
+        .data = native_data,
         .ctx = r,
     };
 }

@@ -37,6 +37,7 @@ struct func_info {
     const char *module; /* short module name ("libc.so.6"), "" for none */
     const char *file;   /* definition file or NULL */
     int line;           /* definition line, 0 when unknown */
+    bool python;        /* a Python function: file is its .py file */
 };
 
 struct chain_frame {
@@ -59,6 +60,9 @@ struct resolver {
     const struct frame_chain *(*chain)(void *ctx, frame_id id);
     const struct func_info *(*func)(void *ctx, uint32_t func_id);
     uint32_t (*func_count)(void *ctx);
+    /* the data object at vaddr of module (a lock's name) and the offset in
+     * it, NULL when none; the member itself may be NULL */
+    const char *(*data)(void *ctx, uint32_t module, uint64_t vaddr, uint64_t *offset);
     void *ctx;
 };
 

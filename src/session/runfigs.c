@@ -19,6 +19,9 @@ struct runfigs {
     uint64_t last_ns, every_ns;
     pthread_mutex_t lock; /* figs */
     struct report_figs figs;
+    runfigs_stack_fn stack;
+    void *stack_ctx;
+    size_t stack_next; /* the blocked thread to start from at the next reading */
 };
 
 struct runfigs *runfigs_new(pid_t pid, bool waits)
@@ -26,8 +29,8 @@ struct runfigs *runfigs_new(pid_t pid, bool waits)
     struct runfigs *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    /* the CPU, memory and I/O figures; each thread's blocking call only
-     * for the report's Waits table (a read per thread) */
+    /* the CPU, memory and I/O figures; each thread's time and blocking
+     * call for the verdict and the Waits table (a few reads per thread) */
     f->ps = procstat_new_want(pid, PS_WANT_CPU | PS_WANT_MEM | PS_WANT_IO |
                                        (waits ? PS_WANT_THREADS | PS_WANT_WAITS : 0));
     if (!f->ps) {
@@ -47,6 +50,31 @@ void runfigs_free(struct runfigs *f)
     free(f);
 }
 
+void runfigs_set_stacks(struct runfigs *f, runfigs_stack_fn fn, void *ctx)
+{
+    if (!f)
+        return;
+    f->stack = fn;
+    f->stack_ctx = ctx;
+}
+
+/* The stacks of the blocked threads, a bounded number a reading: a
+ * thousand idle workers cost sixteen stack reads, not a thousand. */
+static void take_stacks(struct runfigs *f)
+{
+    struct procstat_snapshot *s = &f->snap;
+    size_t n = s->nthread_rows, taken = 0;
+    for (size_t k = 0; f->stack && n && k < n && taken < RUNFIGS_STACKS_PER_READING; k++) {
+        struct procstat_thread *t = &s->threads[(f->stack_next + k) % n];
+        if (!t->wait.blocked)
+            continue;
+        f->stack(f->stack_ctx, t);
+        taken++;
+        if (taken == RUNFIGS_STACKS_PER_READING)
+            f->stack_next = (f->stack_next + k + 1) % n;
+    }
+}
+
 void runfigs_take(struct runfigs *f)
 {
     if (!f)
@@ -56,6 +84,14 @@ void runfigs_take(struct runfigs *f)
     f->every_ns = FIGS_MAX_NS;
     if (procstat_read(f->ps, &f->snap) < 0)
         return;
+    for (size_t i = 0; i < f->snap.nthread_rows; i++) {
+        struct procstat_thread *t = &f->snap.threads[i];
+        t->nwait_frames = 0;
+        t->wait_lock_module = UINT32_MAX;
+        t->wait_owner = 0;
+        t->wait_owner_frame = UINT32_MAX;
+    }
+    take_stacks(f);
     uint64_t every = 100 * (clock_mono_ns() - t0);
     f->every_ns = every < FIGS_MIN_NS ? FIGS_MIN_NS : every > FIGS_MAX_NS ? FIGS_MAX_NS : every;
     pthread_mutex_lock(&f->lock);

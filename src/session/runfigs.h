@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct report_figs;
+struct procstat_thread;
 struct prof_meta;
 struct runfigs;
 
@@ -25,6 +26,16 @@ struct runfigs;
  * targets (the report's Waits table), which cost a read per thread. */
 struct runfigs *runfigs_new(pid_t pid, bool waits);
 void runfigs_free(struct runfigs *f);
+
+/* Fills t's wait_* fields (the caller's part of a procstat_thread): the
+ * stack of blocked thread t as interned frame ids, and for a lock wait the
+ * lock's module, vaddr and holder. */
+typedef void (*runfigs_stack_fn)(void *ctx, struct procstat_thread *t);
+/* Each reading then takes the stacks of up to RUNFIGS_STACKS_PER_READING
+ * threads blocked in I/O, on a lock or waiting for work (the next ones at
+ * the next reading), so the verdict names the function that waits. */
+#define RUNFIGS_STACKS_PER_READING 16
+void runfigs_set_stacks(struct runfigs *f, runfigs_stack_fn fn, void *ctx);
 
 /* A reading now; NULL is ignored. */
 void runfigs_take(struct runfigs *f);

@@ -321,6 +321,7 @@ int session_start(struct session **out, const struct session_config *cfg, char *
     s->launch = (struct launch){0, -1, -1};
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->sync, NULL);
+    pthread_mutex_init(&s->verdict_lock, NULL);
     if (cfg->command)
         join_command(s);
     else if (procfs_cmdline(s->pid, s->cmdline, sizeof s->cmdline) < 0)
@@ -397,6 +398,9 @@ void session_stop(struct session *s)
     }
     processing_join(s->proc);
     runfigs_take(s->figs); /* the last reading, while a --pid target still runs */
+    pthread_mutex_lock(&s->verdict_lock);
+    s->verdict_ns = 0; /* the final outputs judge the whole run */
+    pthread_mutex_unlock(&s->verdict_lock);
     reap_child(s, !session_target_exited(s));
 }
 
@@ -419,7 +423,8 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
                              .figs = s->figs,
                              .baseline = s->baseline,
                              .baseline_name = s->cfg.baseline_name,
-                             .rows = s->cfg.rows};
+                             .rows = s->cfg.rows,
+                             .line_numbers = !s->cfg.no_line_numbers};
     return output_write(f, &src, fmt, threads);
 }
 
@@ -482,5 +487,6 @@ void session_free(struct session *s)
     kallsyms_free(s->ksyms);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->sync);
+    pthread_mutex_destroy(&s->verdict_lock);
     free(s);
 }

@@ -6,10 +6,18 @@
 #include "src/session/session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sampler/perf/perfengine.h"
+#include "common/clock.h"
+#include "src/export/report.h"
+#include "src/model/intern.h"
+#include "src/model/model.h"
+#include "src/model/view.h"
 #include "src/session/processing.h"
+#include "src/session/resolve.h"
+#include "src/session/runfigs.h"
 #include "src/session/sampling.h"
 #include "src/session/session_int.h"
 
@@ -110,6 +118,55 @@ static void stop_warning(const struct session *s, const struct engine_stats *st,
              (unsigned long long)(STOP_WARN_NS / 1000));
 }
 
+#define VERDICT_EVERY_NS 1000000000ull
+
+/* The verdict from the run figures' threads and the on-CPU profile; the
+ * stacks (for the functions under page faults) only while RSS grows. */
+static void compute_verdict(struct session *s)
+{
+    s->nverdict = 0;
+    struct report_figs *g = runfigs_copy(s->figs);
+    if (!g || !s->res || !s->model || !s->in) {
+        free(g);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    uint32_t upto = intern_count(s->in);
+    pthread_mutex_unlock(&s->lock);
+    resolver_native_prepare(s->res, upto);
+    struct resolver r = resolver_native_iface(s->res);
+    struct view_opts vo = {
+        .window = MODEL_CUMULATIVE, .now_ns = clock_mono_ns(), .sort = SORT_SELF};
+    struct hot_table hot = {0};
+    struct stack_table st = {0};
+    bool growing = g->rss_last_kib > g->rss_first_kib + 1024;
+    pthread_mutex_lock(&s->lock);
+    int rc = view_hot(s->model, &r, &vo, &hot);
+    if (rc == 0 && growing)
+        rc = view_stacks(s->model, &r, &vo, false, &st);
+    pthread_mutex_unlock(&s->lock);
+    struct verdict_finding v[VERDICT_MAX];
+    size_t n = rc == 0 ? report_verdict(g, &hot, growing ? &st : NULL, &r, v, VERDICT_MAX) : 0;
+    for (size_t i = 0; i < n && i < RUNINFO_VERDICT_MAX; i++)
+        report_verdict_line(&v[i], s->verdict[s->nverdict++], RUNINFO_VERDICT_LEN);
+    hot_table_free(&hot);
+    stack_table_free(&st);
+    free(g);
+}
+
+static void run_verdict(struct session *s, struct run_info *out)
+{
+    uint64_t now = clock_mono_ns();
+    pthread_mutex_lock(&s->verdict_lock);
+    if (!s->verdict_ns || now - s->verdict_ns >= VERDICT_EVERY_NS) {
+        s->verdict_ns = now;
+        compute_verdict(s);
+    }
+    out->nverdict = s->nverdict;
+    memcpy(out->verdict, s->verdict, sizeof out->verdict);
+    pthread_mutex_unlock(&s->verdict_lock);
+}
+
 void session_run_info(struct session *s, struct run_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -141,4 +198,5 @@ void session_run_info(struct session *s, struct run_info *out)
     snprintf(out->exit_msg, sizeof out->exit_msg, "%s", s->exit_msg);
     pthread_mutex_unlock(&s->sync);
     run_python(s, &p, f.st.torn, out);
+    run_verdict(s, out);
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "sampler/python/pysample.h"
+#include "src/model/runinfo.h"
 #include "src/session/launch.h"
 #include "src/session/session.h"
 
@@ -39,6 +40,12 @@ struct session {
     struct sampling *smp;            /* the sampler thread */
     struct processing *proc;         /* the processing thread */
     struct runfigs *figs;            /* run figures, NULL when not measured */
+    /* the verdict's lines, computed at most once a second (session_info.c);
+     * under verdict_lock: any thread may ask for the run's facts */
+    pthread_mutex_t verdict_lock;
+    uint64_t verdict_ns;
+    char verdict[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
+    unsigned nverdict;
     bool stopped;
 
     pthread_mutex_t sync;          /* below */

@@ -74,9 +74,18 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
         f->annot = annot_build(env, counts, v.view == LIVE_SOURCE ? ANNOT_SOURCE : ANNOT_ASM);
     annot_counts_free(counts);
     f->have_baseline = s->baseline != NULL;
-    for (size_t i = 0; s->baseline && rc == 0 && i < f->nhot; i++)
-        diff_baseline_cell(s->baseline, f->hot[i].name, f->hot[i].self_pct, f->hot[i].vs_base,
+    for (size_t i = 0; s->baseline && rc == 0 && i < f->nhot; i++) {
+        /* a Python function (no module, a file) by name and file, as the
+         * folded output and the baseline's reader name it */
+        const struct lv_hot_row *h = &f->hot[i];
+        char key[512];
+        if (h->module && !h->module[0] && h->file)
+            snprintf(key, sizeof key, "%s (%s)", h->name, h->file);
+        else
+            snprintf(key, sizeof key, "%s", h->name);
+        diff_baseline_cell(s->baseline, key, h->self_pct, f->hot[i].vs_base,
                            sizeof f->hot[i].vs_base);
+    }
     return rc;
 }
 

@@ -1,0 +1,86 @@
+#!/bin/sh
+# The verdict names the bottleneck: one fixture per class (CPU, I/O wait,
+# lock contention, CPU starvation, idle, memory growth), each profiled with
+# default flags for 5 s; the report's ### Verdict holds the right class
+# first (or the right classes) with the right function, and the text
+# snapshot carries the same.  On a loaded machine a CPU-bound program also
+# waits for a CPU: that is CPU starvation, and said so; the checks allow it.
+. "$(dirname "$0")/lib.sh"
+
+# verdict_of REPORT: the lines of its ### Verdict section
+verdict_of() { sed -n '/^### Verdict/,/^### /p' "$1" | grep '^- '; }
+first_of() { verdict_of "$1" | head -n1; }
+# matches TEXT ERE
+matches() { printf '%s\n' "$1" | grep -qE -- "$2"; }
+
+# profile NAME ARGS...: the fixture under pertop --pid for 5 s, report in
+# $TMP/NAME.md and snapshot in $TMP/NAME.txt
+profile() {
+    name=$1
+    shift
+    start_fixture "$@"
+    P=$FIX_PID
+    "$PERTOP" --pid "$P" --duration 5 --batch --format report -o "$TMP/$name.md" \
+        >"$TMP/$name.txt" 2>"$TMP/$name.err"
+    rc=$?
+    kill -9 "$P" 2>/dev/null
+    check "$name: run exits 0 ($rc)" [ "$rc" -eq 0 ]
+    echo "--- $name:"
+    verdict_of "$TMP/$name.md"
+}
+
+profile cpu "$FIXTURE_DIR/cpu_mix"
+check "cpu: CPU (or starvation for one) first, naming compute_inner" \
+    matches "$(first_of "$TMP/cpu.md")" '^- \*\*CPU( starvation)?\*\* — [0-9]+% .*`compute_inner`'
+check "cpu: CPU among the findings" grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`compute_inner`' "$TMP/cpu.md"
+check "cpu: no wait finding" sh -c "! grep -qE '^- \*\*(I/O wait|Lock contention|Idle)' '$TMP/cpu.md'"
+check "cpu: the snapshot's verdict line" grep -qE "^verdict: +CPU( starvation)? [0-9]+%: compute_inner" "$TMP/cpu.txt"
+
+profile io "$FIXTURE_DIR/bottleneck" --io "$TMP/io.dat"
+first=$(first_of "$TMP/io.md")
+check "io: I/O wait first" matches "$first" '^- \*\*I/O wait\*\*'
+check "io: the user function that waits, not libc's read or fsync" \
+    matches "$first" '`(read_pipe|write_and_sync)` \(`bottleneck.c:[0-9]+`\)'
+check "io: what it waits on (the pipe and the file)" matches "$first" 'pipe:.*io\.dat'
+check "io: no CPU finding from its few on-CPU samples" sh -c "! grep -q '^- \*\*CPU\*\*' '$TMP/io.md'"
+check "io: Bottleneck says what share of the time its samples are" \
+    grep -qE "^On a CPU [0-9.]+% of the threads' wall time" "$TMP/io.md"
+check "io: the snapshot's verdict line" grep -qE "^verdict: +I/O wait [0-9]+%: (read_pipe|write_and_sync)" "$TMP/io.txt"
+
+profile lock "$FIXTURE_DIR/bottleneck" --lock
+first=$(first_of "$TMP/lock.md")
+check "lock: Lock contention first, in locked_work" \
+    matches "$first" '^- \*\*Lock contention\*\* — [0-9]+% .*`locked_work`'
+check "lock: the lock by its name, and its holder" \
+    matches "$first" 'big\\_lock \(0x[0-9a-f]+\), held by worker-[0-9]+'
+check "lock: the waiting threads" matches "$first" 'Threads `worker-[0-9]+`'
+
+# a lock that is not glibc's: its neighbouring words name no thread
+profile rawlock "$FIXTURE_DIR/bottleneck" --rawlock
+first=$(first_of "$TMP/rawlock.md")
+check "rawlock: Lock contention, in raw_locked_work" \
+    matches "$first" '^- \*\*Lock contention\*\* — [0-9]+% .*`raw_locked_work`'
+check "rawlock: named, and its holder unknown" matches "$first" 'raw\\_lock \(0x[0-9a-f]+\), holder unknown'
+
+profile starve "$FIXTURE_DIR/bottleneck" --starve 4
+check "starve: CPU starvation first or second, in spin_for (4 spinners, 2 CPUs: about 50%)" \
+    matches "$(verdict_of "$TMP/starve.md" | head -n2)" '^- \*\*CPU starvation\*\* — [3-9][0-9]% .*`spin_for`'
+check "starve: and CPU, in spin_for" grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`spin_for`' "$TMP/starve.md"
+
+profile idle "$FIXTURE_DIR/bottleneck" --idle
+check "idle: a server waiting for clients is Idle, not I/O-bound" \
+    matches "$(first_of "$TMP/idle.md")" '^- \*\*Idle\*\*'
+check "idle: no I/O wait finding" sh -c "! grep -q '^- \*\*I/O wait' '$TMP/idle.md'"
+
+profile leak "$FIXTURE_DIR/bottleneck" --leak
+first=$(first_of "$TMP/leak.md")
+mem=$(grep '^- \*\*Memory growth' "$TMP/leak.md")
+check "leak: Memory growth among the findings" [ -n "$mem" ]
+check "leak: RSS growth of about 20 MiB/s" matches "$mem" 'RSS grew (1[2-9]|2[0-5])\.[0-9] MiB/s'
+# the function comes from the page faults' kernel frames: the perf engine's
+if grep -q '^| engine | perf' "$TMP/leak.md"; then
+    check "leak: the function touching the new memory, past libc's memset" \
+        matches "$mem" '`grow_cache`'
+fi
+
+finish
