@@ -8,7 +8,8 @@
 #   slowdown  bench/work (20-frame CPU loop): slowdown at 99, 999, 9999 Hz
 #             (perf engine, ptrace engine at 99/999, perf record), pertop's
 #             CPU per sample (whole process) and its RSS
-#   steady    pertop's CPU per sample and RSS once running (999 Hz, --pid)
+#   steady    pertop's CPU per sample and RSS once running (999 Hz, --pid,
+#             from 4 s after the attach to a second before the end of 20 s)
 #   rate      achieved samples per CPU-second at 999 Hz, 1, 3 and 8 threads
 #   many      200 threads each wanting 10% of a CPU (20 CPUs' worth: on a
 #             small machine they also wait for one), 99 Hz: lowest per-thread rate,
@@ -76,36 +77,49 @@ section_slowdown() {
     echo "targets: 99 Hz <= 1.005; 999 and 9999 Hz <= perf record's; CPU <= 10 us/sample"
 }
 
-# steady_run SECONDS: pertop --pid on the endless work target for SECONDS
-# at 999 Hz; prints "SAMPLES CPU_S RSS_KIB" (RSS read a second before the
-# end, while sampling; CPU of the whole pertop process)
+# cpu_ns PID: the CPU time of every thread of PID so far, in ns (schedstat)
+cpu_ns() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# steady_run SECONDS: pertop --pid on the endless work target at 999 Hz;
+# pertop's CPU and the target's between 4 s after the attach and a second
+# before the end, so start-up, the final output and what pertop does once
+# (reading the kernel's symbols at the first kernel frame) stay out.
+# Prints "PERTOP_NS TARGET_NS RATE RSS_KIB" (RATE: samples per target
+# CPU-second over the run, from --stats; RSS while sampling).
 steady_run() {
     "$PERTOP" --pid "$SW" --rate 999 --batch --stats -d "$1" -o "$TMP/st.txt" >/dev/null 2>"$TMP/st.err" &
     sp=$!
-    sleep $(($1 - 1))
+    sleep 4
+    p0=$(cpu_ns "$sp")
+    t0=$(cpu_ns "$SW")
+    sleep $(($1 - 5))
+    p1=$(cpu_ns "$sp")
+    t1=$(cpu_ns "$SW")
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$sp/status" 2>/dev/null)
     wait "$sp"
-    echo "$(field "$TMP/st.err" samples) $(field "$TMP/st.err" pertop_cpu_s) ${rss:-0}"
+    rate=$(awk -v s="$(field "$TMP/st.err" samples)" -v c="$(field "$TMP/st.err" target_cpu_s)" \
+        'BEGIN { printf "%.1f", (c > 0 ? s / c : 0) }')
+    echo "$((p1 - p0)) $((t1 - t0)) $rate ${rss:-0}"
 }
 
-# Steady state: what a long session costs per sample once started, as the
-# difference of a 4 s and a 14 s attach (start-up and the final output
-# cancel out), and the resident memory while sampling.
+# Steady state: what a long session costs per sample once running, and the
+# resident memory while sampling.
 section_steady() {
     "$BUILD/bench/work" --rounds 1000000000 >/dev/null &
     SW=$!
     sleep 0.5
     i=0
     while [ "$i" -lt "$REPS" ]; do
-        a=$(steady_run 4)
-        b=$(steady_run 14)
-        echo "$a $b" | awk '{ printf "%.2f\n", ($5 - $2) / ($4 - $1) * 1e6 }' >>"$TMP/steady.cpu"
-        echo "$b" | awk '{ printf "%.1f\n", $3 / 1024 }' >>"$TMP/steady.rss"
+        steady_run 20 >"$TMP/st.one"
+        awk '{ printf "%.2f\n", ($3 > 0 && $2 > 0 ? $1 / ($2 / 1e9 * $3) / 1e3 : 0) }' "$TMP/st.one" >>"$TMP/steady.cpu"
+        awk '{ printf "%.1f\n", $4 / 1024 }' "$TMP/st.one" >>"$TMP/steady.rss"
         i=$((i + 1))
     done
     kill "$SW"
     echo "== steady state, --pid on bench/work at 999 Hz (median of $REPS)"
-    echo "pertop CPU per sample (whole process, 14 s run minus 4 s run): $(median <"$TMP/steady.cpu") us"
+    echo "pertop CPU per sample (whole process, from 4 s after the attach to 1 s before the end of 20): $(median <"$TMP/steady.cpu") us"
     echo "pertop RSS while sampling: $(median <"$TMP/steady.rss") MiB"
     echo "targets: <= 10 us per sample; <= 30 MiB (after 10 minutes: bench/run.sh --memory 600)"
 }

@@ -713,12 +713,22 @@ static void test_want_each_group(void **state)
     assert_int_equal(s->nhistory, 0); /* no memory read, no RSS history */
     procstat_free(p);
 
-    /* rows without waits: task/ and three files a thread (stat, io, schedstat), no syscall */
+    /* rows without waits: task/ and two files a thread (stat, schedstat), no syscall */
     p = procstat_new_want(pid, PS_WANT_THREADS);
     assert_int_equal(procstat_read(p, s), 0);
-    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 3);
+    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 2);
     assert_int_equal(s->nthread_rows, 3);
     const struct procstat_thread *bl = thread_named(s, "blocker");
+    assert_non_null(bl);
+    assert_false(bl->io.valid); /* each thread's io is a group of its own */
+    procstat_free(p);
+
+    /* and with it, a third file a thread; the rows come with it */
+    p = procstat_new_want(pid, PS_WANT_THREAD_IO);
+    assert_int_equal(procstat_read(p, s), 0);
+    assert_int_equal(s->procfs_ops, 1 + 1 + 3 * 3);
+    assert_int_equal(s->measured, PS_WANT_THREAD_IO | PS_WANT_THREADS);
+    bl = thread_named(s, "blocker");
     assert_non_null(bl);
     assert_true(bl->io.valid);
     assert_false(bl->wait.blocked);

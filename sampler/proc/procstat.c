@@ -1119,8 +1119,10 @@ static bool read_thread(struct procstat *p, pid_t tid, struct procstat_thread *t
     t->state = st.state;
     t->utime = st.utime;
     t->stime = st.stime;
-    snprintf(rel, sizeof rel, "task/%d/io", (int)tid);
-    read_io(p, rel, &t->io);
+    if (p->want & PS_WANT_THREAD_IO) {
+        snprintf(rel, sizeof rel, "task/%d/io", (int)tid);
+        read_io(p, rel, &t->io);
+    }
     snprintf(rel, sizeof rel, "task/%d/schedstat", (int)tid);
     n = read_rel(p, rel, buf, sizeof buf, true);
     t->sched_valid =
@@ -1280,7 +1282,7 @@ struct procstat *procstat_new_want(pid_t pid, unsigned want)
     snprintf(path, sizeof path, "/proc/%d", (int)pid);
     p->pid = pid;
     /* a thread's wait is shown on its row: no rows, no waits */
-    p->want = want & PS_WANT_WAITS ? want | PS_WANT_THREADS : want;
+    p->want = want & (PS_WANT_WAITS | PS_WANT_THREAD_IO) ? want | PS_WANT_THREADS : want;
     p->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     long tck = sysconf(_SC_CLK_TCK);
     p->clk_tck = tck > 0 ? tck : 100;

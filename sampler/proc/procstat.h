@@ -30,14 +30,15 @@
 /* What a reading reads.  /proc/PID/stat is read always: it says whether
  * the process is alive and how many threads it has (nthreads). */
 enum procstat_want {
-    PS_WANT_CPU = 1,     /* cpu_pct, minflt_ps, majflt_ps (from stat) */
-    PS_WANT_MEM = 2,     /* mem, rss_growth_kib_s, the RSS history: status */
-    PS_WANT_IO = 4,      /* io and its rates: /proc/PID/io */
-    PS_WANT_THREADS = 8, /* threads[], nthread_rows: task/ and each task's stat and io */
-    PS_WANT_WAITS = 16,  /* threads[].wait: each sleeper's syscall, the link of its
-                          * descriptor, net tables for a socket (implies THREADS) */
-    PS_WANT_FDS = 32,    /* nfds: /proc/PID/fd */
-    PS_WANT_ALL = 63,
+    PS_WANT_CPU = 1,        /* cpu_pct, minflt_ps, majflt_ps (from stat) */
+    PS_WANT_MEM = 2,        /* mem, rss_growth_kib_s, the RSS history: status */
+    PS_WANT_IO = 4,         /* io and its rates: /proc/PID/io */
+    PS_WANT_THREADS = 8,    /* threads[], nthread_rows: task/ and each task's stat and schedstat */
+    PS_WANT_WAITS = 16,     /* threads[].wait: each sleeper's syscall, the link of its
+                             * descriptor, net tables for a socket (implies THREADS) */
+    PS_WANT_FDS = 32,       /* nfds: /proc/PID/fd */
+    PS_WANT_THREAD_IO = 64, /* threads[].io and its rates: each task's io (implies THREADS) */
+    PS_WANT_ALL = 127,
 };
 
 #define PROCSTAT_MAX_THREADS 1024

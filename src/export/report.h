@@ -24,7 +24,7 @@
  * UTF-8 become U+FFFD.
  *
  * Run figures: the session takes a procstat reading when sampling starts,
- * every 250 ms while it runs (up to 1 s for a process that is slow to read),
+ * every 250 ms while it runs (up to 2 s for a process that is slow to read),
  * and one at the end, and adds each to
  * a report_figs (report_figs_add, pure).  A reading of a process already
  * gone adds nothing, so for a launched command that exits, the figures end

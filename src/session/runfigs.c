@@ -10,8 +10,9 @@
 #include "sampler/proc/procstat.h"
 #include "src/export/report.h"
 
-#define FIGS_MIN_NS 250000000ull  /* a reading every 250 ms, */
-#define FIGS_MAX_NS 1000000000ull /* up to 1 s for a process whose reading is slow */
+#define FIGS_MIN_NS      250000000ull  /* a reading every 250 ms, */
+#define FIGS_MAX_NS      2000000000ull /* up to 2 s for a process whose reading is slow, */
+#define FIGS_COST_FACTOR 200           /* so that reading costs at most 0.5% of a CPU */
 
 struct runfigs {
     struct procstat *ps;
@@ -92,7 +93,7 @@ void runfigs_take(struct runfigs *f)
         t->wait_owner_frame = UINT32_MAX;
     }
     take_stacks(f);
-    uint64_t every = 100 * (clock_mono_ns() - t0);
+    uint64_t every = FIGS_COST_FACTOR * (clock_mono_ns() - t0);
     f->every_ns = every < FIGS_MIN_NS ? FIGS_MIN_NS : every > FIGS_MAX_NS ? FIGS_MAX_NS : every;
     pthread_mutex_lock(&f->lock);
     report_figs_add(&f->figs, &f->snap);

@@ -1,9 +1,10 @@
 /*
- * runfigs.h - the run's figures (CPU %, RSS and its peak, I/O rates, the
- * waits of the report) from procfs readings of the target.
+ * runfigs.h - the run's figures (CPU %, RSS and its peak, I/O rates, each
+ * thread's time and waits for the verdict and the report) from procfs
+ * readings of the target.
  *
  * A reading when processing starts, then every 250 ms while it runs (up to
- * 1 s for a process slow to read: at most 1% of the processing thread), and
+ * 2 s for a process slow to read: at most 0.5% of a CPU), and
  * one at the end while a --pid target still runs.  Often, so a command that
  * exits loses little of its figures.  A collector of its own beside the
  * screen's, so neither disturbs the other's rates.  Thread-safe: readings
