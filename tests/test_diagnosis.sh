@@ -83,4 +83,20 @@ if grep -q '^| engine | perf' "$TMP/leak.md"; then
         matches "$mem" '`grow_cache`'
 fi
 
+# two CPython threads that both want the GIL (pyenv's 3.12: its symbols
+# name take_gil in the waiting threads' stacks)
+PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+PY312=$(ls -d "$PYROOT"/versions/3.12*/bin/python3.12 2>/dev/null | head -n1)
+if [ -n "$PY312" ]; then
+    SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+    profile gil "$PY312" "$SRC/tests/fixtures/py_gil.py"
+    gil=$(grep '^- \*\*GIL contention' "$TMP/gil.md")
+    check "gil: GIL contention among the findings, naming crunch" \
+        matches "$gil" '^- \*\*GIL contention\*\* — [1-9][0-9]?% .*`crunch` \(`py_gil.py:[0-9]+`\)'
+    check "gil: the waiting threads, not the main thread's join" matches "$gil" 'Threads `'
+    check "gil: not taken for idle" sh -c "! grep -q '^- \*\*Idle' '$TMP/gil.md'"
+else
+    echo "skip: no pyenv CPython 3.12 for the GIL check"
+fi
+
 finish

@@ -189,6 +189,34 @@ static void test_idle_by_design(void **state)
     assert_int_equal(f[0].tids[0], 300);
 }
 
+/* CPython threads waiting in take_gil: contention, named by what holds
+ * the GIL (the hottest Python code); the main thread's join is idle. */
+static void test_gil(void **state)
+{
+    (void)state;
+    struct verdict_thread t[3];
+    t[0] = thread(1, 0, 0, 0, 0, 10); /* main, in join */
+    t[1] = thread(2, 5, 0, 0, 0, 0);
+    t[2] = thread(3, 5, 0, 0, 0, 0);
+    t[1].wait_s[WAIT_GIL] = t[2].wait_s[WAIT_GIL] = 5;
+    t[1].wall_s = t[2].wall_s = 10;
+    struct verdict_finding f[VERDICT_MAX];
+    size_t n = run(t, 3, f);
+    assert_int_equal(n, 2);
+    bool gil = false;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(f[i].share > 0.49 && f[i].share < 0.51);
+        if (f[i].cls != VERDICT_GIL)
+            continue;
+        gil = true;
+        assert_string_equal(f[i].func, "compute_inner");
+        assert_non_null(strstr(f[i].evidence, "2 threads waiting in take_gil"));
+        assert_int_equal(f[i].nthreads, 2);
+    }
+    assert_true(gil);
+    assert_string_equal(verdict_class_name(VERDICT_GIL), "GIL contention");
+}
+
 static void test_memory_growth(void **state)
 {
     (void)state;
@@ -256,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_idle_by_design),
         cmocka_unit_test(test_memory_growth),
         cmocka_unit_test(test_empty_and_bounds),
+        cmocka_unit_test(test_gil),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,15 +20,24 @@
 /* ------------------------------------------------------------ figures */
 
 /* The entry for (thread name, call, target), added if new; NULL when full. */
+static int wait_find(const struct report_figs *f, const struct procstat_thread *t, const char *call,
+                     const char *target)
+{
+    for (size_t i = 0; i < f->nwaits; i++) {
+        const struct report_wait *w = &f->waits[i];
+        if (!strncmp(w->thread, t->name, sizeof w->thread - 1) && !strcmp(w->syscall, call) &&
+            !strcmp(w->target, target))
+            return (int)i;
+    }
+    return -1;
+}
+
 static struct report_wait *wait_slot(struct report_figs *f, const struct procstat_thread *t,
                                      const char *call, const char *target)
 {
-    for (size_t i = 0; i < f->nwaits; i++) {
-        struct report_wait *w = &f->waits[i];
-        if (!strncmp(w->thread, t->name, sizeof w->thread - 1) && !strcmp(w->syscall, call) &&
-            !strcmp(w->target, target))
-            return w;
-    }
+    int i = wait_find(f, t, call, target);
+    if (i >= 0)
+        return &f->waits[i];
     if (f->nwaits == REPORT_WAITS_MAX)
         return NULL;
     struct report_wait *w = &f->waits[f->nwaits++];
@@ -143,6 +153,8 @@ static void add_threads(struct report_figs *f, const struct procstat_snapshot *s
             continue;
         }
         if (!r->readings) {
+            for (int k = 0; k < WAIT_KINDS; k++)
+                r->wait[k] = -1;
             r->first_ns = s->time_ns;
             r->sched = t->sched_valid;
             r->run0 = t->sched_run_ns;
@@ -156,8 +168,15 @@ static void add_threads(struct report_figs *f, const struct procstat_snapshot *s
         r->run1 = t->sched_run_ns;
         r->runq1 = t->sched_wait_ns;
         r->readings++;
-        if (t->wait.blocked)
-            r->blocked[verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1])]++;
+        if (t->wait.blocked) {
+            enum verdict_wait k = verdict_wait_kind(t->wait.syscall_nr, t->wait.args[1]);
+            char target[sizeof f->waits[0].target];
+            wait_target(t, target, sizeof target);
+            r->blocked[k]++;
+            int w = wait_find(f, t, t->wait.syscall ? t->wait.syscall : "?", target);
+            if (w >= 0)
+                r->wait[k] = (int16_t)w;
+        }
     }
 }
 
@@ -316,7 +335,9 @@ static void waiting_func(const struct report_wait *w, const struct resolver *r,
         const struct frame_chain *c = r->chain(r->ctx, w->frames[i]);
         if (!c->n)
             continue;
-        const struct chain_frame *cf = &c->f[0];
+        /* the function the code is in, not a helper inlined into it
+         * (take_gil, not the PyCOND_TIMEDWAIT it inlines) */
+        const struct chain_frame *cf = &c->f[c->n - 1];
         const struct func_info *fi = r->func(r->ctx, cf->func);
         if (!fi->name || fi->name[0] == '[' || runtime_module(fi->module) ||
             !strcmp(fi->module ? fi->module : "", "[kernel]"))
@@ -336,6 +357,16 @@ static const char *thread_name(const struct report_figs *g, pid_t tid)
     return "?";
 }
 
+/* snprintf that cuts quietly: these lines are for people, a long name
+ * may end them early. */
+__attribute__((format(printf, 3, 4))) static void put(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+}
+
 /* A lock by its name when a global or static holds it ("big_lock",
  * "table+0x40"), its address, and its holder: "big_lock (0x5600...),
  * held by worker-17 (on a CPU or waiting for one)". */
@@ -346,37 +377,50 @@ static void lock_target(const struct report_figs *g, const struct report_wait *w
     const char *name = w->lock_module != UINT32_MAX && r && r->data
                            ? r->data(r->ctx, w->lock_module, w->lock_vaddr, &off)
                            : NULL;
-    char lock[96];
+    char lock[160];
     if (name && off)
-        snprintf(lock, sizeof lock, "%s+0x%" PRIx64 " (%s)", name, off, w->target);
+        put(lock, sizeof lock, "%s+0x%" PRIx64 " (%s)", name, off, w->target);
     else if (name)
-        snprintf(lock, sizeof lock, "%s (%s)", name, w->target);
+        put(lock, sizeof lock, "%s (%s)", name, w->target);
     else
-        snprintf(lock, sizeof lock, "%s", w->target);
+        put(lock, sizeof lock, "%s", w->target);
     const char *running = NULL;
     if (w->owner && w->owner_frame != UINT32_MAX && r) {
         const struct frame_chain *c = r->chain(r->ctx, w->owner_frame);
         running = c->n ? r->func(r->ctx, c->f[c->n - 1].func)->name : NULL;
     }
     if (w->owner && running)
-        snprintf(s->target, sizeof s->target, "%s, held by %s-%d (%s, last seen in %s)", lock,
-                 thread_name(g, w->owner), (int)w->owner, w->owner_doing, running);
+        put(s->target, sizeof s->target, "%s, held by %s-%d (%s, last seen in %s)", lock,
+            thread_name(g, w->owner), (int)w->owner, w->owner_doing, running);
     else if (w->owner)
-        snprintf(s->target, sizeof s->target, "%s, held by %s-%d (%s)", lock,
-                 thread_name(g, w->owner), (int)w->owner, w->owner_doing);
+        put(s->target, sizeof s->target, "%s, held by %s-%d (%s)", lock, thread_name(g, w->owner),
+            (int)w->owner, w->owner_doing);
     else
-        snprintf(s->target, sizeof s->target, "%s, holder unknown", lock);
+        put(s->target, sizeof s->target, "%s, holder unknown", lock);
 }
 
 /* The wait of each kind its name was seen in most (the waits table is by
  * thread name), with the function that waits there. */
-static void thread_seen(const struct report_figs *g, const struct resolver *r,
-                        struct verdict_thread *v)
+static void thread_seen(const struct report_figs *g, const struct report_thread *rt,
+                        const struct resolver *r, struct verdict_thread *v)
 {
-    for (size_t i = 0; i < g->nwaits; i++) {
+    for (int k = 0; k < WAIT_KINDS; k++) {
+        if (rt->wait[k] < 0 || (size_t)rt->wait[k] >= g->nwaits)
+            continue;
+        const struct report_wait *w = &g->waits[rt->wait[k]];
+        struct verdict_seen *s = &v->seen[w->kind];
+        snprintf(s->call, sizeof s->call, "%s", w->syscall);
+        snprintf(s->target, sizeof s->target, "%s", w->target);
+        s->readings = w->seen;
+        waiting_func(w, r, s);
+        if (w->kind == WAIT_LOCK)
+            lock_target(g, w, r, s);
+    }
+    for (size_t i = 0; i < g->nwaits; i++) { /* what its name saw, for the kinds it has not */
         const struct report_wait *w = &g->waits[i];
         struct verdict_seen *s = &v->seen[w->kind];
-        if (strncmp(w->thread, v->name, sizeof w->thread) || w->seen <= s->readings)
+        if (rt->wait[w->kind] >= 0 || strncmp(w->thread, v->name, sizeof w->thread) ||
+            w->seen <= s->readings)
             continue;
         memset(s, 0, sizeof *s);
         snprintf(s->call, sizeof s->call, "%s", w->syscall);
@@ -386,6 +430,19 @@ static void thread_seen(const struct report_figs *g, const struct resolver *r,
         if (w->kind == WAIT_LOCK)
             lock_target(g, w, r, s);
     }
+}
+
+/* A CPython thread whose wait is in take_gil waits for the GIL, not for
+ * work: its condition-variable wait is contention. */
+static void gil_waits(struct verdict_thread *v)
+{
+    struct verdict_seen *s = &v->seen[WAIT_IDLE];
+    if (strcmp(s->func, "take_gil") != 0)
+        return;
+    v->wait_s[WAIT_GIL] += v->wait_s[WAIT_IDLE];
+    v->wait_s[WAIT_IDLE] = 0;
+    v->seen[WAIT_GIL] = *s;
+    memset(s, 0, sizeof *s);
 }
 
 static void hot_funcs(const struct hot_table *hot, const struct resolver *r,
@@ -484,7 +541,8 @@ size_t report_verdict(const struct report_figs *g, const struct hot_table *hot,
         return 0;
     for (size_t i = 0; i < g->nthreads; i++) {
         thread_time(&g->threads[i], &t[i]);
-        thread_seen(g, r, &t[i]);
+        thread_seen(g, &g->threads[i], r, &t[i]);
+        gil_waits(&t[i]);
     }
     struct verdict_func funcs[2], faults[4];
     size_t nfuncs;

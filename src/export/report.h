@@ -97,6 +97,7 @@ struct report_thread {
     double cpu_s;                 /* from cpu_pct, for the kernels without schedstat */
     unsigned readings;            /* readings that saw it */
     unsigned blocked[WAIT_KINDS]; /* of them, blocked in each kind of call */
+    int16_t wait[WAIT_KINDS];     /* the waits entry it was last seen in, per kind; -1 none */
 };
 
 struct report_figs {

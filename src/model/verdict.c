@@ -66,7 +66,8 @@ struct totals {
 
 static double active_of(const struct verdict_thread *t)
 {
-    return t->cpu_s + t->runq_s + t->wait_s[WAIT_IO] + t->wait_s[WAIT_LOCK] + t->wait_s[WAIT_OTHER];
+    return t->cpu_s + t->runq_s + t->wait_s[WAIT_IO] + t->wait_s[WAIT_LOCK] +
+           t->wait_s[WAIT_OTHER] + t->wait_s[WAIT_GIL];
 }
 
 /* A thread that works: active for VERDICT_IDLE_ACTIVE of its time. */
@@ -109,6 +110,8 @@ static double part_of(const struct verdict_thread *t, enum verdict_class c)
         return t->wait_s[WAIT_LOCK];
     case VERDICT_IDLE:
         return t->wait_s[WAIT_IDLE];
+    case VERDICT_GIL:
+        return t->wait_s[WAIT_GIL];
     default:
         return 0;
     }
@@ -206,6 +209,21 @@ static void describe_wait(const struct verdict_in *in, enum verdict_wait k,
         snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, " in %s", second->func);
 }
 
+/* The GIL's waiters wait in the interpreter; what they wait for is the
+ * Python code the holder runs: the on-CPU profile's hottest function. */
+static void describe_gil(const struct verdict_in *in, struct verdict_finding *f)
+{
+    if (in->nhot)
+        set_func(f, &in->hot[0]);
+    unsigned waiting = 0;
+    for (size_t i = 0; i < in->nthreads; i++)
+        waiting += in->threads[i].wait_s[WAIT_GIL] > 0;
+    snprintf(f->evidence, sizeof f->evidence,
+             "%u thread%s waiting in take_gil for the GIL while one runs Python; the hottest "
+             "code holds it (%.1f%% of the on-CPU samples)",
+             waiting, waiting == 1 ? "" : "s", in->nhot ? in->hot[0].self_pct : 0.0);
+}
+
 static void describe(const struct verdict_in *in, const struct totals *t, struct verdict_finding *f)
 {
     switch (f->cls) {
@@ -229,6 +247,9 @@ static void describe(const struct verdict_in *in, const struct totals *t, struct
         break;
     case VERDICT_IDLE:
         describe_wait(in, WAIT_IDLE, f);
+        break;
+    case VERDICT_GIL:
+        describe_gil(in, f);
         break;
     default:
         break;
@@ -294,12 +315,14 @@ size_t verdict_compute(const struct verdict_in *in, struct verdict_finding *out,
         } parts[] = {{VERDICT_CPU, t.cpu},
                      {VERDICT_STARVATION, t.runq},
                      {VERDICT_IO, t.wait[WAIT_IO]},
-                     {VERDICT_LOCK, t.wait[WAIT_LOCK]}};
+                     {VERDICT_LOCK, t.wait[WAIT_LOCK]},
+                     {VERDICT_GIL, t.wait[WAIT_GIL]}};
+        const size_t nparts = sizeof parts / sizeof parts[0];
         size_t best = 0;
-        for (size_t i = 1; i < 4; i++)
+        for (size_t i = 1; i < nparts; i++)
             if (parts[i].part > parts[best].part)
                 best = i;
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < nparts; i++)
             if (i == best || parts[i].part >= VERDICT_MIN_SHARE * t.active)
                 add(out, max, &n, parts[i].c, parts[i].part / t.active);
     }

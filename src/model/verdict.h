@@ -47,8 +47,9 @@ enum verdict_class {
     VERDICT_CLASSES
 };
 
-/* What blocks a thread, by the system call it is blocked in. */
-enum verdict_wait { WAIT_IO, WAIT_LOCK, WAIT_IDLE, WAIT_OTHER, WAIT_KINDS };
+/* What blocks a thread, by the system call it is blocked in (WAIT_GIL:
+ * by its stack, a CPython thread waiting in take_gil). */
+enum verdict_wait { WAIT_IO, WAIT_LOCK, WAIT_IDLE, WAIT_OTHER, WAIT_GIL, WAIT_KINDS };
 
 /* The kind of wait of a blocked system call (x86_64 number, futex op). */
 enum verdict_wait verdict_wait_kind(long syscall_nr, uint64_t futex_op);
@@ -56,7 +57,7 @@ enum verdict_wait verdict_wait_kind(long syscall_nr, uint64_t futex_op);
 /* The wait a thread was seen in most of a kind. */
 struct verdict_seen {
     char call[32];    /* "read", "futex"... ("" when none seen) */
-    char target[128]; /* what its descriptor is, or a lock's address; may be "" */
+    char target[256]; /* what its descriptor is, or a lock (name, address, holder); may be "" */
     unsigned readings;
     /* the user function that waits there (its stack's first frame outside
      * the C runtime), "" when its stack was not read */
