@@ -93,7 +93,8 @@ if [ -n "$PY312" ]; then
     gil=$(grep '^- \*\*GIL contention' "$TMP/gil.md")
     check "gil: GIL contention among the findings, naming crunch" \
         matches "$gil" '^- \*\*GIL contention\*\* — [1-9][0-9]?% .*`crunch` \(`py_gil.py:[0-9]+`\)'
-    check "gil: the waiting threads, not the main thread's join" matches "$gil" 'Threads `'
+    check "gil: the waiting threads, not the main thread's join" \
+        matches "$gil" 'Threads? `python3\.12-[0-9]+`'
     check "gil: not taken for idle" sh -c "! grep -q '^- \*\*Idle' '$TMP/gil.md'"
 else
     echo "skip: no pyenv CPython 3.12 for the GIL check"

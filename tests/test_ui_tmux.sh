@@ -204,6 +204,13 @@ L=$FIX_PID
 start_screen lock "--pid $L"
 check "lock: the verdict line says lock contention in locked_work" \
     wait_for lock 15 "^verdict .*Lock contention [0-9]+%: locked_work \(bottleneck\.c:[0-9]+\): .*big_lock"
+$T send-keys -t lock D
+check "lock: D shows the findings in full, the holder too (wrapped)" \
+    wait_for lock 5 "held by( |\$)"
+check "lock: ... and what the holder last ran" wait_for lock 2 "last seen in spin_for"
+check "lock: D's title" wait_for lock 2 "^Verdict: what the bottleneck is"
+$T send-keys -t lock x
+check "lock: any key leaves D for the panes" wait_for lock 5 "^ *SELF% +TOTAL%"
 $T send-keys -t lock q
 kill -9 "$L"
 

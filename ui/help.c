@@ -3,7 +3,10 @@
  */
 #include "ui/help.h"
 
+#include <string.h>
+
 #include "ui/views.h"
+#include "src/model/runinfo.h"
 
 static const char *const help_text[][2] = {
     {"", "pertop - live profiler: where the process spends its time"},
@@ -28,6 +31,7 @@ static const char *const help_text[][2] = {
     {"+ -", "raise or lower the sampling rate"},
     {"s", "save the view on screen as text: pertop-PID-DATE-TIME.txt"},
     {"S", "save the profile in --format (text when none): pertop-PID-DATE-TIME.EXT"},
+    {"D", "the verdict: every finding in full (the line under the header shows the first)"},
     {"", ""},
     {"", "Drill-down (every view below the header; Esc or Backspace goes back):"},
     {"Enter", "function view of the function under the cursor (hot list, or the"},
@@ -63,6 +67,51 @@ size_t help_lines(int width, struct ui_line *out, size_t max)
         if (i != 0)
             line_add(&out[n], ROLE_NORMAL, "%s%s", help_text[i][0][0] ? " " : "", help_text[i][1]);
         line_cut(&out[n], width);
+    }
+    return n;
+}
+
+/* One finding over as many lines as it takes, cut at spaces. */
+static size_t wrap(const char *text, int width, struct ui_line *out, size_t max, bool first)
+{
+    size_t n = 0, len = strlen(text);
+    int w = width > 8 ? width - 4 : 4;
+    for (size_t at = 0; at < len && n < max; n++) {
+        size_t take = len - at;
+        if (take > (size_t)w) {
+            take = (size_t)w;
+            while (take > (size_t)w / 2 && text[at + take] != ' ')
+                take--;
+        }
+        line_init(&out[n], ROLE_NORMAL);
+        line_add(&out[n], first && n == 0 ? ROLE_WARN : ROLE_NORMAL, "%s%.*s", n ? "    " : "",
+                 (int)take, text + at);
+        line_cut(&out[n], width);
+        at += take;
+        while (at < len && text[at] == ' ')
+            at++;
+    }
+    return n;
+}
+
+size_t diag_lines(const struct run_info *run, int width, struct ui_line *out, size_t max)
+{
+    size_t n = 0;
+    if (max < 3)
+        return 0;
+    line_init(&out[n], ROLE_NORMAL);
+    line_add(&out[n++], ROLE_TITLE, "Verdict: what the bottleneck is (any key returns)");
+    line_init(&out[n++], ROLE_NORMAL);
+    if (!run->nverdict) {
+        line_init(&out[n], ROLE_NORMAL);
+        line_add(&out[n++], ROLE_DIM,
+                 "no finding yet: pertop reads each thread's state every "
+                 "250 ms and judges after a few readings");
+    }
+    for (unsigned i = 0; i < run->nverdict && n < max; i++) {
+        n += wrap(run->verdict[i], width, out + n, max - n, i == 0);
+        if (n < max)
+            line_init(&out[n++], ROLE_NORMAL);
     }
     return n;
 }

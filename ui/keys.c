@@ -215,6 +215,9 @@ static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ct
     case UI_KEY_F1:
         st->help = true;
         return UA_REDRAW;
+    case 'D':
+        st->diag = true;
+        return UA_REDRAW;
     case UI_KEY_TAB:
         return cycle_focus(st, 1, ctx);
     case UI_KEY_BTAB:
@@ -620,8 +623,8 @@ static unsigned view_key(struct ui_state *st, int key, const struct ui_key_ctx *
 
 unsigned ui_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
-    if (st->help) {
-        st->help = false; /* any key leaves the help screen */
+    if (st->help || st->diag) {
+        st->help = st->diag = false; /* any key leaves the help screen or the findings */
         return UA_REDRAW;
     }
     if (st->filtering)

@@ -91,6 +91,7 @@ struct ui_state {
     char tid_name[64];
     bool paused;
     bool help;
+    bool diag;            /* the verdict's findings in full (D; any key returns) */
     char msg[UI_MSG_MAX]; /* status-line message, "" = none */
     /* drill-down: the view stack (0 = the panes), the trees' expanded rows
      * (top down, inverted), the zoom (its thread is tid above), and an 'H'

@@ -262,7 +262,8 @@ static void draw_panes(struct tui *t, size_t *mem_n, size_t *io_n)
 static void draw_help(struct tui *t, int lines, int cols)
 {
     int y0 = t->lay.header.h, n = lines - y0 - t->lay.status.h;
-    size_t k = help_lines(cols, t->lines, PANE_LINES_MAX);
+    size_t k = t->st.diag ? diag_lines(&t->frame->run, cols, t->lines, PANE_LINES_MAX)
+                          : help_lines(cols, t->lines, PANE_LINES_MAX);
     for (int i = 0; i < n && (size_t)i < k; i++)
         screen_line(t->scr, y0 + i, 0, cols, &t->lines[i], false);
 }
@@ -292,7 +293,7 @@ static void draw(struct tui *t)
     for (int i = 0; i < t->lay.header.h; i++)
         screen_line(t->scr, i, 0, cols, &hl[i], false);
     size_t mem_n = 0, io_n = 0;
-    if (t->st.help)
+    if (t->st.help || t->st.diag)
         draw_help(t, lines, cols);
     else if (t->st.nviews)
         draw_view(t, cols);
@@ -451,7 +452,7 @@ static void mouse_view(struct tui *t, const struct screen_mouse *m)
 
 static void mouse(struct tui *t, const struct screen_mouse *m)
 {
-    if (t->st.nviews && !t->st.help) {
+    if (t->st.nviews && !t->st.help && !t->st.diag) {
         mouse_view(t, m);
         return;
     }

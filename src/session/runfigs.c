@@ -92,8 +92,11 @@ void runfigs_take(struct runfigs *f)
         t->wait_owner = 0;
         t->wait_owner_frame = UINT32_MAX;
     }
-    take_stacks(f);
+    /* the pace follows what procfs costs; the stacks are bounded apart
+     * (RUNFIGS_STACKS_PER_READING), and the first ones, cold, can take
+     * long enough to leave a one-second command with one reading */
     uint64_t every = FIGS_COST_FACTOR * (clock_mono_ns() - t0);
+    take_stacks(f);
     f->every_ns = every < FIGS_MIN_NS ? FIGS_MIN_NS : every > FIGS_MAX_NS ? FIGS_MAX_NS : every;
     pthread_mutex_lock(&f->lock);
     report_figs_add(&f->figs, &f->snap);
