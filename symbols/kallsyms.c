@@ -216,7 +216,8 @@ static int cmp_sym(const void *pa, const void *pb, void *ctx)
 
 static void finish(struct kallsyms *k)
 {
-    qsort_r(k->v, k->n, sizeof *k->v, cmp_sym, k);
+    if (k->n) /* an empty table has no array */
+        qsort_r(k->v, k->n, sizeof *k->v, cmp_sym, k);
     size_t w = 0;
     for (size_t i = 0; i < k->n; i++)
         if (w == 0 || k->v[w - 1].addr != k->v[i].addr)

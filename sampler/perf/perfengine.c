@@ -91,13 +91,15 @@ static bool fill_capture(struct perf_engine *e, struct capture *c, const struct 
     uint64_t n = s->stack_dyn < c->stack_cap ? s->stack_dyn : c->stack_cap;
     if (n > s->stack_size)
         n = s->stack_size;
-    memcpy(c->stack, s->stack, n);
+    if (n) /* a slot without a buffer (stack_cap 0) takes no bytes */
+        memcpy(c->stack, s->stack, n);
     c->stack_len = (uint32_t)n;
     if (n < e->cfg.stack_size)
         c->flags |= CAPTURE_STACK_SHORT;
     uint32_t k = e->cfg.kernel ? s->kchain_nr : 0;
     c->kern_n = k < CAPTURE_KERN_MAX ? k : CAPTURE_KERN_MAX;
-    memcpy(c->kern, s->kchain, c->kern_n * sizeof *c->kern);
+    if (c->kern_n) /* no callchain: kchain is NULL */
+        memcpy(c->kern, s->kchain, c->kern_n * sizeof *c->kern);
     if (e->maps_changed) {
         c->flags |= CAPTURE_MAPS_CHANGED;
         e->maps_changed = false;
