@@ -30,11 +30,14 @@ profile() {
 }
 
 profile cpu "$FIXTURE_DIR/cpu_mix"
-check "cpu: CPU (or starvation for one) first, naming compute_inner" \
-    matches "$(first_of "$TMP/cpu.md")" '^- \*\*CPU( starvation)?\*\* — [0-9]+% .*`compute_inner`'
-check "cpu: CPU among the findings" grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`compute_inner`' "$TMP/cpu.md"
+# cpu_mix's two hottest functions are designed at about 30% and 25%: under
+# load the sampling noise may put either first
+HOT='(compute_inner|parse_input)'
+check "cpu: CPU (or starvation for one) first, naming compute_inner or parse_input" \
+    matches "$(first_of "$TMP/cpu.md")" "^- \\*\\*CPU( starvation)?\\*\\* — [0-9]+% .*\`$HOT\`"
+check "cpu: CPU among the findings" grep -qE "^- \*\*CPU\*\* — [0-9]+% .*\`$HOT\`" "$TMP/cpu.md"
 check "cpu: no wait finding" sh -c "! grep -qE '^- \*\*(I/O wait|Lock contention|Idle)' '$TMP/cpu.md'"
-check "cpu: the snapshot's verdict line" grep -qE "^verdict: +CPU( starvation)? [0-9]+%: compute_inner" "$TMP/cpu.txt"
+check "cpu: the snapshot's verdict line" grep -qE "^verdict: +CPU( starvation)? [0-9]+%: $HOT" "$TMP/cpu.txt"
 
 profile io "$FIXTURE_DIR/bottleneck" --io "$TMP/io.dat"
 first=$(first_of "$TMP/io.md")
