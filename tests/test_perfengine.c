@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,6 +40,8 @@ static pid_t spawn(unsigned later_ms)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* a test that dies (a sanitizer's halt) must not leave it spinning */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (later_ms) {
             pthread_t t;
             usleep(later_ms * 1000u);
