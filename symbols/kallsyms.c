@@ -317,28 +317,39 @@ static int load_failed(int ret, const char *path, char *err, size_t errsz)
                           : fail(err, errsz, ret, "error reading %s", path);
 }
 
-int kallsyms_load(struct kallsyms **out, const char *path, char *err, size_t errsz)
+/* A new table filled from path by read: 0 with *out set, or -errno with
+ * the message in err (no table). */
+static int read_path(const char *path, int (*read)(struct kallsyms *, FILE *),
+                     struct kallsyms **out, char *err, size_t errsz)
 {
-    *out = NULL;
-    if (!path)
-        path = KALLSYMS_PATH;
     FILE *f = fopen(path, "re");
     if (!f) {
         int e = errno;
         return fail(err, errsz, -e, "cannot read %s: %s", path, strerror(e));
     }
     struct kallsyms *k = table_new();
-    int ret = k ? read_into(k, f) : -ENOMEM;
+    int ret = k ? read(k, f) : -ENOMEM;
     fclose(f);
     if (ret < 0) {
         kallsyms_free(k);
         return load_failed(ret, path, err, errsz);
     }
-    return done(k, out, path, err, errsz);
+    *out = k;
+    return 0;
 }
 
-/* The first text symbol of path, parsed into k (its address tells whether
- * kptr_restrict hides them); k is emptied again after. */
+int kallsyms_load(struct kallsyms **out, const char *path, char *err, size_t errsz)
+{
+    *out = NULL;
+    if (!path)
+        path = KALLSYMS_PATH;
+    struct kallsyms *k;
+    int ret = read_path(path, read_into, &k, err, errsz);
+    return ret < 0 ? ret : done(k, out, path, err, errsz);
+}
+
+/* The first text symbol of f, parsed into k: its address tells whether
+ * kptr_restrict hides them. */
 static int probe_first(struct kallsyms *k, FILE *f)
 {
     char line[KALLSYMS_MAX_LINE + 2];
@@ -354,20 +365,11 @@ int kallsyms_defer(struct kallsyms **out, const char *path, char *err, size_t er
     *out = NULL;
     if (!path)
         path = KALLSYMS_PATH;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        int e = errno;
-        return fail(err, errsz, -e, "cannot read %s: %s", path, strerror(e));
-    }
-    struct kallsyms *k = table_new();
-    int ret = k ? probe_first(k, f) : -ENOMEM;
-    fclose(f);
-    bool visible = k && k->n > 0;
-    if (ret < 0 || !k) {
-        kallsyms_free(k);
-        return load_failed(ret < 0 ? ret : -ENOMEM, path, err, errsz);
-    }
-    if (!visible) /* hidden or empty: nothing to wait for */
+    struct kallsyms *k;
+    int ret = read_path(path, probe_first, &k, err, errsz);
+    if (ret < 0)
+        return ret;
+    if (!k->n) /* hidden or empty: nothing to wait for */
         return done(k, out, path, err, errsz);
     kallsyms_free(k);
     k = table_new();
