@@ -249,7 +249,9 @@ void report_put_text(FILE *f, const char *str, enum md_mode mode)
          * trailing '#'s are dropped): '-', '.', '+' only matter at its start */
         if (mode == MD_PLAIN && strchr("\\`*_<>[]|~#", s[i]))
             fputc('\\', f);
-        if (s[i] == '`' && mode != MD_PLAIN)
+        if (mode == MD_TEXT)
+            fwrite(s + i, 1, n, f);
+        else if (s[i] == '`' && mode != MD_PLAIN)
             fputc('\'', f);
         else if (s[i] == '|' && mode == MD_CELL)
             fputs("\\|", f);
@@ -399,8 +401,22 @@ static void lock_target(const struct report_figs *g, const struct report_wait *w
         put(s->target, sizeof s->target, "%s, holder unknown", lock);
 }
 
-/* The wait of each kind its name was seen in most (the waits table is by
- * thread name), with the function that waits there. */
+/* s from one entry of the waits table: the call, what it waits on, and
+ * the function that waits there. */
+static void fill_seen(const struct report_figs *g, const struct report_wait *w,
+                      const struct resolver *r, struct verdict_seen *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->call, sizeof s->call, "%s", w->syscall);
+    snprintf(s->target, sizeof s->target, "%s", w->target);
+    s->readings = w->seen;
+    waiting_func(w, r, s);
+    if (w->kind == WAIT_LOCK)
+        lock_target(g, w, r, s);
+}
+
+/* Each kind's wait: the thread's own latest, else the one its name (the
+ * waits table is by thread name) was seen in most. */
 static void thread_seen(const struct report_figs *g, const struct report_thread *rt,
                         const struct resolver *r, struct verdict_thread *v)
 {
@@ -408,13 +424,7 @@ static void thread_seen(const struct report_figs *g, const struct report_thread 
         if (rt->wait[k] < 0 || (size_t)rt->wait[k] >= g->nwaits)
             continue;
         const struct report_wait *w = &g->waits[rt->wait[k]];
-        struct verdict_seen *s = &v->seen[w->kind];
-        snprintf(s->call, sizeof s->call, "%s", w->syscall);
-        snprintf(s->target, sizeof s->target, "%s", w->target);
-        s->readings = w->seen;
-        waiting_func(w, r, s);
-        if (w->kind == WAIT_LOCK)
-            lock_target(g, w, r, s);
+        fill_seen(g, w, r, &v->seen[w->kind]);
     }
     for (size_t i = 0; i < g->nwaits; i++) { /* what its name saw, for the kinds it has not */
         const struct report_wait *w = &g->waits[i];
@@ -422,13 +432,7 @@ static void thread_seen(const struct report_figs *g, const struct report_thread 
         if (rt->wait[w->kind] >= 0 || strncmp(w->thread, v->name, sizeof w->thread) ||
             w->seen <= s->readings)
             continue;
-        memset(s, 0, sizeof *s);
-        snprintf(s->call, sizeof s->call, "%s", w->syscall);
-        snprintf(s->target, sizeof s->target, "%s", w->target);
-        s->readings = w->seen;
-        waiting_func(w, r, s);
-        if (w->kind == WAIT_LOCK)
-            lock_target(g, w, r, s);
+        fill_seen(g, w, r, s);
     }
 }
 
@@ -594,12 +598,8 @@ static void put_threads(FILE *f, const struct verdict_finding *v, const struct r
         return;
     fputs(v->nthreads == 1 ? " Thread " : " Threads ", f);
     for (unsigned i = 0; i < v->ntids; i++) {
-        const char *name = "?";
-        for (size_t k = 0; k < g->nthreads; k++)
-            if (g->threads[k].tid == v->tids[i])
-                name = g->threads[k].name;
         fputs(i ? ", `" : "`", f);
-        report_put_text(f, name, MD_CODE);
+        report_put_text(f, thread_name(g, v->tids[i]), MD_CODE);
         fprintf(f, "-%d`", (int)v->tids[i]);
     }
     if (v->nthreads > v->ntids)

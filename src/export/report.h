@@ -156,6 +156,7 @@ enum md_mode {
     MD_CODE,  /* inside a code span or block: '`' becomes '\'' */
     MD_CELL,  /* inside a code span in a table cell: also '|' escaped */
     MD_PLAIN, /* running text: \ ` * _ < > [ ] | ~ # backslash-escaped */
+    MD_TEXT,  /* not Markdown at all (pertop diff's text): nothing escaped */
 };
 void report_put_text(FILE *f, const char *s, enum md_mode mode);
 

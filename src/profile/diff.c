@@ -2,7 +2,7 @@
  * diff.c - two profiles compared per function (see diff.h).
  */
 #include "src/profile/diff.h"
-#include "src/export/json.h"
+#include "src/export/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -94,25 +94,6 @@ void diff_table_free(struct diff_table *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Names come from profile files anyone may write: bytes that are not
- * well-formed UTF-8, and control bytes (a terminal's escapes), are written
- * as U+FFFD, as the other text outputs do. */
-static void put_name(FILE *f, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t len = strlen(str);
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len(s + i, len - i);
-        if (n == 0 || s[i] < 0x20 || s[i] == 0x7f) {
-            fputs("\xef\xbf\xbd", f);
-            i += n ? n : 1;
-            continue;
-        }
-        fwrite(s + i, 1, n, f);
-        i += n;
-    }
-}
-
 static void side_line(FILE *f, const char *label, const char *file, const struct profile *p)
 {
     const struct prof_meta *m = profile_meta(p);
@@ -123,7 +104,9 @@ static void side_line(FILE *f, const char *label, const char *file, const struct
         fprintf(f, ", CPU %.1f%%", m->cpu_pct);
     if (m->command[0]) {
         fputs(" (", f);
-        put_name(f, m->command);
+        /* from a profile file anyone may write: control bytes and invalid
+         * UTF-8 come out as U+FFFD, as in the other text outputs */
+        report_put_text(f, m->command, MD_TEXT);
         fputc(')', f);
     }
     fputc('\n', f);
@@ -158,7 +141,7 @@ int diff_write_text(FILE *f, const struct diff_table *t, const struct profile *b
         fprintf(f, "%8.1f %8.1f %+8.1f   %8.1f %8.1f %+8.1f  %-4s  ", r->self_before, r->self_after,
                 diff_self_change(r), r->total_before, r->total_after, diff_total_change(r),
                 status_word(r->status));
-        put_name(f, r->name);
+        report_put_text(f, r->name, MD_TEXT);
         fputc('\n', f);
     }
     if (shown < t->n)
