@@ -572,6 +572,33 @@ static enum symtab_bind bind_of(unsigned char info)
     }
 }
 
+/* sym into t when it is code: a function, an IFUNC, or an assembler label
+ * in an executable section (NOTYPE covers labels used as functions; only
+ * those in code count, or _end and friends would swallow the gaps), at
+ * addr, its version dropped and its name demangled.  0 when added or not
+ * code, -ENOMEM. */
+static int add_code_symbol(struct symtab *t, Elf *elf, const GElf_Sym *sym, GElf_Word shndx,
+                           uint64_t addr, const char *name)
+{
+    int type = GELF_ST_TYPE(sym->st_info);
+    if ((type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) ||
+        !in_exec_section(elf, shndx))
+        return 0;
+    /* A symbol version ("clock_gettime@@GLIBC_2.17") names the ABI, not
+     * the function: the views show the name alone. */
+    char bare[256];
+    const char *at = strchr(name, '@');
+    if (at && at > name && (size_t)(at - name) < sizeof bare) {
+        memcpy(bare, name, (size_t)(at - name));
+        bare[at - name] = '\0';
+        name = bare;
+    }
+    char *dm = demangle(name);
+    int err = symtab_add_bind(t, addr, sym->st_size, dm ? dm : name, bind_of(sym->st_info));
+    free(dm);
+    return err;
+}
+
 /* A PLT stub as perf names it: the callee, demangled, and "@plt". */
 static int add_plt(void *ctx, uint64_t addr, uint64_t size, const char *name)
 {
@@ -610,26 +637,7 @@ static int build_symtab(struct sym_module *m, Elf **from)
                 symtab_add_bind(m->data, addr - m->bias, sym.st_size, name, bind_of(sym.st_info));
             continue;
         }
-        /* NOTYPE covers assembler labels used as functions; only those in
-         * code count, or _end and friends would swallow the gaps. */
-        if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
-            continue;
-        if (!in_exec_section(elf, shndx))
-            continue;
-        /* A symbol version ("clock_gettime@@GLIBC_2.17") names the ABI,
-         * not the function: the views show the name alone. */
-        char bare[256];
-        const char *at = strchr(name, '@');
-        if (at && at > name && (size_t)(at - name) < sizeof bare) {
-            memcpy(bare, name, (size_t)(at - name));
-            bare[at - name] = '\0';
-            name = bare;
-        }
-        char *dm = demangle(name);
-        int err = symtab_add_bind(m->syms, addr - m->bias, sym.st_size, dm ? dm : name,
-                                  bind_of(sym.st_info));
-        free(dm);
-        if (err < 0)
+        if (add_code_symbol(m->syms, elf, &sym, shndx, addr - m->bias, name) < 0)
             break; /* out of memory: keep what we have */
     }
     /* the stubs are in the module's own file: a debug file's .plt is empty */
@@ -738,12 +746,7 @@ static int image_symtab(struct sym_module *m, const struct sym_image *img)
         if (!gelf_getsym(d, (int)i, &sym) || !(name = elf_strptr(elf, sh.sh_link, sym.st_name)) ||
             !name[0] || strnlen(name, 256) == 256)
             continue;
-        int type = GELF_ST_TYPE(sym.st_info);
-        if ((type != STT_FUNC && type != STT_NOTYPE) || !in_exec_section(elf, sym.st_shndx))
-            continue;
-        char bare[256];
-        snprintf(bare, sizeof bare, "%.*s", (int)strcspn(name, "@"), name);
-        if (symtab_add_bind(m->syms, sym.st_value, sym.st_size, bare, bind_of(sym.st_info)) < 0)
+        if (add_code_symbol(m->syms, elf, &sym, sym.st_shndx, sym.st_value, name) < 0)
             break;
     }
     elf_end(elf);
