@@ -166,7 +166,6 @@ static struct session_config config(void)
                                    .stack_size = STACK_SIZE,
                                    .max_depth = UNWIND_DEPTH_DEFAULT,
                                    .stacks = STACKS_NATIVE,
-                                   .format = FORMAT_FOLDED,
                                    .rows = 20,
                                    .engine = replay_ops(fx.r)};
 }

@@ -110,9 +110,7 @@ static size_t bare_len(const char *name, size_t len)
 {
     if (len < 5 || name[len - 1] != ')')
         return 0;
-    const char *open = memchr(name, '(', len);
-    for (const char *q = open; q; q = memchr(q + 1, '(', (size_t)(name + len - q - 1)))
-        open = q; /* the last '(' */
+    const char *open = memrchr(name, '(', len);
     return open && open > name + 1 && open[-1] == ' ' ? (size_t)(open - 1 - name) : 0;
 }
 

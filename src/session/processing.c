@@ -155,21 +155,26 @@ static size_t put_kernel(struct proc_ctx *p, const struct capture *c)
 
 /* The node of a thread's latest sample, for the screen's "function it is in
  * now".  A full table just stops remembering new threads. */
-static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
+/* Thread tid's slot of the leaf table, or the empty one where it would go
+ * (there always is one: remember_leaf fills half the table at most). */
+static struct lv_leaf *leaf_slot(struct processing *s, pid_t tid)
 {
     uint32_t i = hash_fib_top((uint32_t)tid, 13); /* LEAF_SLOTS = 1 << 13 */
-    for (;; i = (i + 1) & (LEAF_SLOTS - 1)) {
-        struct lv_leaf *e = &s->leaves[i];
-        if (e->tid == tid) {
-            e->node = node;
-            return;
-        }
-        if (e->tid == 0)
-            break;
+    while (s->leaves[i].tid != tid && s->leaves[i].tid != 0)
+        i = (i + 1) & (LEAF_SLOTS - 1);
+    return &s->leaves[i];
+}
+
+static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
+{
+    struct lv_leaf *e = leaf_slot(s, tid);
+    if (e->tid == tid) {
+        e->node = node;
+        return;
     }
     if (s->nleaves * 2 >= LEAF_SLOTS)
         return;
-    s->leaves[i] = (struct lv_leaf){tid, node};
+    *e = (struct lv_leaf){tid, node};
     s->nleaves++;
 }
 
@@ -300,17 +305,9 @@ static pid_t lock_owner(pid_t pid, uint64_t addr)
  * none yet.  Under s->lock. */
 static frame_id latest_frame(struct processing *s, pid_t tid)
 {
-    uint32_t i = hash_fib_top((uint32_t)tid, 13);
-    for (unsigned k = 0; k < LEAF_SLOTS; k++, i = (i + 1) & (LEAF_SLOTS - 1)) {
-        const struct lv_leaf *e = &s->leaves[i];
-        if (e->tid == 0)
-            break;
-        if (e->tid == tid) {
-            const struct model_node *mn = model_node(s->model, e->node);
-            return mn ? mn->frame : FRAME_NONE;
-        }
-    }
-    return FRAME_NONE;
+    const struct lv_leaf *e = leaf_slot(s, tid);
+    const struct model_node *mn = e->tid == tid ? model_node(s->model, e->node) : NULL;
+    return mn ? mn->frame : FRAME_NONE;
 }
 
 /* The run figures' part of a blocked thread: its stack, read from procfs

@@ -25,15 +25,15 @@ struct runfigs {
     size_t stack_next; /* the blocked thread to start from at the next reading */
 };
 
-struct runfigs *runfigs_new(pid_t pid, bool waits)
+struct runfigs *runfigs_new(pid_t pid)
 {
     struct runfigs *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
     /* the CPU, memory and I/O figures; each thread's time and blocking
      * call for the verdict and the Waits table (a few reads per thread) */
-    f->ps = procstat_new_want(pid, PS_WANT_CPU | PS_WANT_MEM | PS_WANT_IO |
-                                       (waits ? PS_WANT_THREADS | PS_WANT_WAITS : 0));
+    f->ps = procstat_new_want(pid, PS_WANT_CPU | PS_WANT_MEM | PS_WANT_IO | PS_WANT_THREADS |
+                                       PS_WANT_WAITS);
     if (!f->ps) {
         free(f);
         return NULL;

@@ -23,9 +23,9 @@ struct prof_meta;
 struct runfigs;
 
 /* NULL when out of memory (no figures is no failure: the report says they
- * were not measured).  waits: also the threads' blocking calls and their
- * targets (the report's Waits table), which cost a read per thread. */
-struct runfigs *runfigs_new(pid_t pid, bool waits);
+ * were not measured).  Each reading costs a few reads per thread: its
+ * stat and schedstat, and a blocked thread's call and descriptor. */
+struct runfigs *runfigs_new(pid_t pid);
 void runfigs_free(struct runfigs *f);
 
 /* Fills t's wait_* fields (the caller's part of a procstat_thread): the

@@ -239,7 +239,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
         if (!s->uw)
             return -1;
     }
-    s->figs = runfigs_new(s->pid, true); /* the waits: the verdict needs them */
+    s->figs = runfigs_new(s->pid);
     struct processing_cfg pc = {.q = s->q,
                                 .as = s->as,
                                 .uw = s->uw,

@@ -59,7 +59,6 @@ struct session_config {
     enum stack_mode stacks;
     bool gil, nonblocking, full_filenames;
     bool no_line_numbers;           /* folded: "function (file.py)" for Python frames */
-    enum output_format format;      /* what will be written: the report also wants waits */
     size_t rows;                    /* hot-table rows of the text output */
     const char *baseline_name;      /* --baseline FILE, for the report */
     const char *const *source_maps; /* --source-path OLD=NEW */
