@@ -327,6 +327,16 @@ static void session_open(struct session *s, pid_t pid)
     assert_non_null(s->ref);
 }
 
+/* A child running fn(arg), seized (not stopped) and opened in s. */
+static pid_t traced_child(void (*fn)(int), int arg, struct session *s)
+{
+    pid_t pid = fork_running(fn, arg);
+    sleep_ms(20);
+    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
+    session_open(s, pid);
+    return pid;
+}
+
 static void session_close(struct session *s)
 {
     free(s->ref);
@@ -511,14 +521,11 @@ static void test_addrspace_self_child(void **state)
 
 static void test_unwind_chain(void **state)
 {
-    pid_t pid = fork_running(run_chain, 0);
+    struct session s;
+    pid_t pid = traced_child(run_chain, 0, &s);
     struct capture *cap = capture_new();
     struct unwind_result *r = malloc(sizeof *r);
-    struct session s;
     assert_non_null(r);
-    sleep_ms(20);
-    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
-    session_open(&s, pid);
 
     int full = 0;
     struct unwind_stats st;
@@ -963,14 +970,11 @@ static void run_nocfi(int arg)
 
 static void test_unwind_leaf_without_cfi(void **state)
 {
-    pid_t pid = fork_running(run_nocfi, 0);
+    struct session s;
+    pid_t pid = traced_child(run_nocfi, 0, &s);
     struct capture *cap = capture_new();
     struct unwind_result *r = malloc(sizeof *r);
-    struct session s;
     assert_non_null(r);
-    sleep_ms(20);
-    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
-    session_open(&s, pid);
     struct range leaf = self_fn("nocfi_spin"), caller = self_fn("nocfi_caller");
     struct range start = self_fn("_start");
     int full = 0;
@@ -1018,13 +1022,10 @@ static void test_unwind_leaf_without_cfi(void **state)
 
 static void test_unwind_cost(void **state)
 {
-    pid_t pid = fork_running(run_recursion, 18);
+    struct session s;
+    pid_t pid = traced_child(run_recursion, 18, &s);
     struct capture *cap = capture_new();
     struct unwind_result *r = malloc(sizeof *r);
-    struct session s;
-    sleep_ms(20);
-    assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
-    session_open(&s, pid);
 
     /* Distinct captures, each unwound once: what the sampler does. */
     struct capture *caps[ROUNDS];

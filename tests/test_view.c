@@ -452,16 +452,22 @@ static char *capture_text(struct fix *x, const struct run_info *h, const struct 
     return buf;
 }
 
-static char *capture_folded(struct fix *x, const struct view_opts *o, bool threads)
+static char *capture_folded_lines(struct fix *x, const struct view_opts *o, bool threads,
+                                  bool lines)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    struct folded_opts fo = {.threads = threads, .line_numbers = true};
+    struct folded_opts fo = {.threads = threads, .line_numbers = lines};
     assert_int_equal(snapshot_write_folded(f, x->m, &x->r, o, &fo), 0);
     fclose(f);
     return buf;
+}
+
+static char *capture_folded(struct fix *x, const struct view_opts *o, bool threads)
+{
+    return capture_folded_lines(x, o, threads, true);
 }
 
 /* Asserts the needles appear in text in this order; returns the end of
@@ -682,16 +688,11 @@ static void test_folded_python(void **state)
                               "main (b.py:2);leaf_parse (lib/parse.py:41) 2\n"
                               "main (b.py:2);compute 1\n");
     free(text);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    struct folded_opts fo = {.line_numbers = false};
-    assert_int_equal(snapshot_write_folded(out, x->m, &x->r, &o, &fo), 0);
-    fclose(out);
-    assert_string_equal(buf, "main (a.py);leaf_parse (lib/parse.py) 3\n"
-                             "main (b.py);leaf_parse (lib/parse.py) 2\n"
-                             "main (b.py);compute 1\n");
-    free(buf);
+    text = capture_folded_lines(x, &o, false, false);
+    assert_string_equal(text, "main (a.py);leaf_parse (lib/parse.py) 3\n"
+                              "main (b.py);leaf_parse (lib/parse.py) 2\n"
+                              "main (b.py);compute 1\n");
+    free(text);
 }
 
 static void test_folded_overflow_and_empty(void **state)
