@@ -87,6 +87,10 @@ struct engine_config {
     bool kernel;         /* keep kernel frames when the engine can give them */
     bool cpu_clock;      /* clock-driven engines: cpu-clock, not thread CPU time */
     struct engine_hooks hooks;
+    /* the hooks read the target right after each sample: an engine that
+     * batches samples hands each over at once instead, so that the read
+     * sees the thread where the sample did (the CPython frames) */
+    bool prompt;
     void *reader; /* engine-specific: the CPython reader of the live-read engine */
 };
 

@@ -47,6 +47,10 @@ static const char usage_text[] =
     "      --native           native frames only, even in a Python process\n"
     "                         (default: both, Python frames in place of the\n"
     "                         interpreter's eval loop)\n"
+    "      --native-all       keep every frame of the interpreter itself (default:\n"
+    "                         the interpreter's C functions run below a Python\n"
+    "                         frame count as that frame's self time; C extensions\n"
+    "                         and libraries stay frames of their own; key i)\n"
     "      --gil              sample only the thread holding the GIL\n"
     "      --full-filenames   Python file names in full, not cut after\n"
     "                         site-packages, lib/pythonX.Y or the script's folder\n"
@@ -216,6 +220,7 @@ enum {
     OPT_GIL,
     OPT_FULLNAMES,
     OPT_NOLINES,
+    OPT_NATIVE_ALL,
     OPT_NONBLOCKING,
     OPT_SOURCEPATH,
     OPT_BASELINE,
@@ -249,6 +254,7 @@ static const struct option long_opts[] = {
     {"gil", no_argument, NULL, OPT_GIL},
     {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
     {"no-line-numbers", no_argument, NULL, OPT_NOLINES},
+    {"native-all", no_argument, NULL, OPT_NATIVE_ALL},
     {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
     {"source-path", required_argument, NULL, OPT_SOURCEPATH},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -363,6 +369,9 @@ static int apply_sampling(int c, const char *arg, struct cli_opts *o, char *err,
         break;
     case OPT_NOLINES:
         o->no_line_numbers = true;
+        break;
+    case OPT_NATIVE_ALL:
+        o->native_all = true;
         break;
     case OPT_NONBLOCKING:
         o->nonblocking = true;

@@ -208,6 +208,7 @@ static struct session_config session_config_of(const struct cli_opts *o)
                                    .nonblocking = o->nonblocking,
                                    .full_filenames = o->full_filenames,
                                    .no_line_numbers = o->no_line_numbers,
+                                   .native_all = o->native_all,
                                    .rows = o->rows,
                                    .baseline_name = o->baseline,
                                    .source_maps = o->source_maps,

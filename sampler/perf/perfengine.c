@@ -273,6 +273,7 @@ static void fill_perf_config(const struct engine_config *cfg, bool offcpu, struc
     pc->context_switch = !offcpu && cfg->idle;
     pc->inherit = true;
     pc->ring_kib = RING_KIB;
+    pc->wakeup_each = !offcpu && cfg->prompt;
 }
 
 static int error_class(int rc)

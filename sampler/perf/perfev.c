@@ -221,6 +221,10 @@ int perfev_build_attr(const struct perfev_config *cfg, struct perf_event_attr *a
     a->inherit = cfg->inherit;
     a->inherit_thread = cfg->inherit && !cfg->follow_forks;
     a->disabled = 1;
+    if (cfg->wakeup_each) {
+        a->wakeup_events = 1;
+        return 0;
+    }
     a->watermark = 1;
     uint32_t pct = cfg->wakeup_pct ? cfg->wakeup_pct : 50;
     uint64_t mark = ring_data_bytes(cfg) * pct / 100;

@@ -113,6 +113,9 @@ struct perfev_config {
     uint32_t ring_kib;   /* data part of each ring: rounded up to a power of two
                             pages; 0: PERFEV_RING_KIB_DEF */
     uint32_t wakeup_pct; /* poll wakes when a ring is this % full; 0: 50 */
+    bool wakeup_each;    /* poll wakes at every sample instead (wakeup_pct
+                            unused): a reader of the target's memory after
+                            the sample must read it before the thread moves on */
 };
 
 /* Fills cfg with the defaults: task-clock at 999 Hz, 16 KiB of stack, user

@@ -312,6 +312,40 @@ void model_free(struct model *m)
     free(m);
 }
 
+/* A copy of n elements of size sz, or NULL (n == 0 gives NULL too, which
+ * the callers read as "none"). */
+static void *dup_array(const void *src, size_t n, size_t sz)
+{
+    if (!src || n == 0)
+        return NULL;
+    void *d = malloc(n * sz);
+    if (d)
+        memcpy(d, src, n * sz);
+    return d;
+}
+
+struct model *model_clone(const struct model *src)
+{
+    struct model *m = malloc(sizeof *m);
+    if (!m)
+        return NULL;
+    *m = *src;
+    m->nodes = dup_array(src->nodes, src->nodes_alloc, sizeof *m->nodes);
+    m->slots = dup_array(src->slots, slot_count(src), sizeof *m->slots);
+    m->threads = dup_array(src->threads, src->threads_alloc, sizeof *m->threads);
+    m->tid_slots = src->tid_slots ? dup_array(src->tid_slots, (size_t)src->tid_mask + 1,
+                                              sizeof *m->tid_slots)
+                                  : NULL;
+    m->ring = dup_array(src->ring, src->lim.recent_capacity, sizeof *m->ring);
+    if (!m->nodes || !m->slots || (src->threads && !m->threads) ||
+        (src->tid_slots && !m->tid_slots) || (src->ring && !m->ring)) {
+        model_free(m);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return m;
+}
+
 /* The thread's node under the root.  Thread nodes may use the reserve, so a
  * new thread still gets its own subtree when ordinary frames filled the
  * tree; if even that fails the sample counts at the root. */

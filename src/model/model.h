@@ -86,6 +86,10 @@ uint32_t model_add_n(struct model *m, pid_t tid, const char *name, char state,
                      frame_id thread_frame, const frame_id *frames, size_t n, uint32_t kind,
                      uint64_t time_ns, frame_id overflow_frame, uint32_t weight);
 
+/* A copy of src, counts, threads and recent samples included, that grows
+ * on its own from then on.  NULL with errno ENOMEM. */
+struct model *model_clone(const struct model *src);
+
 void model_thread_exited(struct model *m, pid_t tid);
 /* Forget every count (the 'z' key); threads are kept, counts zeroed. */
 void model_zero(struct model *m);

@@ -39,7 +39,11 @@ struct processing {
     struct model *model;
     struct pysample *py;
     pthread_mutex_t *lock;  /* the model's */
-    struct lv_leaf *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
+    /* the Python-first model (processing.h), made from model at the first
+     * sample with Python frames; NULL before, or without folding */
+    struct model *folded;
+    bool fold_failed; /* out of memory making it: not tried again */
+    struct leaf_ent *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
     size_t nleaves;
     frame_id overflow_frame, truncated_frame, unknown_frame;
     pthread_t th;
@@ -54,6 +58,12 @@ struct processing {
     size_t nrem;
 };
 
+/* A thread's latest leaf in each model. */
+struct leaf_ent {
+    pid_t tid;
+    uint32_t node, folded;
+};
+
 struct proc_ctx {
     struct unwind_result ur;
     uint32_t mods[MERGED_MAX];
@@ -62,7 +72,10 @@ struct proc_ctx {
     uint64_t nat_vaddrs[UNWIND_DEPTH_MAX + 1];
     bool is_eval[UNWIND_DEPTH_MAX + 1];
     frame_id frames[MERGED_MAX];
-    uint8_t modpy[MODREG_MAX]; /* 0 not checked, 1 not the interpreter's file, 2 it is */
+    frame_id folded[MERGED_MAX]; /* frames without the folded interpreter frames */
+    bool fold[MERGED_MAX];       /* frames[i] is folded into the Python frame above it */
+    /* per module: 0 not checked, else MOD_OTHER, MOD_PYTHON or MOD_CRT */
+    uint8_t modpy[MODREG_MAX];
     uint64_t last_refresh_ns;
     unsigned seen_exec_gen;
     unsigned seen_py_gen; /* pysample_generation: the interpreter's file may change */
@@ -103,21 +116,43 @@ static size_t locate_frames(struct processing *s, struct proc_ctx *p)
     return n;
 }
 
-/* Is module mod the file that holds the interpreter?  Cached per module:
- * the answer is a string compare, asked for every frame. */
-static bool is_python_module(struct processing *s, struct proc_ctx *p, uint32_t mod)
+enum { MOD_UNKNOWN, MOD_OTHER, MOD_PYTHON, MOD_CRT };
+
+/* The C runtime: libraries every program calls for memory, strings and
+ * threads, that the interpreter calls on a Python function's behalf. */
+static bool is_crt(const char *short_name)
+{
+    static const char *const crt[] = {"libc.so", "libm.so", "ld-linux", "libpthread.so",
+                                      "libdl.so", "librt.so"};
+    for (size_t i = 0; i < sizeof crt / sizeof *crt; i++)
+        if (!strncmp(short_name, crt[i], strlen(crt[i])))
+            return true;
+    return false;
+}
+
+/* Which kind of file module mod is: the one that holds the interpreter,
+ * the C runtime, or another.  Cached per module: asked for every frame. */
+static int module_kind(struct processing *s, struct proc_ctx *p, uint32_t mod)
 {
     if (mod >= MODREG_MAX || !pysample_ready(s->py))
-        return false;
+        return MOD_OTHER;
     if (pysample_generation(s->py) != p->seen_py_gen) {
         p->seen_py_gen = pysample_generation(s->py); /* found again after an exec */
         memset(p->modpy, 0, sizeof p->modpy);
     }
     if (!p->modpy[mod]) {
         const struct module *m = modreg_get(s->reg, mod);
-        p->modpy[mod] = m && strcmp(m->name, pysample_module_path(s->py)) == 0 ? 2 : 1;
+        p->modpy[mod] = !m                                             ? MOD_OTHER
+                        : strcmp(m->name, pysample_module_path(s->py)) == 0 ? MOD_PYTHON
+                        : is_crt(m->short_name)                             ? MOD_CRT
+                                                                            : MOD_OTHER;
     }
-    return p->modpy[mod] == 2;
+    return p->modpy[mod];
+}
+
+static bool is_python_module(struct processing *s, struct proc_ctx *p, uint32_t mod)
+{
+    return module_kind(s, p, mod) == MOD_PYTHON;
 }
 
 /* Marks the eval-loop frames for the merge (stackmerge.h). */
@@ -157,7 +192,7 @@ static size_t put_kernel(struct proc_ctx *p, const struct capture *c)
  * now".  A full table just stops remembering new threads. */
 /* Thread tid's slot of the leaf table, or the empty one where it would go
  * (there always is one: remember_leaf fills half the table at most). */
-static struct lv_leaf *leaf_slot(struct processing *s, pid_t tid)
+static struct leaf_ent *leaf_slot(struct processing *s, pid_t tid)
 {
     uint32_t i = hash_fib_top((uint32_t)tid, 13); /* LEAF_SLOTS = 1 << 13 */
     while (s->leaves[i].tid != tid && s->leaves[i].tid != 0)
@@ -165,17 +200,15 @@ static struct lv_leaf *leaf_slot(struct processing *s, pid_t tid)
     return &s->leaves[i];
 }
 
-static void remember_leaf(struct processing *s, pid_t tid, uint32_t node)
+static void remember_leaf(struct processing *s, pid_t tid, uint32_t node, uint32_t folded)
 {
-    struct lv_leaf *e = leaf_slot(s, tid);
-    if (e->tid == tid) {
-        e->node = node;
-        return;
+    struct leaf_ent *e = leaf_slot(s, tid);
+    if (e->tid != tid) {
+        if (s->nleaves * 2 >= LEAF_SLOTS)
+            return;
+        s->nleaves++;
     }
-    if (s->nleaves * 2 >= LEAF_SLOTS)
-        return;
-    *e = (struct lv_leaf){tid, node};
-    s->nleaves++;
+    *e = (struct leaf_ent){tid, node, folded};
 }
 
 /* Samples a capture stands for: 1, or its off-CPU time in sampling
@@ -203,10 +236,10 @@ static uint32_t weight_of(struct processing *s, const struct capture *c)
 /* The node of the innermost frame that is not the kernel's: "the function
  * a thread is in now" is its own code, the system call it makes shows
  * under it.  Under the model lock. */
-static uint32_t user_leaf(struct processing *s, uint32_t node)
+static uint32_t user_leaf(struct processing *s, const struct model *m, uint32_t node)
 {
     for (unsigned depth = 0; depth < CAPTURE_KERN_MAX; depth++) {
-        const struct model_node *mn = model_node(s->model, node);
+        const struct model_node *mn = model_node(m, node);
         const struct frame_key *k = mn ? intern_key(s->in, mn->frame) : NULL;
         if (!k || k->kind != FRAME_KERNEL)
             break;
@@ -215,11 +248,55 @@ static uint32_t user_leaf(struct processing *s, uint32_t node)
     return node;
 }
 
+/* Python-first (processing.h): marks in p->fold the interpreter's own
+ * frames that run below a Python frame, and the C runtime they call, up
+ * to the next Python frame or a frame of another module (an extension,
+ * the kernel), which ends the run.  Root first: "below" is towards the
+ * leaf. */
+static void mark_fold(struct processing *s, struct proc_ctx *p, size_t n)
+{
+    bool under_py = false;
+    for (size_t i = n; i-- > 0;) {
+        uint32_t mod = p->mods[i];
+        bool py = mod == STACKMERGE_PY_MARK;
+        int kind = py ? MOD_OTHER : module_kind(s, p, mod);
+        p->fold[i] = under_py && (kind == MOD_PYTHON || kind == MOD_CRT);
+        under_py = py || p->fold[i];
+    }
+}
+
+/* The sample into the Python-first model, folded frames left out. */
+static uint32_t add_folded(struct processing *s, struct proc_ctx *p, const struct capture *c,
+                           size_t n, frame_id tf, uint32_t kind, uint32_t weight)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!p->fold[i] && p->frames[i] != FRAME_NONE)
+            p->folded[k++] = p->frames[i];
+    uint32_t leaf = model_add_n(s->folded, c->tid, c->comm, c->state, tf, p->folded, k, kind,
+                                c->time_ns, s->overflow_frame, weight);
+    return user_leaf(s, s->folded, leaf);
+}
+
+/* The Python-first model starts as a copy of the full one, at the first
+ * sample with Python frames (none before could fold).  Under s->lock. */
+static void start_folding(struct processing *s)
+{
+    if (s->folded || s->fold_failed || !s->cfg.fold_python)
+        return;
+    s->folded = model_clone(s->model);
+    s->fold_failed = !s->folded;
+}
+
 static void add_sample(struct processing *s, struct proc_ctx *p, const struct capture *c, size_t n,
-                       bool truncated)
+                       bool truncated, bool has_py)
 {
     uint32_t weight = weight_of(s, c);
     pthread_mutex_lock(s->lock);
+    if (has_py)
+        start_folding(s);
+    if (s->folded)
+        mark_fold(s, p, n);
     for (size_t i = 0; i < n; i++) {
         if (p->mods[i] == KERNEL_MARK)
             p->frames[i] = intern_frame(s->in, FRAME_KERNEL, 0, p->vaddrs[i]);
@@ -231,19 +308,22 @@ static void add_sample(struct processing *s, struct proc_ctx *p, const struct ca
                                ? s->unknown_frame
                                : intern_frame(s->in, FRAME_NATIVE, p->mods[i], p->vaddrs[i]);
     }
-    if (truncated)
+    if (truncated) {
+        p->fold[n] = false;
         p->frames[n++] = s->truncated_frame;
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (p->frames[i] != FRAME_NONE)
-            p->frames[kept++] = p->frames[i];
+    }
     frame_id tf = intern_frame(s->in, FRAME_THREAD, 0, (uint64_t)c->tid);
     uint32_t kind = (c->flags & CAPTURE_ONCPU) ? SAMPLE_ONCPU : SAMPLE_WAITING;
     if (truncated)
         kind |= SAMPLE_TRUNCATED;
+    uint32_t fleaf = s->folded ? add_folded(s, p, c, n, tf, kind, weight) : MODEL_NO_NODE;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p->frames[i] != FRAME_NONE)
+            p->frames[kept++] = p->frames[i];
     uint32_t leaf = model_add_n(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
                                 c->time_ns, s->overflow_frame, weight);
-    remember_leaf(s, c->tid, user_leaf(s, leaf));
+    remember_leaf(s, c->tid, user_leaf(s, s->model, leaf), fleaf);
     pthread_mutex_unlock(s->lock);
 }
 
@@ -277,8 +357,9 @@ static void process_one(struct processing *s, struct proc_ctx *p, struct capture
     memcpy(&meta, c, offsetof(struct capture, py_n));
     meta.stack = NULL;
     uint32_t flags = c->flags;
+    bool has_py = (flags & CAPTURE_PY) && c->py_n > 0;
     capqueue_release(s->q);
-    add_sample(s, p, &meta, n, truncated);
+    add_sample(s, p, &meta, n, truncated, has_py);
     pthread_mutex_lock(&s->sync);
     s->st.processed++;
     s->st.truncated += truncated;
@@ -305,7 +386,7 @@ static pid_t lock_owner(pid_t pid, uint64_t addr)
  * none yet.  Under s->lock. */
 static frame_id latest_frame(struct processing *s, pid_t tid)
 {
-    const struct lv_leaf *e = leaf_slot(s, tid);
+    const struct leaf_ent *e = leaf_slot(s, tid);
     const struct model_node *mn = e->tid == tid ? model_node(s->model, e->node) : NULL;
     return mn ? mn->frame : FRAME_NONE;
 }
@@ -421,6 +502,7 @@ void processing_free(struct processing *s)
     free(s->ctx);
     free(s->leaves);
     free(s->rem);
+    model_free(s->folded);
     free(s);
 }
 
@@ -431,14 +513,35 @@ void processing_get_stats(struct processing *s, struct processing_stats *out)
     pthread_mutex_unlock(&s->sync);
 }
 
-long processing_leaves(struct processing *s, struct lv_leaf **out)
+long processing_leaves(struct processing *s, const struct model *m, struct lv_leaf **out)
 {
     *out = malloc((s->nleaves ? s->nleaves : 1) * sizeof(**out));
     if (!*out)
         return -ENOMEM;
+    bool folded = m == s->folded;
     size_t n = 0;
-    for (size_t i = 0; i < LEAF_SLOTS; i++)
-        if (s->leaves[i].tid)
-            (*out)[n++] = s->leaves[i];
+    for (size_t i = 0; i < LEAF_SLOTS; i++) {
+        const struct leaf_ent *e = &s->leaves[i];
+        uint32_t node = folded ? e->folded : e->node;
+        if (e->tid && node != MODEL_NO_NODE)
+            (*out)[n++] = (struct lv_leaf){e->tid, node};
+    }
     return (long)n;
+}
+
+struct model *processing_view_model(struct processing *s, bool native_all)
+{
+    return s->folded && !native_all ? s->folded : s->model;
+}
+
+bool processing_folds(struct processing *s)
+{
+    return s->folded != NULL;
+}
+
+void processing_zero(struct processing *s)
+{
+    model_zero(s->model);
+    if (s->folded)
+        model_zero(s->folded);
 }

@@ -8,6 +8,16 @@
  * back before the lock is taken.  Between captures it takes the run
  * figures' procfs readings (runfigs.h).  It remembers each thread's latest
  * leaf, for the screen's "function it is in now".
+ *
+ * Python-first (fold_python): from the first sample with Python frames on,
+ * every sample also goes to a second model where the interpreter's own
+ * native frames (its executable or libpython) that run below a Python
+ * frame, and the C runtime (libc, libm, ld.so) they call, are left out, up
+ * to the next Python frame or a frame of another module (a C extension and
+ * all it calls, the kernel), which stays: their samples are the Python
+ * frame's self time.  That model starts as a copy of the full
+ * one (no earlier sample could fold) and is what a Python user reads;
+ * the full one keeps every frame (--native-all).
  */
 #ifndef PERTOP_PROCESSING_H
 #define PERTOP_PROCESSING_H
@@ -37,6 +47,7 @@ struct processing_cfg {
     struct model *model;
     pthread_mutex_t *model_lock; /* model, interner */
     struct pysample *py;         /* NULL without the CPython reader */
+    bool fold_python;            /* keep the Python-first model too (merged stacks) */
     struct runfigs *figs;        /* NULL: no run figures */
     /* the target's exec count (sampling_exec_gen): maps are read again */
     unsigned (*exec_gen)(void *ctx);
@@ -61,8 +72,16 @@ void processing_join(struct processing *p);
 void processing_free(struct processing *p);
 
 void processing_get_stats(struct processing *p, struct processing_stats *out);
-/* The latest leaf of each thread, compactly into a malloc'd array (*out,
- * free it); under the model lock.  The count, or -ENOMEM. */
-long processing_leaves(struct processing *p, struct lv_leaf **out);
+/* The latest leaf of each thread in model m (one processing_view_model
+ * gave), compactly into a malloc'd array (*out, free it); under the model
+ * lock.  The count, or -ENOMEM. */
+long processing_leaves(struct processing *p, const struct model *m, struct lv_leaf **out);
+/* The model the views read: the Python-first one when there is one and
+ * native_all is false, else the full one.  Under the model lock. */
+struct model *processing_view_model(struct processing *p, bool native_all);
+/* Whether the Python-first model exists (the target showed Python frames). */
+bool processing_folds(struct processing *p);
+/* Forgets every count of both models (the 'z' key); under the model lock. */
+void processing_zero(struct processing *p);
 
 #endif

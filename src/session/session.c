@@ -98,9 +98,12 @@ static void python_setup(struct session *s, struct engine_config *ec)
     if (s->cfg.nonblocking)
         return; /* the live-read engine looks for it and says so */
     ec->hooks = pysample_hooks(s->py);
+    ec->prompt = true;
     if (s->child)
         return;
     int rc = pysample_find(s->py, s->py_note, sizeof s->py_note);
+    /* a launched command may become a Python; a --pid target is one now */
+    ec->prompt = rc > 0;
     if (rc == 0 && s->cfg.stacks == STACKS_PYTHON)
         snprintf(s->py_note, sizeof s->py_note,
                  "pertop: no CPython found in process %d — --python shows nothing; "
@@ -248,6 +251,7 @@ static int start_processing(struct session *s, char *err, size_t errsz)
                                 .model = s->model,
                                 .model_lock = &s->lock,
                                 .py = s->py,
+                                .fold_python = s->cfg.stacks == STACKS_MERGED,
                                 .figs = s->figs,
                                 .exec_gen = exec_gen,
                                 .rate_hz = rate_now,
@@ -317,6 +321,7 @@ int session_start(struct session **out, const struct session_config *cfg, char *
     }
     s->exit_status = -1;
     s->cfg = *cfg;
+    s->native_all = cfg->native_all;
     s->pid = cfg->pid;
     s->launch = (struct launch){0, -1, -1};
     pthread_mutex_init(&s->lock, NULL);
@@ -414,7 +419,10 @@ int session_write(struct session *s, FILE *f, enum output_format fmt, bool threa
     /* symbolize outside the lock: the processing thread keeps going */
     resolver_native_prepare(s->res, upto);
     struct resolver r = resolver_native_iface(s->res);
-    struct output_src src = {.model = s->model,
+    pthread_mutex_lock(&s->lock);
+    struct model *m = session_view_model(s);
+    pthread_mutex_unlock(&s->lock);
+    struct output_src src = {.model = m,
                              .in = s->in,
                              .lock = &s->lock,
                              .reg = s->reg,
@@ -456,8 +464,34 @@ unsigned session_rate(struct session *s)
 void session_zero(struct session *s)
 {
     pthread_mutex_lock(&s->lock);
-    model_zero(s->model);
+    if (s->proc)
+        processing_zero(s->proc);
+    else
+        model_zero(s->model);
     pthread_mutex_unlock(&s->lock);
+}
+
+void session_set_native_all(struct session *s, bool on)
+{
+    pthread_mutex_lock(&s->lock);
+    s->native_all = on;
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool session_native_all(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool on = s->native_all;
+    pthread_mutex_unlock(&s->lock);
+    return on;
+}
+
+bool session_folds_python(struct session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool on = s->proc && processing_folds(s->proc);
+    pthread_mutex_unlock(&s->lock);
+    return on;
 }
 
 const char *session_python_note(const struct session *s)

@@ -59,6 +59,7 @@ struct session_config {
     enum stack_mode stacks;
     bool gil, nonblocking, full_filenames;
     bool no_line_numbers;           /* folded: "function (file.py)" for Python frames */
+    bool native_all;                /* --native-all: no Python-first folding (processing.h) */
     size_t rows;                    /* hot-table rows of the text output */
     const char *baseline_name;      /* --baseline FILE, for the report */
     const char *const *source_maps; /* --source-path OLD=NEW */
@@ -99,6 +100,13 @@ void session_set_rate(struct session *s, unsigned hz);
 unsigned session_rate(struct session *s);
 /* Forget every count (the 'z' key), under the model lock. */
 void session_zero(struct session *s);
+/* Python-first or every interpreter frame (the 'i' key, --native-all):
+ * which model every view and output reads from now on (processing.h). */
+void session_set_native_all(struct session *s, bool on);
+bool session_native_all(struct session *s);
+/* Whether the Python-first choice changes anything: the target showed
+ * Python frames merged with native ones. */
+bool session_folds_python(struct session *s);
 /* Why Python frames are missing (an interpreter found but not supported,
  * or none with --python), to show the user once; "" when all is well. */
 const char *session_python_note(const struct session *s);

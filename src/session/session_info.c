@@ -141,9 +141,10 @@ static void compute_verdict(struct session *s)
     struct stack_table st = {0};
     bool growing = g->rss_last_kib > g->rss_first_kib + 1024;
     pthread_mutex_lock(&s->lock);
-    int rc = view_hot(s->model, &r, &vo, &hot);
+    struct model *m = session_view_model(s);
+    int rc = view_hot(m, &r, &vo, &hot);
     if (rc == 0 && growing)
-        rc = view_stacks(s->model, &r, &vo, false, &st);
+        rc = view_stacks(m, &r, &vo, false, &st);
     pthread_mutex_unlock(&s->lock);
     struct verdict_finding v[VERDICT_MAX];
     size_t n = rc == 0 ? report_verdict(g, &hot, growing ? &st : NULL, &r, v, VERDICT_MAX) : 0;

@@ -12,6 +12,7 @@
 #include "sampler/python/pysample.h"
 #include "src/model/runinfo.h"
 #include "src/session/launch.h"
+#include "src/session/processing.h"
 #include "src/session/session.h"
 
 struct session {
@@ -26,7 +27,8 @@ struct session {
     struct addrspace *as;
     struct unwinder *uw;
     struct interner *in;
-    struct model *model;
+    struct model *model; /* every frame; the views read session_view_model */
+    bool native_all;     /* under lock: the views read the full model */
     struct symbolizer *sym;
     struct native_resolver *res;
     struct pycode_reg *pyreg; /* NULL with --native */
@@ -57,5 +59,12 @@ struct session {
     const struct profile *baseline; /* --baseline, owned by the caller */
     struct annot_env *annot;        /* made by session_annot_env */
 };
+
+/* The model the views and outputs read: Python-first unless native_all
+ * (processing.h).  Under s->lock; the pointer stays valid to the end. */
+static inline struct model *session_view_model(struct session *s)
+{
+    return s->proc ? processing_view_model(s->proc, s->native_all) : s->model;
+}
 
 #endif

@@ -20,7 +20,7 @@
 static void python_thread_names(struct session *s, struct live_frame *f)
 {
     for (size_t i = 0; i < f->nthr; i++) {
-        const struct model_thread *t = model_thread_find(s->model, f->thr[i].tid);
+        const struct model_thread *t = model_thread_find(session_view_model(s), f->thr[i].tid);
         if (t && t->name[0])
             snprintf(f->thr[i].name, sizeof f->thr[i].name, "%.*s", (int)sizeof t->name, t->name);
     }
@@ -53,20 +53,21 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
     f->recent = req->recent;
     f->tid = v.zoom.tid;
     pthread_mutex_lock(&s->lock);
-    uint64_t *self = lv_self_counts(s->model, &r, req->recent, now_ns, &v.zoom);
-    int rc = self ? lv_build_hot_self(s->model, &r, self, rate, f) : -ENOMEM;
+    struct model *m = session_view_model(s);
+    uint64_t *self = lv_self_counts(m, &r, req->recent, now_ns, &v.zoom);
+    int rc = self ? lv_build_hot_self(m, &r, self, rate, f) : -ENOMEM;
     if (rc == 0) {
         /* the leaves are copied compactly so the builder scans few */
         struct lv_leaf *lv = NULL;
-        long n = processing_leaves(s->proc, &lv);
-        rc = n >= 0 ? lv_build_threads_self(s->model, &r, self, v.zoom.tid, lv, (size_t)n, ps, f)
+        long n = processing_leaves(s->proc, m, &lv);
+        rc = n >= 0 ? lv_build_threads_self(m, &r, self, v.zoom.tid, lv, (size_t)n, ps, f)
                     : -ENOMEM;
         free(lv);
         if (rc == 0 && pysample_ready(s->py))
             python_thread_names(s, f);
     }
     if (rc == 0)
-        rc = lv_build_view(s->model, &r, self, &v, env, f, &counts);
+        rc = lv_build_view(m, &r, self, &v, env, f, &counts);
     pthread_mutex_unlock(&s->lock);
     free(self);
     /* file reads and disassembly outside the lock */
