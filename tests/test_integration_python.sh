@@ -149,12 +149,19 @@ for v in 3.11 3.12 3.13; do
     fi
     start_fixture "$py" "$SRC/tests/fixtures/py_cmix.py"
     P=$FIX_PID
-    "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cm$v.folded" -f folded \
+    "$PERTOP" --pid "$P" --duration 2 --batch --native-all -o "$TMP/cm$v.folded" -f folded \
         >"$TMP/cm$v.txt" 2>&1
     check "pyenv-$v: C-mediated call run exits 0" [ $? -eq 0 ]
     pct=$(bare <"$TMP/cm$v.folded" | awk '{ n = $NF; t += n; if ($0 ~ /;via_c;.*map_next;.*;leaf[; ]/) h += n }
         END { printf "%.1f", t ? 100 * h / t : 0 }')
-    check "pyenv-$v: via_c, then map's C frames, then leaf in $pct% (>= 60)" at_least "$pct" 60
+    check "pyenv-$v: --native-all: via_c, then map's C frames, then leaf in $pct% (>= 60)" \
+        at_least "$pct" 60
+    # Python-first (the default): map's C frames are the interpreter's own,
+    # so they fold into via_c, which then calls leaf directly.
+    "$PERTOP" --pid "$P" --duration 2 --batch -o "$TMP/cmf$v.folded" -f folded >/dev/null 2>&1
+    pct=$(bare <"$TMP/cmf$v.folded" | awk '{ n = $NF; t += n; if ($0 ~ /;via_c;leaf[; ]/) h += n }
+        END { printf "%.1f", t ? 100 * h / t : 0 }')
+    check "pyenv-$v: python-first: via_c calling leaf directly in $pct% (>= 60)" at_least "$pct" 60
     unm=$(sed -n 's/.*(\([0-9]*\) unmerged.*/\1/p' "$TMP/cm$v.txt")
     check "pyenv-$v: no unmerged samples (got ${unm:-?})" [ "${unm:-1}" -le 3 ]
     kill -9 "$P"

@@ -129,6 +129,11 @@ static void python_state(const struct live_frame *f, struct ui_line *l)
     /* --nonblocking drops a torn walk: its count is of walks, not samples */
     uint64_t torn = f->run.nonblocking ? f->run.nb_torn : f->run.py_torn;
     line_add(l, torn ? ROLE_WARN : ROLE_VALUE, "%llu", (unsigned long long)torn);
+    if (f->run.pyview != RUN_PYVIEW_NONE) {
+        line_add(l, ROLE_LABEL, "  frames ");
+        line_add(l, ROLE_VALUE, "%s",
+                 f->run.pyview == RUN_PYVIEW_FIRST ? "python-first" : "all native");
+    }
 }
 
 static void line_view(const struct ui_state *st, struct ui_line *l)

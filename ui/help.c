@@ -28,6 +28,8 @@ static const char *const help_text[][2] = {
     {"w", "recent window (last 5 s) or cumulative counts"},
     {"space p", "pause the display (sampling goes on)"},
     {"z", "zero the counts"},
+    {"i", "CPython: show every native frame of the interpreter, or fold them into"},
+    {"", "              the Python function they run for (the default: Python-first)"},
     {"+ -", "raise or lower the sampling rate"},
     {"s", "save the view on screen as text: pertop-PID-DATE-TIME.txt"},
     {"S", "save the profile in --format (text when none): pertop-PID-DATE-TIME.EXT"},

@@ -261,6 +261,8 @@ static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ct
         return UA_REDRAW | (st->paused ? 0 : UA_REFETCH);
     case 'z':
         return UA_REDRAW | UA_ZERO;
+    case 'i':
+        return UA_REDRAW | UA_REFETCH | UA_NATIVE_ALL;
     case '+':
     case '=':
         return UA_REDRAW | UA_RATE_UP;

@@ -55,6 +55,7 @@ enum ui_action {
     UA_RATE_UP = 1 << 5,
     UA_RATE_DOWN = 1 << 6,
     UA_SAVE_PROFILE = 1 << 7, /* 'S': the profile in --format to a file */
+    UA_NATIVE_ALL = 1 << 8,   /* 'i': a CPython's interpreter frames shown or folded */
 };
 
 #define UI_FILTER_MAX 64

@@ -411,6 +411,22 @@ static void save_profile(struct tui *t)
              cli_format_name(t->o->format));
 }
 
+/* Python-first views or every interpreter frame: the session keeps both. */
+static void toggle_native_all(struct tui *t)
+{
+    if (!session_folds_python(t->s)) {
+        snprintf(t->st.msg, sizeof t->st.msg,
+                 "i: no Python frames yet - every native frame is shown already");
+        return;
+    }
+    bool on = !session_native_all(t->s);
+    session_set_native_all(t->s, on);
+    snprintf(t->st.msg, sizeof t->st.msg, "%s",
+             on ? "every native frame of the interpreter (i: Python-first)"
+                : "Python-first: the interpreter's own frames count as the Python "
+                  "function's self time (i: show them)");
+}
+
 static void act(struct tui *t, unsigned a)
 {
     if (a & UA_QUIT) {
@@ -427,6 +443,8 @@ static void act(struct tui *t, unsigned a)
         session_set_rate(t->s, r);
         snprintf(t->st.msg, sizeof t->st.msg, "sampling rate %u Hz", session_rate(t->s));
     }
+    if (a & UA_NATIVE_ALL)
+        toggle_native_all(t);
     if (a & UA_REFETCH)
         request(t);
     if (a & UA_SNAPSHOT)

@@ -65,6 +65,11 @@ static void write_python(FILE *f, const struct run_info *h)
                 "python:     %s, %" PRIu64 " samples with Python frames (%" PRIu64
                 " unmerged, %" PRIu64 " torn)\n",
                 h->python, h->py_samples, h->py_unmerged, h->py_torn);
+    if (h->pyview == RUN_PYVIEW_FIRST)
+        fprintf(f, "frames:     python-first: the interpreter's own native frames below a "
+                   "Python frame count as its self time (--native-all keeps them)\n");
+    else if (h->pyview == RUN_PYVIEW_NATIVE)
+        fprintf(f, "frames:     every native frame of the interpreter (--native-all)\n");
 }
 
 static void write_header(FILE *f, const struct run_info *h)

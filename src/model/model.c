@@ -333,9 +333,9 @@ struct model *model_clone(const struct model *src)
     m->nodes = dup_array(src->nodes, src->nodes_alloc, sizeof *m->nodes);
     m->slots = dup_array(src->slots, slot_count(src), sizeof *m->slots);
     m->threads = dup_array(src->threads, src->threads_alloc, sizeof *m->threads);
-    m->tid_slots = src->tid_slots ? dup_array(src->tid_slots, (size_t)src->tid_mask + 1,
-                                              sizeof *m->tid_slots)
-                                  : NULL;
+    m->tid_slots = src->tid_slots
+                       ? dup_array(src->tid_slots, (size_t)src->tid_mask + 1, sizeof *m->tid_slots)
+                       : NULL;
     m->ring = dup_array(src->ring, src->lim.recent_capacity, sizeof *m->ring);
     if (!m->nodes || !m->slots || (src->threads && !m->threads) ||
         (src->tid_slots && !m->tid_slots) || (src->ring && !m->ring)) {

@@ -38,11 +38,11 @@ struct processing {
     struct interner *in;
     struct model *model;
     struct pysample *py;
-    pthread_mutex_t *lock;  /* the model's */
+    pthread_mutex_t *lock; /* the model's */
     /* the Python-first model (processing.h), made from model at the first
      * sample with Python frames; NULL before, or without folding */
     struct model *folded;
-    bool fold_failed; /* out of memory making it: not tried again */
+    bool fold_failed;        /* out of memory making it: not tried again */
     struct leaf_ent *leaves; /* open addressing by tid, LEAF_SLOTS, tid 0 = empty */
     size_t nleaves;
     frame_id overflow_frame, truncated_frame, unknown_frame;
@@ -122,8 +122,8 @@ enum { MOD_UNKNOWN, MOD_OTHER, MOD_PYTHON, MOD_CRT };
  * threads, that the interpreter calls on a Python function's behalf. */
 static bool is_crt(const char *short_name)
 {
-    static const char *const crt[] = {"libc.so", "libm.so", "ld-linux", "libpthread.so",
-                                      "libdl.so", "librt.so"};
+    static const char *const crt[] = {"libc.so",       "libm.so",  "ld-linux",
+                                      "libpthread.so", "libdl.so", "librt.so"};
     for (size_t i = 0; i < sizeof crt / sizeof *crt; i++)
         if (!strncmp(short_name, crt[i], strlen(crt[i])))
             return true;
@@ -142,7 +142,7 @@ static int module_kind(struct processing *s, struct proc_ctx *p, uint32_t mod)
     }
     if (!p->modpy[mod]) {
         const struct module *m = modreg_get(s->reg, mod);
-        p->modpy[mod] = !m                                             ? MOD_OTHER
+        p->modpy[mod] = !m                                                  ? MOD_OTHER
                         : strcmp(m->name, pysample_module_path(s->py)) == 0 ? MOD_PYTHON
                         : is_crt(m->short_name)                             ? MOD_CRT
                                                                             : MOD_OTHER;

@@ -84,6 +84,8 @@ static void run_python(struct session *s, const struct processing_stats *p, uint
     out->py_torn = p->py_torn;
     out->nb_torn = nb_torn;
     out->nonblocking = s->cfg.nonblocking;
+    if (session_folds_python(s))
+        out->pyview = session_native_all(s) ? RUN_PYVIEW_NATIVE : RUN_PYVIEW_FIRST;
     /* an interpreter read: whatever was said before it showed is moot */
     if (!out->python[0])
         snprintf(out->py_note, sizeof out->py_note, "%s", python_note(s));

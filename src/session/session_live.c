@@ -60,8 +60,8 @@ int session_live(struct session *s, const struct live_req *req, uint64_t now_ns,
         /* the leaves are copied compactly so the builder scans few */
         struct lv_leaf *lv = NULL;
         long n = processing_leaves(s->proc, m, &lv);
-        rc = n >= 0 ? lv_build_threads_self(m, &r, self, v.zoom.tid, lv, (size_t)n, ps, f)
-                    : -ENOMEM;
+        rc =
+            n >= 0 ? lv_build_threads_self(m, &r, self, v.zoom.tid, lv, (size_t)n, ps, f) : -ENOMEM;
         free(lv);
         if (rc == 0 && pysample_ready(s->py))
             python_thread_names(s, f);
