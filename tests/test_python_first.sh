@@ -1,0 +1,104 @@
+#!/bin/sh
+# The Python-first merged view, for every CPython on the machine (pyenv's
+# 2.7 and 3.6-3.13, Debian's python3.11), on tests/fixtures/py_first.py:
+# py_leaf is pure Python that keeps the interpreter's own C code busy, so by
+# default it must lead the hot table with at least 80% of the self share it
+# has under --python, while squeeze's zlib (a C extension) keeps rows of its
+# own; --native-all shows the interpreter's frames again.  Folded output
+# names the leaf py-spy's way at its line.  A version that is not installed
+# is reported as skipped and never counted; none at all: exit 77.
+. "$(dirname "$0")/lib.sh"
+
+SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+SCRIPT="$SRC/tests/fixtures/py_first.py"
+LEAF_LINE=$(grep -n "# PY_LEAF_LINE" "$SCRIPT" | cut -d: -f1)
+PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+TESTED=0
+
+pyenv_python() {
+    for d in "$PYROOT"/versions/"$1".*; do
+        [ -x "$d/bin/python$1" ] && { echo "$d/bin/python$1"; return; }
+    done
+}
+
+# hot_rows SNAPSHOT: the hot table's rows, "SELF% FUNCTION MODULE" each
+hot_rows() {
+    awk '/^ SELF%/ { on = 1; next } on && /^$/ { exit }
+        on && $1 ~ /%$/ { sub(/%/, "", $1); print $1, $4, $NF }' "$1"
+}
+
+# self_of SNAPSHOT FUNC: the SELF% of FUNC's row, 0 when it has none
+self_of() {
+    hot_rows "$1" | awk -v fn="$2" '$2 == fn { print $1; found = 1; exit }
+        END { if (!found) print 0 }'
+}
+
+# has_row SNAPSHOT ERE: a hot-table row with self time whose function or
+# module matches ERE
+has_row() {
+    hot_rows "$1" | awk -v re="$2" '$1 > 0 && ($2 ~ re || $3 ~ re) { f = 1 } END { exit !f }'
+}
+
+one_python() {
+    name=$1
+    py=$2
+    if [ -z "$py" ] || [ ! -x "$py" ]; then
+        echo "skip: $name not installed"
+        return
+    fi
+    TESTED=$((TESTED + 1))
+    out="$TMP/$name"
+    start_fixture "$py" "$SCRIPT"
+    P=$FIX_PID
+
+    "$PERTOP" --pid "$P" --duration 3 --batch -o "$out.folded" -f folded >"$out.txt" 2>&1
+    check "$name: default run exits 0" [ $? -eq 0 ]
+    first=$(hot_rows "$out.txt" | head -n1 | cut -d' ' -f2)
+    check "$name: py_leaf is the first row of the hot table (got ${first:-none})" \
+        [ "$first" = py_leaf ]
+    check "$name: the snapshot says the frames are python-first" \
+        grep -q "^frames: *python-first" "$out.txt"
+    check "$name: zlib keeps rows of its own" has_row "$out.txt" '(libz|zlib)'
+    leaf=$(folded_self_pct "$out.folded" "py_leaf ($(basename "$SCRIPT"):$LEAF_LINE)")
+    check "$name: folded: py_leaf (py_first.py:$LEAF_LINE) innermost in $leaf% (>= 50)" \
+        at_least "$leaf" 50
+
+    "$PERTOP" --pid "$P" --duration 3 --batch --python >"$out.py.txt" 2>&1
+    check "$name: --python run exits 0" [ $? -eq 0 ]
+    def=$(self_of "$out.txt" py_leaf)
+    pyonly=$(self_of "$out.py.txt" py_leaf)
+    want=$(awk -v p="$pyonly" 'BEGIN { printf "%.1f", 0.8 * p }')
+    check "$name: py_leaf self $def% >= 80% of its --python self $pyonly% ($want%)" \
+        at_least "$def" "$want"
+
+    "$PERTOP" --pid "$P" --duration 2 --batch --native-all -o "$out.all.folded" -f folded \
+        >"$out.all.txt" 2>&1
+    check "$name: --native-all run exits 0" [ $? -eq 0 ]
+    check "$name: --native-all: the interpreter's own functions have self time" \
+        has_row "$out.all.txt" '(libpython|python[0-9])'
+    check "$name: --native-all: the snapshot says every native frame is kept" \
+        grep -q "^frames: *every native frame" "$out.all.txt"
+    allself=$(self_of "$out.all.txt" py_leaf)
+    check "$name: --native-all: py_leaf's self share drops ($allself% < $def%)" \
+        awk -v a="$allself" -v b="$def" 'BEGIN { exit !(a < b) }'
+
+    "$PERTOP" --pid "$P" --duration 2 --batch --no-line-numbers -o "$out.nl.folded" -f folded \
+        >/dev/null 2>&1
+    nl=$(folded_self_pct "$out.nl.folded" "py_leaf ($(basename "$SCRIPT"))")
+    check "$name: --no-line-numbers: py_leaf (py_first.py) innermost in $nl% (>= 50)" \
+        at_least "$nl" 50
+    check "$name: target running and untraced afterwards" running_free "$P"
+    kill -9 "$P"
+}
+
+for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+    one_python "pyenv-$v" "$(pyenv_python "$v")"
+done
+one_python debian-3.11 /usr/bin/python3.11
+
+if [ "$TESTED" -eq 0 ]; then
+    echo "skip: no CPython installed"
+    exit 77
+fi
+echo "$TESTED interpreters tested"
+finish
