@@ -227,8 +227,12 @@ static void test_actions_help_enter(void **state)
     assert_true(ui_key(&st, '+', &c) & UA_RATE_UP);
     assert_true(ui_key(&st, '-', &c) & UA_RATE_DOWN);
     assert_true(ui_key(&st, 's', &c) & UA_SNAPSHOT);
+    /* i asks the session for the other Python view, fetched anew */
+    unsigned a = ui_key(&st, 'i', &c);
+    assert_true(a & UA_NATIVE_ALL);
+    assert_true(a & UA_REFETCH);
     /* Enter with no function under the cursor: a message, no view */
-    unsigned a = ui_key(&st, UI_KEY_ENTER, &c);
+    a = ui_key(&st, UI_KEY_ENTER, &c);
     assert_int_equal(a, UA_REDRAW);
     assert_non_null(strstr(st.msg, "no function"));
     assert_int_equal(st.nviews, 0);

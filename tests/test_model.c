@@ -1,6 +1,6 @@
 /*
  * test_model.c - the call tree: trie shape, self and total counts, threads,
- * the node cap, the recent window, zeroing; and a micro-benchmark of
+ * the node cap, the recent window, zeroing, cloning; and a micro-benchmark of
  * model_add on a 20-frame stack.
  *
  * Frame ids are plain numbers here: the model never looks inside them.
@@ -360,6 +360,44 @@ static void test_zero(void **state)
     model_free(m);
 }
 
+static void test_clone(void **state)
+{
+    (void)state;
+    struct model *m = small_model(1000, 8, 1000);
+    const frame_id a[] = {1, 2}, b[] = {1, 3};
+    uint32_t la = add_root_first(m, 5, a, 2, 10);
+    add_root_first(m, 5, a, 2, 11);
+    add_root_first(m, 6, b, 2, 12);
+
+    struct model *c = model_clone(m);
+    assert_non_null(c);
+    assert_int_equal(model_node_count(c), model_node_count(m));
+    assert_int_equal(model_total_samples(c), 3);
+    assert_int_equal(model_thread_count(c), 2);
+    assert_int_equal(model_thread_find(c, 5)->samples, 2);
+    uint64_t self[16];
+    assert_int_equal(model_self_counts(c, MODEL_CUMULATIVE, 12, self), 3);
+    assert_int_equal(self[la], 2);
+    assert_int_equal(model_self_counts(c, MODEL_RECENT, 12, self), 3);
+
+    /* From then on each grows on its own: new stacks, new threads. */
+    const frame_id d[] = {1, 2, 4};
+    add_root_first(c, 5, d, 3, 13);
+    add_root_first(c, 7, a, 2, 14);
+    assert_int_equal(model_total_samples(c), 5);
+    assert_int_equal(model_total_samples(m), 3);
+    assert_int_equal(model_thread_count(m), 2);
+    assert_int_equal(model_node_count(m), 7); /* root, 2 threads, 1 2, 1 3 */
+    assert_int_equal(add_root_first(m, 5, a, 2, 15), la);
+    assert_int_equal(model_thread_find(c, 5)->samples, 3);
+    assert_int_equal(model_thread_find(m, 5)->samples, 3);
+    model_free(m);
+    /* the clone owns its memory: freeing the source leaves it whole */
+    assert_int_equal(model_self_counts(c, MODEL_CUMULATIVE, 15, self), 5);
+    assert_int_equal(self[la], 2);
+    model_free(c);
+}
+
 static void test_bad_limits(void **state)
 {
     (void)state;
@@ -463,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_node_cap_keeps_every_sample),
         cmocka_unit_test(test_recent_window),
         cmocka_unit_test(test_zero),
+        cmocka_unit_test(test_clone),
         cmocka_unit_test(test_bad_limits),
         cmocka_unit_test(test_bench_model_add),
         cmocka_unit_test(test_bench_model_add_big_tree),

@@ -96,6 +96,60 @@ for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 done
 one_python debian-3.11 /usr/bin/python3.11
 
+# The live screen: the header says which frames are shown; i switches.
+# pane SOCK SESSION SECONDS ERE: polls the pane until a line matches
+pane() {
+    n=$(($3 * 5))
+    while [ "$n" -gt 0 ]; do
+        tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | grep -qE -- "$4" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -12
+    return 1
+}
+# first_row SOCK SESSION SECONDS ERE: the hot table's first row matches
+first_row() {
+    n=$(($3 * 5))
+    while [ "$n" -gt 0 ]; do
+        tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null |
+            grep -E '^ *[0-9]+\.[0-9]% +[0-9]+\.[0-9]% ' | head -n1 | grep -qE -- "$4" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -16
+    return 1
+}
+PY312=$(pyenv_python 3.12)
+if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
+    SOCK="pertop-pyfirst-$$"
+    start_fixture "$PY312" "$SCRIPT"
+    P=$FIX_PID
+    tmux -L "$SOCK" -f /dev/null new-session -d -s pf -x 160 -y 40 \
+        "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $P; sleep 60"
+    check "screen: the header says frames python-first" pane "$SOCK" pf 15 "frames python-first"
+    check "screen: py_leaf is the first hot row" first_row "$SOCK" pf 15 " py_leaf "
+    check "screen: the status line lists i" pane "$SOCK" pf 5 "iPyNative"
+    tmux -L "$SOCK" send-keys -t pf i
+    check "screen: i shows every native frame (header)" pane "$SOCK" pf 5 "frames all native"
+    check "screen: ... py_leaf's self share falls under 50%" \
+        pane "$SOCK" pf 10 "^ *[1-4]?[0-9]\.[0-9]% +[0-9]+\.[0-9]% +[0-9.]+s py_leaf "
+    check "screen: ... and the interpreter's functions have rows" \
+        pane "$SOCK" pf 5 "^ *[0-9]+\.[0-9]% +[0-9]+\.[0-9]% .* libpython3\.12"
+    tmux -L "$SOCK" send-keys -t pf i
+    check "screen: i again: python-first" pane "$SOCK" pf 5 "frames python-first"
+    check "screen: py_leaf first again" first_row "$SOCK" pf 10 " py_leaf "
+    tmux -L "$SOCK" send-keys -t pf h
+    check "screen: the help lists i" pane "$SOCK" pf 5 "^ *i +CPython"
+    tmux -L "$SOCK" send-keys -t pf q
+    sleep 0.5
+    check "screen: target running and untraced after q" running_free "$P"
+    kill -9 "$P"
+    tmux -L "$SOCK" kill-server 2>/dev/null
+else
+    echo "skip: the screen checks need tmux and pyenv 3.12"
+fi
+
 if [ "$TESTED" -eq 0 ]; then
     echo "skip: no CPython installed"
     exit 77

@@ -250,7 +250,7 @@ static int asm_write(FILE *out, const struct live_frame *f, const struct ui_view
 static const char *const pane_keys[][2] = {
     {"h", "Help"},      {"q", "Quit"},     {"Tab", "Pane"}, {"1-4", "Layout"}, {"/", "Filter"},
     {"Enter", "Drill"}, {"T", "Tree"},     {"t", "Thread"}, {"w", "Window"},   {"<>", "Sort"},
-    {"p", "Pause"},     {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},
+    {"p", "Pause"},     {"s", "Snapshot"}, {"+-", "Rate"},  {"z", "Zero"},     {"i", "PyNative"},
 };
 
 static const char *const func_keys[][2] = {
