@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "symbols/demangle.h"
+#include "symbols/fdetab.h"
 #include "symbols/plt.h"
 #include "symbols/symtab.h"
 
@@ -185,7 +186,9 @@ struct sym_module {
     bool has_dwarf;
     bool dwarf_deferred; /* compressed and large: opened when lines are asked */
     struct symtab *syms;
-    struct symtab *data;   /* sized data objects (a lock's name), NULL when none */
+    struct symtab *data; /* sized data objects (a lock's name), NULL when none */
+    struct fdetab fdes;  /* function ranges for unnamed addresses, built lazily */
+    bool fdes_read;
     struct cu_index **cus; /* sorted by CU offset, built lazily */
     size_t ncus, capcus;
 };
@@ -233,6 +236,7 @@ static void module_close(struct sym_module *m)
         dwfl_end(m->dwfl);
     symtab_free(m->syms);
     symtab_free(m->data);
+    fdetab_free(&m->fdes);
     *m = (struct sym_module){0};
 }
 
@@ -1145,11 +1149,39 @@ static int dwarf_frames(struct symbolizer *s, struct sym_module *m, Dwarf_Addr a
     return (int)r->n;
 }
 
-static void unknown_frame(struct symbolizer *s, const struct sym_module *m, uint64_t vaddr,
+/* Where the function holding vaddr begins, from its unwind entry: a
+ * stripped library's static functions have no symbol, but their addresses
+ * still group into one function each.  The table is read the first time
+ * the module has an address without a name.  False when no entry covers
+ * vaddr. */
+static bool fde_function_start(struct sym_module *m, uint64_t vaddr, uint64_t *start)
+{
+    if (!m->mod)
+        return false;
+    if (!m->fdes_read) {
+        m->fdes_read = true;
+        GElf_Addr bias;
+        fdetab_build(&m->fdes, dwfl_module_getelf(m->mod, &bias));
+    }
+    struct fde_range r;
+    if (!fdetab_lookup(&m->fdes, vaddr, &r))
+        return false;
+    *start = r.lo;
+    return true;
+}
+
+/* No symbol names vaddr: "module+0xENTRY", the entry of the function its
+ * unwind entry covers, so a hot static function of a stripped library is
+ * one row, not one per address (and ENTRY is where to look for it); the
+ * address itself where no entry covers it. */
+static void unknown_frame(struct symbolizer *s, struct sym_module *m, uint64_t vaddr,
                           struct sym_frame *f)
 {
     char buf[512];
-    snprintf(buf, sizeof buf, "%s+0x%" PRIx64, m->short_name ? m->short_name : "?", vaddr);
+    uint64_t at = vaddr;
+    if (!fde_function_start(m, vaddr, &at))
+        at = vaddr;
+    snprintf(buf, sizeof buf, "%s+0x%" PRIx64, m->short_name ? m->short_name : "?", at);
     *f = (struct sym_frame){.func = intern(s, buf), .unknown = true};
 }
 

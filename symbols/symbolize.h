@@ -13,7 +13,9 @@
  * functions are frames of their own, each with the file:line of the pc inside
  * it (for the innermost) or of its call site in the next one.  Names are
  * demangled.  Without DWARF the name comes from .symtab/.dynsym and there is
- * no line; without any symbol the name is "module+0xOFFSET".
+ * no line; without any symbol the name is "module+0xENTRY", ENTRY the start
+ * of the function an unwind entry (FDE) says the address is in, or the
+ * address itself when none covers it.
  *
  * Strings returned are interned and live as long as the symbolizer.  Not
  * thread-safe: one thread (the one building views) calls it.
@@ -49,7 +51,7 @@ struct sym_frame {
     int decl_line;
     bool inlined;     /* an inlined instance inside the next frame */
     bool from_symtab; /* name from ELF symbols, no DWARF */
-    bool unknown;     /* no symbol at all: func is "module+0xOFFSET" (the vaddr) */
+    bool unknown;     /* no symbol at all: func is "module+0xENTRY" (see above) */
 };
 
 struct sym_result {

@@ -134,3 +134,12 @@ check_mix() {
         check "$2self of $fn is $got%, designed $want% (±5)" within "$got" "$want" 5
     done
 }
+# perf record beside pertop, for the side-by-side checks (never perf record
+# -o /dev/null: perf renames an existing output to .old and writes a
+# regular file in its place)
+have_perf() { command -v perf >/dev/null 2>&1 && perf record -q -o "$TMP/probe.perf" -- true >/dev/null 2>&1; }
+# perf_self_pct DATA SYMBOL: perf report's self share of SYMBOL
+perf_self_pct() {
+    perf report -i "$1" --stdio --no-children --sort sym -q 2>/dev/null |
+        awk -v fn="$2" '$NF == fn { sub(/%/, "", $1); print $1; exit }'
+}

@@ -32,6 +32,37 @@ check "stripped binary: compute_inner named from .dynsym" grep -q ";compute_inne
 check "stripped binary: stacks still reach main" grep -q "main;run_cycle" "$TMP/strip.folded"
 kill -9 "$P"
 
+# PLT stubs and the vDSO named as perf names them: labs@plt (never _init),
+# __vdso_clock_gettime (never [vdso]+0x...), with perf record beside
+# pertop over the same seconds, their self shares within 5 points
+for mode in plt vdso; do
+    start_fixture "$FIXTURE_DIR/plt_vdso" "$mode"
+    P=$FIX_PID
+    RP=
+    if have_perf; then
+        perf record -q -F 999 -p "$P" -o "$TMP/$mode.perf" -- sleep 3 >/dev/null 2>&1 &
+        RP=$!
+    fi
+    "$PERTOP" --pid "$P" --rate 999 --duration 3 --batch -o "$TMP/$mode.folded" -f folded \
+        >/dev/null 2>&1
+    check "$mode: run exits 0" [ $? -eq 0 ]
+    [ -n "$RP" ] && wait "$RP"
+    if [ "$mode" = plt ]; then
+        stub=labs@plt
+        check "plt: no frame named _init" sh -c "! grep -qE '(^|;)_init[; ]' '$TMP/plt.folded'"
+    else
+        stub=__vdso_clock_gettime
+        check "vdso: no [vdso]+0x frame" sh -c "! grep -q 'vdso\]+0x' '$TMP/vdso.folded'"
+    fi
+    got=$(folded_self_pct "$TMP/$mode.folded" "$stub")
+    check "$mode: $stub self $got% (>= 5)" at_least "$got" 5
+    if [ -n "$RP" ]; then
+        pp=$(perf_self_pct "$TMP/$mode.perf" "$stub")
+        check "$mode: perf record says $stub ${pp:-?}%, pertop $got% (±5)" within "$got" "${pp:-0}" 5
+    fi
+    kill -9 "$P"
+done
+
 # a library loaded with dlopen after attaching: its frames are still named
 # (SIGUSR1 makes it load the plugin; the signal passes through the sampler)
 start_fixture "$FIXTURE_DIR/dlopen_mix" "$FIXTURE_DIR/libplugin.so"

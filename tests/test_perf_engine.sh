@@ -8,14 +8,6 @@
 
 design_of() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$1"; }
 engine_of() { sed -n 's/^pertop: stats: engine=\([a-z-]*\).*/\1/p' "$1" | head -n1; }
-# (never perf record -o /dev/null: perf renames an existing output to .old
-# and writes a regular file in its place)
-have_perf() { command -v perf >/dev/null 2>&1 && perf record -q -o "$TMP/probe.perf" -- true >/dev/null 2>&1; }
-# perf_self_pct DATA SYMBOL: perf report's self share of SYMBOL
-perf_self_pct() {
-    perf report -i "$1" --stdio --no-children --sort sym -q 2>/dev/null |
-        awk -v fn="$2" '$NF == fn { sub(/%/, "", $1); print $1; exit }'
-}
 
 # --- a CPU loop with a cheap system call every ~20 us ----------------------
 start_fixture "$FIXTURE_DIR/sysmix" --syscalls "$TMP/sys.design"

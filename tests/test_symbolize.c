@@ -43,6 +43,7 @@
 
 #define CPU_MIX          FIXTURE_DIR "/cpu_mix"
 #define CPU_MIX_STRIPPED FIXTURE_DIR "/cpu_mix_stripped"
+#define CPU_MIX_DYN      FIXTURE_DIR "/cpu_mix_dyn" /* cpu_mix_stripped before strip */
 #define CXX_MIX          FIXTURE_DIR "/cxx_mix"
 #define CPU_MIX_SRC      SRC_DIR "/tests/fixtures/cpu_mix.c"
 
@@ -431,6 +432,17 @@ static void test_stripped_dynsym(void **state)
     /* Just past the sized symbol, in the alignment padding: not it. */
     r = sym_resolve(s, 4, "/usr/bin/cpu_mix_stripped", CPU_MIX_STRIPPED, addr + size);
     assert_string_not_equal(r->f[0].func, "compute_inner");
+    /* A static function has no symbol left: its addresses are named by
+     * where its unwind entry begins, the function's entry, all alike. */
+    uint64_t waddr, wsize;
+    assert_true(elf_symbol(CPU_MIX_DYN, "worker", &waddr, &wsize));
+    char want[64];
+    snprintf(want, sizeof want, "cpu_mix_stripped+0x%" PRIx64, waddr);
+    for (uint64_t off = 0; off < wsize; off += wsize / 4 ? wsize / 4 : 1) {
+        r = sym_resolve(s, 4, "/usr/bin/cpu_mix_stripped", CPU_MIX_STRIPPED, waddr + off);
+        assert_true(r->f[0].unknown);
+        assert_string_equal(r->f[0].func, want);
+    }
     struct sym_stats st;
     sym_get_stats(s, &st);
     assert_int_equal(st.modules_with_dwarf, 0);
