@@ -107,6 +107,68 @@ for v in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 done
 one_python debian-3.11 /usr/bin/python3.11
 
+# Every export names the Python function and carries its file and line in
+# its own fields: speedscope's frame file/line, pprof's Function filename
+# and Line line, SVG's data-loc.
+PY312=$(pyenv_python 3.12)
+if [ -n "$PY312" ] && command -v python3 >/dev/null 2>&1; then
+    start_fixture "$PY312" "$SCRIPT"
+    P=$FIX_PID
+    for f in speedscope pprof svg; do
+        "$PERTOP" --pid "$P" --duration 2 --batch -f "$f" -o "$TMP/ex.$f" >/dev/null 2>&1
+        check "exports: $f run exits 0" [ $? -eq 0 ]
+    done
+    check "exports: speedscope frame py_leaf with file py_first.py and its def line" \
+        python3 -c '
+import json, sys
+fr = json.load(open(sys.argv[1]))["shared"]["frames"]
+sys.exit(not any(x["name"] == "py_leaf" and x.get("file") == "py_first.py"
+                 and x.get("line") == int(sys.argv[2]) for x in fr))' "$TMP/ex.speedscope" \
+        "$(grep -n '^def py_leaf' "$SCRIPT" | cut -d: -f1)"
+    check "exports: pprof Function py_leaf, filename py_first.py, a Line at $LEAF_LINE" \
+        python3 -c '
+import gzip, sys
+def fields(b):
+    i = 0
+    while i < len(b):
+        k = 0; s = 0
+        while True:
+            c = b[i]; i += 1; k |= (c & 0x7f) << s; s += 7
+            if c < 0x80: break
+        f, t = k >> 3, k & 7
+        if t == 0:
+            v = 0; s = 0
+            while True:
+                c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
+                if c < 0x80: break
+            yield f, v
+        elif t == 2:
+            n = 0; s = 0
+            while True:
+                c = b[i]; i += 1; n |= (c & 0x7f) << s; s += 7
+                if c < 0x80: break
+            yield f, b[i:i + n]; i += n
+        elif t == 5: i += 4
+        elif t == 1: i += 8
+        else: raise SystemExit("bad wire type")
+p = gzip.decompress(open(sys.argv[1], "rb").read())
+strs = [v for f, v in fields(p) if f == 6]
+funcs = {}
+for f, v in fields(p):
+    if f == 5:
+        d = dict(fields(v)); funcs[d.get(1)] = (strs[d.get(2, 0)], strs[d.get(4, 0)])
+lines = set()
+for f, v in fields(p):
+    if f == 4:
+        for g, w in fields(v):
+            if g == 4:
+                d = dict(fields(w)); lines.add((funcs.get(d.get(1)), d.get(2)))
+sys.exit(not ((b"py_leaf", b"py_first.py"), int(sys.argv[2])) in lines)' "$TMP/ex.pprof" "$LEAF_LINE"
+    check "exports: SVG py_leaf with data-loc py_first.py:LINE" \
+        grep -qE '<g [^>]*data-loc="py_first\.py:[0-9]+"><title>py_leaf ' "$TMP/ex.svg"
+    kill -9 "$P"
+fi
+
 # The live screen: the header says which frames are shown; i switches.
 # pane SOCK SESSION SECONDS ERE: polls the pane until a line matches
 pane() {
@@ -131,7 +193,6 @@ first_row() {
     tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -16
     return 1
 }
-PY312=$(pyenv_python 3.12)
 if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
     SOCK="pertop-pyfirst-$$"
     start_fixture "$PY312" "$SCRIPT"
