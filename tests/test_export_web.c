@@ -540,6 +540,63 @@ static void test_figures_wait_pool(void **state)
     assert_true(fabs(pool->longest_s - 3.0) < 1e-9);
 }
 
+/* The evidence behind a finding: a wait's stack (the blocked thread's,
+ * past libc to the function that waits), else the heaviest on-CPU stack
+ * through the function; deep stacks keep their innermost frames. */
+static void test_evidence(void **state)
+{
+    struct fix *x = *state;
+    struct table tb;
+    memset(&tb, 0, sizeof tb);
+    add_row(&tb, 0, 10, 2, (uint32_t[]){x->main_, x->hash});
+    add_row(&tb, 0, 60, 3, (uint32_t[]){x->main_, x->work, x->hash});
+    uint32_t deep[15];
+    for (int i = 0; i < 14; i++)
+        deep[i] = x->work;
+    deep[14] = x->parse;
+    add_row(&tb, 0, 5, 15, deep);
+    char buf[400];
+    struct verdict_finding f = {.cls = VERDICT_CPU};
+    snprintf(f.func, sizeof f.func, "hash");
+    assert_true(report_evidence(NULL, &tb.t, &x->r, &f, buf, sizeof buf));
+    assert_string_equal(buf, "main > work > hash"); /* the heavier of the two */
+    snprintf(f.func, sizeof f.func, "parse");
+    assert_true(report_evidence(NULL, &tb.t, &x->r, &f, buf, sizeof buf));
+    assert_string_equal(buf, "... > work > work > work > work > work > work > work > work > work > "
+                             "parse");
+    snprintf(f.func, sizeof f.func, "nowhere");
+    assert_false(report_evidence(NULL, &tb.t, &x->r, &f, buf, sizeof buf));
+    assert_string_equal(buf, "");
+
+    /* a thread blocked in read(), called by read_config */
+    uint32_t rd = fake_func(x->fake, "read", "libc.so.6", NULL, 0);
+    uint32_t rc = fake_func(x->fake, "read_config", "app", "conf.c", 12);
+    fake_frame(x->fake, 1, 1, &rd);
+    fake_frame(x->fake, 2, 1, &rc);
+    fake_frame(x->fake, 3, 1, &x->main_);
+    struct report_figs *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    g->nwaits = 1;
+    g->waits[0] =
+        (struct report_wait){.kind = WAIT_IO, .seen = 3, .nframes = 3, .frames = {1, 2, 3}};
+    f = (struct verdict_finding){.cls = VERDICT_IO};
+    snprintf(f.func, sizeof f.func, "read_config");
+    assert_true(report_evidence(g, &tb.t, &x->r, &f, buf, sizeof buf));
+    assert_string_equal(buf, "main > read_config > read");
+    /* a lock finding does not take an I/O wait's stack */
+    f.cls = VERDICT_LOCK;
+    assert_false(report_evidence(g, &tb.t, &x->r, &f, buf, sizeof buf));
+    /* idle names no function: no evidence */
+    f.cls = VERDICT_IDLE;
+    assert_false(report_evidence(g, &tb.t, &x->r, &f, buf, sizeof buf));
+    /* a short buffer is cut, never overrun */
+    f.cls = VERDICT_IO;
+    char tiny[8];
+    report_evidence(g, &tb.t, &x->r, &f, tiny, sizeof tiny);
+    assert_true(strlen(tiny) < sizeof tiny);
+    free(g);
+}
+
 /* ------------------------------------------------------------ report */
 
 struct rep {
@@ -843,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_svg_empty, setup, teardown),
         cmocka_unit_test(test_figures),
         cmocka_unit_test(test_figures_wait_pool),
+        cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_cpu_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_memory_io_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_deep_stack, setup, teardown),

@@ -245,6 +245,49 @@ static void test_actions_help_enter(void **state)
     assert_false(a & UA_QUIT);
 }
 
+/* D: the cursor walks the findings, Enter opens the selected finding's
+ * function (when it has a row), any other key leaves. */
+static void test_diag_findings(void **state)
+{
+    (void)state;
+    struct ui_state st;
+    ui_state_init(&st);
+    struct ui_key_ctx c = ctx_all();
+    c.diag_rows = 2;
+    ui_key(&st, 'D', &c);
+    assert_true(st.diag);
+    assert_int_equal(st.diag_sel, 0);
+    ui_key(&st, UI_KEY_DOWN, &c);
+    ui_key(&st, 'j', &c); /* past the last: stays */
+    assert_int_equal(st.diag_sel, 1);
+    ui_key(&st, 'k', &c);
+    assert_int_equal(st.diag_sel, 0);
+    assert_true(st.diag);
+    /* its function has no row: a message, D stays */
+    unsigned a = ui_key(&st, UI_KEY_ENTER, &c);
+    assert_int_equal(a, UA_REDRAW);
+    assert_true(st.diag);
+    assert_non_null(strstr(st.msg, "no samples"));
+    assert_int_equal(st.nviews, 0);
+    /* it has one: the function view, D left */
+    c.diag_func = 7;
+    c.diag_func_name = "locked_work";
+    a = ui_key(&st, UI_KEY_ENTER, &c);
+    assert_true(a & UA_REFETCH);
+    assert_false(st.diag);
+    assert_int_equal(ui_view(&st), LIVE_FUNC);
+    assert_int_equal(st.views[0].func, 7);
+    assert_non_null(strstr(st.views[0].name, "locked_work"));
+    /* D again starts at the first finding; x leaves */
+    ui_key(&st, UI_KEY_ESC, &c);
+    st.diag_sel = 1;
+    ui_key(&st, 'D', &c);
+    assert_int_equal(st.diag_sel, 0);
+    ui_key(&st, 'x', &c);
+    assert_false(st.diag);
+    assert_int_equal(st.nviews, 0);
+}
+
 static void test_clamp_after_new_data(void **state)
 {
     (void)state;
@@ -540,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_filter_prompt),
         cmocka_unit_test(test_thread_window_pause),
         cmocka_unit_test(test_actions_help_enter),
+        cmocka_unit_test(test_diag_findings),
         cmocka_unit_test(test_clamp_after_new_data),
         cmocka_unit_test(test_drill_function_views_and_back),
         cmocka_unit_test(test_drill_thread_now_in),

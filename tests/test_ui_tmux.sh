@@ -39,6 +39,19 @@ never_shows() {
     return 0
 }
 
+# wait_joined SESSION SECONDS PATTERN: as wait_for, over the pane's lines
+# joined (a wrapped line's words may fall on either side of the break)
+wait_joined() {
+    s=$1 n=$(($2 * 5)) pat=$3
+    while [ "$n" -gt 0 ]; do
+        cap "$s" | sed 's/^ *//' | tr '\n' ' ' | grep -qE -- "$pat" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    cap "$s"
+    return 1
+}
+
 # wait_gone SESSION SECONDS PATTERN
 wait_gone() {
     s=$1 n=$(($2 * 5)) pat=$3
@@ -203,14 +216,26 @@ start_fixture "$FIXTURE_DIR/bottleneck" --lock
 L=$FIX_PID
 start_screen lock "--pid $L"
 check "lock: the verdict line says lock contention in locked_work" \
-    wait_for lock 15 "^verdict .*Lock contention [0-9]+%: locked_work \(bottleneck\.c:[0-9]+\): .*big_lock"
+    wait_for lock 15 "^verdict .*Lock contention [0-9]+%: locked_work \(bottleneck\.c:[0-9]+\): blocked in futex on the lock b"
 $T send-keys -t lock D
 check "lock: D shows the findings in full, the holder too (wrapped)" \
-    wait_for lock 5 "held by( |\$)"
+    wait_joined lock 5 "held by worker-[0-9]+"
 check "lock: ... and what the holder last ran" wait_for lock 2 "last seen in spin_for"
 check "lock: D's title" wait_for lock 2 "^Verdict: what the bottleneck is"
+check "lock: the finding's evidence, the waiting thread's stack" \
+    wait_for lock 5 "stack: .*worker > locked_work > pthread_mutex_lock"
+check "lock: the cursor on the first finding" wait_for lock 2 "^> Lock contention"
+$T send-keys -t lock Enter
+check "lock: Enter on the finding opens locked_work's function view" \
+    wait_for lock 5 "^Callers of locked_work"
+check "lock: ... whose callees show what the holder does (spin_for)" \
+    wait_for lock 5 "[0-9.]+% +spin_for "
+$T send-keys -t lock Escape
+check "lock: Esc back to the panes" wait_for lock 5 "^ *SELF% +TOTAL%"
+$T send-keys -t lock D
+check "lock: D again" wait_for lock 5 "^Verdict: what the bottleneck is"
 $T send-keys -t lock x
-check "lock: any key leaves D for the panes" wait_for lock 5 "^ *SELF% +TOTAL%"
+check "lock: any other key leaves D for the panes" wait_for lock 5 "^ *SELF% +TOTAL%"
 $T send-keys -t lock q
 kill -9 "$L"
 

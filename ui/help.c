@@ -33,7 +33,7 @@ static const char *const help_text[][2] = {
     {"+ -", "raise or lower the sampling rate"},
     {"s", "save the view on screen as text: pertop-PID-DATE-TIME.txt"},
     {"S", "save the profile in --format (text when none): pertop-PID-DATE-TIME.EXT"},
-    {"D", "the verdict: every finding in full (the line under the header shows the first)"},
+    {"D", "the verdict: every finding with its evidence stack; Enter opens its function"},
     {"", ""},
     {"", "Drill-down (every view below the header; Esc or Backspace goes back):"},
     {"Enter", "function view of the function under the cursor (hot list, or the"},
@@ -73,11 +73,13 @@ size_t help_lines(int width, struct ui_line *out, size_t max)
     return n;
 }
 
-/* One finding over as many lines as it takes, cut at spaces. */
-static size_t wrap(const char *text, int width, struct ui_line *out, size_t max, bool first)
+/* text over as many lines as it takes, cut at spaces: the first line
+ * after lead, the others indented under it, in role. */
+static size_t wrap(const char *lead, const char *text, enum ui_role role, int width,
+                   struct ui_line *out, size_t max)
 {
     size_t n = 0, len = strlen(text);
-    int w = width > 8 ? width - 4 : 4;
+    int w = width > 12 ? width - 6 : 6;
     for (size_t at = 0; at < len && n < max; n++) {
         size_t take = len - at;
         if (take > (size_t)w) {
@@ -86,8 +88,7 @@ static size_t wrap(const char *text, int width, struct ui_line *out, size_t max,
                 take--;
         }
         line_init(&out[n], ROLE_NORMAL);
-        line_add(&out[n], first && n == 0 ? ROLE_WARN : ROLE_NORMAL, "%s%.*s", n ? "    " : "",
-                 (int)take, text + at);
+        line_add(&out[n], role, "%s%.*s", n ? "      " : lead, (int)take, text + at);
         line_cut(&out[n], width);
         at += take;
         while (at < len && text[at] == ' ')
@@ -96,13 +97,17 @@ static size_t wrap(const char *text, int width, struct ui_line *out, size_t max,
     return n;
 }
 
-size_t diag_lines(const struct run_info *run, int width, struct ui_line *out, size_t max)
+size_t diag_lines(const struct run_info *run, unsigned sel, int width, struct ui_line *out,
+                  size_t max)
 {
     size_t n = 0;
-    if (max < 3)
+    if (max < 4)
         return 0;
     line_init(&out[n], ROLE_NORMAL);
-    line_add(&out[n++], ROLE_TITLE, "Verdict: what the bottleneck is (any key returns)");
+    line_add(&out[n++], ROLE_TITLE, "Verdict: what the bottleneck is");
+    line_init(&out[n], ROLE_NORMAL);
+    line_add(&out[n++], ROLE_DIM,
+             "Up/Down pick a finding, Enter opens its function, any other key returns");
     line_init(&out[n++], ROLE_NORMAL);
     if (!run->nverdict) {
         line_init(&out[n], ROLE_NORMAL);
@@ -111,7 +116,10 @@ size_t diag_lines(const struct run_info *run, int width, struct ui_line *out, si
                  "250 ms and judges after a few readings");
     }
     for (unsigned i = 0; i < run->nverdict && n < max; i++) {
-        n += wrap(run->verdict[i], width, out + n, max - n, i == 0);
+        enum ui_role role = i == sel ? ROLE_SELECTED : i == 0 ? ROLE_WARN : ROLE_NORMAL;
+        n += wrap(i == sel ? "> " : "  ", run->verdict[i], role, width, out + n, max - n);
+        if (run->verdict_stack[i][0] && n < max)
+            n += wrap("  stack: ", run->verdict_stack[i], ROLE_DIM, width, out + n, max - n);
         if (n < max)
             line_init(&out[n++], ROLE_NORMAL);
     }

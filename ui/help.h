@@ -17,7 +17,8 @@ size_t help_lines(int width, struct ui_line *out, size_t max);
 /* The verdict's findings (D), each wrapped to width, for run: the header's
  * line shows only the first; returns the count. */
 struct run_info;
-size_t diag_lines(const struct run_info *run, int width, struct ui_line *out, size_t max);
+size_t diag_lines(const struct run_info *run, unsigned sel, int width, struct ui_line *out,
+                  size_t max);
 /* The status line: the message when there is one, the filter prompt while
  * typing one, else the most useful keys. */
 void help_status_line(const struct ui_state *st, int width, struct ui_line *out);

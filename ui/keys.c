@@ -217,6 +217,7 @@ static unsigned command_key(struct ui_state *st, int key, const struct ui_key_ct
         return UA_REDRAW;
     case 'D':
         st->diag = true;
+        st->diag_sel = 0;
         return UA_REDRAW;
     case UI_KEY_TAB:
         return cycle_focus(st, 1, ctx);
@@ -295,6 +296,7 @@ void ui_ctx_init(struct ui_key_ctx *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->cursor_func = UI_NO_FUNC;
+    ctx->diag_func = UI_NO_FUNC;
     ctx->cursor_parent = SIZE_MAX;
     ctx->hottest = ctx->next_hot = ctx->prev_hot = SIZE_MAX;
 }
@@ -623,11 +625,46 @@ static unsigned view_key(struct ui_state *st, int key, const struct ui_key_ctx *
     return command_key(st, key, ctx);
 }
 
+/* D: the cursor walks the findings, Enter opens the function of the one
+ * under it; any other key leaves. */
+static unsigned diag_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
+{
+    switch (key) {
+    case UI_KEY_DOWN:
+    case 'j':
+        if (st->diag_sel + 1 < ctx->diag_rows)
+            st->diag_sel++;
+        return UA_REDRAW;
+    case UI_KEY_UP:
+    case 'k':
+        if (st->diag_sel > 0)
+            st->diag_sel--;
+        return UA_REDRAW;
+    case UI_KEY_ENTER:
+        if (ctx->diag_func == UI_NO_FUNC) {
+            snprintf(st->msg, sizeof st->msg, "%s",
+                     ctx->diag_rows ? "this finding's function has no samples to drill into yet"
+                                    : "no finding yet");
+            return UA_REDRAW;
+        }
+        st->diag = false;
+        return push_view(st, LIVE_FUNC, ctx->diag_func, ctx->diag_func_name);
+    default:
+        st->diag = false;
+        return UA_REDRAW;
+    }
+}
+
 unsigned ui_key(struct ui_state *st, int key, const struct ui_key_ctx *ctx)
 {
-    if (st->help || st->diag) {
-        st->help = st->diag = false; /* any key leaves the help screen or the findings */
+    if (st->help) {
+        st->help = false; /* any key leaves the help screen */
         return UA_REDRAW;
+    }
+    if (st->diag) {
+        if (key != UI_KEY_ESC && st->msg[0])
+            st->msg[0] = '\0';
+        return diag_key(st, key, ctx);
     }
     if (st->filtering)
         return filter_key(st, key, ctx);

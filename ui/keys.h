@@ -92,7 +92,8 @@ struct ui_state {
     char tid_name[64];
     bool paused;
     bool help;
-    bool diag;            /* the verdict's findings in full (D; any key returns) */
+    bool diag;            /* the verdict's findings in full (D) */
+    unsigned diag_sel;    /* the finding under D's cursor */
     char msg[UI_MSG_MAX]; /* status-line message, "" = none */
     /* drill-down: the view stack (0 = the panes), the trees' expanded rows
      * (top down, inverted), the zoom (its thread is tid above), and an 'H'
@@ -125,6 +126,11 @@ struct ui_key_ctx {
     unsigned cursor_npath;
     /* source and instruction views: hot rows around the cursor (SIZE_MAX none) */
     size_t hottest, next_hot, prev_hot;
+    /* D: how many findings, and the function of the one under the cursor
+     * in the profile (UI_NO_FUNC when it has no row), with its name */
+    size_t diag_rows;
+    uint32_t diag_func;
+    const char *diag_func_name;
 };
 
 void ui_state_init(struct ui_state *st);

@@ -150,6 +150,23 @@ static void draw_view(struct tui *t, int cols)
     draw_view_rows(t, y0 + 2, h - 2, cols);
 }
 
+/* D: the findings, and the row in the profile of the selected one's
+ * function (by name: the verdict names functions as the hot rows do). */
+static void ctx_diag(struct tui *t)
+{
+    const struct run_info *run = &t->frame->run;
+    t->ctx.diag_rows = run->nverdict;
+    if (t->st.diag_sel >= run->nverdict)
+        t->st.diag_sel = run->nverdict ? run->nverdict - 1 : 0;
+    const char *want = t->st.diag_sel < run->nverdict ? run->verdict_func[t->st.diag_sel] : "";
+    for (size_t i = 0; want[0] && i < t->frame->nhot; i++)
+        if (t->frame->hot[i].name && !strcmp(t->frame->hot[i].name, want)) {
+            t->ctx.diag_func = t->frame->hot[i].func;
+            t->ctx.diag_func_name = t->frame->hot[i].name;
+            return;
+        }
+}
+
 /* What the key machine needs to know of the screen as drawn. */
 static void update_ctx(struct tui *t, size_t mem_lines, size_t io_lines)
 {
@@ -181,6 +198,8 @@ static void update_ctx(struct tui *t, size_t mem_lines, size_t io_lines)
     }
     if (t->st.nviews)
         ctx_view(t);
+    if (t->st.diag)
+        ctx_diag(t);
 }
 
 static void draw_empty(struct tui *t, const struct ui_rect *r, const char *why)
@@ -262,8 +281,9 @@ static void draw_panes(struct tui *t, size_t *mem_n, size_t *io_n)
 static void draw_help(struct tui *t, int lines, int cols)
 {
     int y0 = t->lay.header.h, n = lines - y0 - t->lay.status.h;
-    size_t k = t->st.diag ? diag_lines(&t->frame->run, cols, t->lines, PANE_LINES_MAX)
-                          : help_lines(cols, t->lines, PANE_LINES_MAX);
+    size_t k = t->st.diag
+                   ? diag_lines(&t->frame->run, t->st.diag_sel, cols, t->lines, PANE_LINES_MAX)
+                   : help_lines(cols, t->lines, PANE_LINES_MAX);
     for (int i = 0; i < n && (size_t)i < k; i++)
         screen_line(t->scr, y0 + i, 0, cols, &t->lines[i], false);
 }

@@ -591,6 +591,110 @@ void report_verdict_line(const struct verdict_finding *f, char *buf, size_t size
                  where, f->evidence);
 }
 
+/* ------------------------------------------------------------ evidence */
+
+#define EVIDENCE_FRAMES 10 /* innermost frames shown; the rest is "... > " */
+
+struct names {
+    const char *v[EVIDENCE_FRAMES * 2];
+    size_t n, dropped;
+};
+
+/* Names root first into nm, keeping the innermost EVIDENCE_FRAMES. */
+static void names_push(struct names *nm, const char *name)
+{
+    if (nm->n == EVIDENCE_FRAMES) {
+        memmove(nm->v, nm->v + 1, (EVIDENCE_FRAMES - 1) * sizeof nm->v[0]);
+        nm->n--;
+        nm->dropped++;
+    }
+    nm->v[nm->n++] = name ? name : "?";
+}
+
+static void names_text(const struct names *nm, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    if (nm->dropped)
+        at += (size_t)snprintf(buf, size, "... > ");
+    for (size_t i = 0; i < nm->n && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? " > " : "", nm->v[i]);
+}
+
+/* The stack of a wait whose waiting function is f's, root first. */
+static bool wait_evidence(const struct report_figs *g, const struct resolver *r,
+                          const struct verdict_finding *f, struct names *nm)
+{
+    enum verdict_wait want = f->cls == VERDICT_IO     ? WAIT_IO
+                             : f->cls == VERDICT_LOCK ? WAIT_LOCK
+                                                      : WAIT_IDLE;
+    const struct report_wait *best = NULL;
+    for (size_t i = 0; i < g->nwaits; i++) {
+        const struct report_wait *w = &g->waits[i];
+        if (!w->nframes || (w->kind != want && f->cls != VERDICT_GIL))
+            continue;
+        struct verdict_seen s = {0};
+        waiting_func(w, r, &s);
+        if (!strcmp(s.func, f->func) && (!best || w->seen > best->seen))
+            best = w;
+    }
+    if (!best)
+        return false;
+    for (size_t i = best->nframes; i-- > 0;) {
+        const struct frame_chain *c = r->chain(r->ctx, best->frames[i]);
+        for (unsigned k = c->n; k-- > 0;)
+            names_push(nm, r->func(r->ctx, c->f[k].func)->name);
+    }
+    return true;
+}
+
+static bool same_name(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
+/* The heaviest on-CPU stack through f's function, root first, up to it
+ * and the frames it calls there. */
+static bool stack_evidence(const struct stack_table *st, const struct resolver *r,
+                           const struct verdict_finding *f, struct names *nm)
+{
+    const struct stack_row *best = NULL;
+    for (size_t i = 0; st && i < st->n; i++) {
+        const struct stack_row *row = &st->rows[i];
+        if (best && row->count <= best->count)
+            continue;
+        for (size_t k = 0; k < row->n; k++)
+            if (same_name(r->func(r->ctx, row->frames[k].func)->name, f->func)) {
+                best = row;
+                break;
+            }
+    }
+    if (!best)
+        return false;
+    for (size_t k = 0; k < best->n; k++)
+        names_push(nm, r->func(r->ctx, best->frames[k].func)->name);
+    return true;
+}
+
+bool report_evidence(const struct report_figs *g, const struct stack_table *st,
+                     const struct resolver *r, const struct verdict_finding *f, char *buf,
+                     size_t size)
+{
+    if (!size)
+        return false;
+    buf[0] = '\0';
+    if (!r || !f->func[0] || f->cls == VERDICT_IDLE)
+        return false;
+    struct names nm = {0};
+    bool waits = f->cls == VERDICT_IO || f->cls == VERDICT_LOCK || f->cls == VERDICT_GIL;
+    bool ok = waits && g ? wait_evidence(g, r, f, &nm) : false;
+    if (!ok)
+        ok = stack_evidence(st, r, f, &nm);
+    if (ok)
+        names_text(&nm, buf, size);
+    return ok;
+}
+
 /* The threads of a finding, as "name-tid" in code spans. */
 static void put_threads(FILE *f, const struct verdict_finding *v, const struct report_figs *g)
 {

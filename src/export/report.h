@@ -150,6 +150,15 @@ size_t report_verdict(const struct report_figs *figs, const struct hot_table *ho
  * "CPU 98% compute_inner (mix.c:42): 70.0% of the on-CPU samples ...". */
 void report_verdict_line(const struct verdict_finding *f, char *buf, size_t size);
 
+/* The evidence behind finding f, as one line of frames root first
+ * ("main > serve > read_request > read"), the innermost ten: for a wait
+ * (I/O, lock, GIL) the stack of the thread blocked there, else the
+ * heaviest stack of st through the finding's function.  False (buf "")
+ * when neither has it. */
+bool report_evidence(const struct report_figs *g, const struct stack_table *st,
+                     const struct resolver *r, const struct verdict_finding *f, char *buf,
+                     size_t size);
+
 /* How report_put_text writes text from the target for Markdown.  In every
  * mode control bytes and invalid UTF-8 become U+FFFD. */
 enum md_mode {

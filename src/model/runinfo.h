@@ -59,6 +59,10 @@ struct run_info {
     /* the verdict (verdict.h), one line per finding, most first; none
      * until the threads have been read for a while */
     char verdict[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
+    /* each finding's function ("" for none: idle) and its evidence, the
+     * stack behind it root first ("" when not known) */
+    char verdict_func[RUNINFO_VERDICT_MAX][128];
+    char verdict_stack[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
     unsigned nverdict;
 };
 

@@ -145,13 +145,18 @@ static void compute_verdict(struct session *s)
     pthread_mutex_lock(&s->lock);
     struct model *m = session_view_model(s);
     int rc = view_hot(m, &r, &vo, &hot);
-    if (rc == 0 && growing)
+    if (rc == 0) /* the evidence; while RSS grows, the page faults' functions too */
         rc = view_stacks(m, &r, &vo, false, &st);
     pthread_mutex_unlock(&s->lock);
     struct verdict_finding v[VERDICT_MAX];
     size_t n = rc == 0 ? report_verdict(g, &hot, growing ? &st : NULL, &r, v, VERDICT_MAX) : 0;
-    for (size_t i = 0; i < n && i < RUNINFO_VERDICT_MAX; i++)
-        report_verdict_line(&v[i], s->verdict[s->nverdict++], RUNINFO_VERDICT_LEN);
+    for (size_t i = 0; i < n && i < RUNINFO_VERDICT_MAX; i++) {
+        unsigned k = s->nverdict++;
+        report_verdict_line(&v[i], s->verdict[k], RUNINFO_VERDICT_LEN);
+        snprintf(s->verdict_func[k], sizeof s->verdict_func[k], "%s",
+                 v[i].cls == VERDICT_IDLE ? "" : v[i].func);
+        report_evidence(g, &st, &r, &v[i], s->verdict_stack[k], sizeof s->verdict_stack[k]);
+    }
     hot_table_free(&hot);
     stack_table_free(&st);
     free(g);
@@ -167,6 +172,8 @@ static void run_verdict(struct session *s, struct run_info *out)
     }
     out->nverdict = s->nverdict;
     memcpy(out->verdict, s->verdict, sizeof out->verdict);
+    memcpy(out->verdict_func, s->verdict_func, sizeof out->verdict_func);
+    memcpy(out->verdict_stack, s->verdict_stack, sizeof out->verdict_stack);
     pthread_mutex_unlock(&s->verdict_lock);
 }
 

@@ -47,6 +47,8 @@ struct session {
     pthread_mutex_t verdict_lock;
     uint64_t verdict_ns;
     char verdict[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
+    char verdict_func[RUNINFO_VERDICT_MAX][128];
+    char verdict_stack[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
     unsigned nverdict;
     bool stopped;
 
