@@ -67,6 +67,17 @@ if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
     check "full disk: exit 6 (got $rc)" [ "$rc" -eq 6 ]
     check "full disk: says No space left on device" grep -q "No space left on device" "$TMP/full.err"
     check "full disk: no file left behind" sh -c "! ls '$FULL' | grep -q '^p.svg'"
+    # every other format, on a disk with no room left at all
+    head -c 100000 /dev/zero >"$FULL/filler2" 2>/dev/null
+    for fmt in text folded speedscope report pprof; do
+        "$PERTOP" --batch -d 0.5 -o "$FULL/p.$fmt" -f "$fmt" -- "$FIXTURE_DIR/cpu_mix" \
+            >/dev/null 2>"$TMP/full.err"
+        rc=$?
+        check "full disk, $fmt: exit 6 (got $rc)" [ "$rc" -eq 6 ]
+        check "full disk, $fmt: says No space left on device" \
+            grep -q "cannot write $FULL/p.$fmt: No space left on device" "$TMP/full.err"
+    done
+    check "full disk: no file left behind by any format" sh -c "! ls '$FULL' | grep -q '^p\.'"
     umount "$FULL"
 else
     echo "note: cannot mount a small tmpfs here: the full-disk case is left out"
