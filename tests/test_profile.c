@@ -157,8 +157,18 @@ static void test_folded_bad(void **state)
     expect_einval(nocount, strlen(nocount), "bad.prof:2:");
     const char *negative = "main;run -3\n";
     expect_einval(negative, strlen(negative), "bad.prof:1:");
-    const char *huge = "main;run 99999999999999999999999\n";
-    expect_einval(huge, strlen(huge), "bad.prof:1: the sample count is too large");
+    /* a count past 2^64 - 1: which file and line, what is wrong, what to do */
+    const char *huge = "main;run 3\nmain;run 99999999999999999999\n";
+    expect_einval(huge, strlen(huge),
+                  "bad.prof:2: the sample count is too large (at most 18446744073709551615) — "
+                  "correct that line, or scale the file's counts down");
+    const char *longer = "main;run 99999999999999999999999\n";
+    expect_einval(longer, strlen(longer), "bad.prof:1: the sample count is too large");
+    const char *past = "main;run 18446744073709551616\n";
+    expect_einval(past, strlen(past), "bad.prof:1: the sample count is too large");
+    struct profile *p = parse_ok("main;run 18446744073709551615\n"); /* the largest */
+    assert_true(profile_samples(p) == UINT64_MAX);
+    profile_free(p);
     const char *onlycount = "  42\n";
     expect_einval(onlycount, strlen(onlycount), "bad.prof:1:");
     const char *semis = ";;; 5\n";

@@ -465,8 +465,9 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
                     name, lineno);
         else if (rc == -ERANGE)
             set_err(err, errsz,
-                    "pertop: %s:%zu: the sample count is too large (at most %" PRIu64 ")", name,
-                    lineno, UINT64_MAX);
+                    "pertop: %s:%zu: the sample count is too large (at most %" PRIu64
+                    ") — correct that line, or scale the file's counts down",
+                    name, lineno, UINT64_MAX);
         else if (rc > 0)
             added++;
         pos += n + 1;
