@@ -92,6 +92,16 @@ for eng in perf ptrace; do
     "$PERTOP" --engine "$eng" --batch -- sh -c 'kill -TERM $$' >/dev/null 2>&1
     rc=$?
     check "launch ($eng): killed by SIGTERM gives 143 (got $rc)" [ "$rc" -eq 143 ]
+    # ending before --duration is ending on its own too
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- sh -c 'exit 7' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: exit 7 passed through (got $rc)" [ "$rc" -eq 7 ]
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- sh -c 'kill -KILL $$' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: killed by SIGKILL gives 137 (got $rc)" [ "$rc" -eq 137 ]
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- true >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: a command that succeeds gives 0 (got $rc)" [ "$rc" -eq 0 ]
 done
 "$PERTOP" --batch -d 1 -- sleep 30 >/dev/null 2>&1
 rc=$?
