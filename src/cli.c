@@ -112,7 +112,10 @@ static const char usage_text[] =
     "Exit status: 0 ok, 1 internal error, 2 bad usage (or a --baseline or diff\n"
     "profile that cannot be read or is corrupt), 3 no such target (or a\n"
     "kernel thread or zombie), 4 not permitted to trace (or already traced),\n"
-    "5 the command could not be launched, 6 the output could not be written.\n";
+    "5 the command could not be launched, 6 the output could not be written.\n"
+    "Launch mode (-- COMMAND): when pertop succeeded and COMMAND ended on its\n"
+    "own, its exit status, or 128 + the signal that killed it (as sh gives);\n"
+    "a command that pertop stopped (--duration, q, Ctrl-C) gives 0.\n";
 
 const char *cli_usage(void)
 {

@@ -116,6 +116,51 @@ static int write_output(struct session *s, const struct cli_opts *o)
     return rc;
 }
 
+struct batch_ctx {
+    struct session *s;
+    const struct cli_opts *o;
+    int view_rc; /* batchview_print's: -ENOENT when NAME matched nothing */
+    char err[700];
+};
+
+static int fill_batch(FILE *f, void *arg)
+{
+    struct batch_ctx *c = arg;
+    if (!batchview_wanted(c->o))
+        return session_write(c->s, f, FORMAT_TEXT, false) < 0 ? -EIO : 0;
+    c->view_rc = batchview_print(c->s, c->o, f, c->err, sizeof c->err);
+    if (c->view_rc == -ENOMEM)
+        return -ENOMEM;
+    return ferror(f) ? -EIO : 0;
+}
+
+/* --batch: the snapshot (or --view) on stdout.  A write that fails (a
+ * full disk) is said, with its reason, and gives the output's exit code;
+ * a reader that stopped reading (`| head`: EPIPE, SIGPIPE is ignored) is
+ * no failure. */
+static int write_batch(struct session *s, const struct cli_opts *o)
+{
+    struct batch_ctx c = {.s = s, .o = o};
+    fflush(stdout);
+    int rc = outfile_write_fd(STDOUT_FILENO, fill_batch, &c);
+    if (rc == -ENOMEM) {
+        fprintf(stderr, "%s\n", c.err[0] ? c.err : "pertop: out of memory writing the snapshot");
+        return EXIT_OUTPUT;
+    }
+    if (rc < 0 && rc != -EPIPE) {
+        fprintf(stderr,
+                "pertop: cannot write the %s to standard output: %s — check where it goes "
+                "and its free space\n",
+                batchview_wanted(o) ? "--view output" : "snapshot", strerror(-rc));
+        return EXIT_OUTPUT;
+    }
+    if (c.view_rc == -ENOENT) {
+        fprintf(stderr, "%s\n", c.err);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 static void print_python_stats(const struct session_stats *st, double elapsed_s)
 {
     if (!st->py_walks)
@@ -247,17 +292,8 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
     session_run_info(s, &run);
     if (run.exit_msg[0])
         fprintf(stderr, "pertop: %s after %.1f s\n", run.exit_msg, run.elapsed_s);
-    if (o->batch && batchview_wanted(o)) {
-        char err[700];
-        int rc = batchview_print(s, o, stdout, err, sizeof err);
-        fflush(stdout);
-        if (rc < 0)
-            fprintf(stderr, "%s\n", err);
-        code = rc == -ENOENT ? EXIT_USAGE : rc < 0 ? EXIT_OUTPUT : EXIT_OK;
-    } else if (o->batch) {
-        if (session_write(s, stdout, FORMAT_TEXT, false) < 0)
-            code = EXIT_OUTPUT;
-        fflush(stdout);
+    if (o->batch) {
+        code = write_batch(s, o);
     } else if (!screen) {
         plain_show(s, o, stdout);
     }
@@ -266,6 +302,18 @@ static int finish(struct session *s, const struct cli_opts *o, bool screen)
     if (o->stats)
         print_stats(s);
     return code == EXIT_OK && ended_alone ? command_code(&run) : code;
+}
+
+struct diff_ctx {
+    const struct diff_table *t;
+    const struct profile *before, *after;
+    const struct cli_diff_opts *d;
+};
+
+static int fill_diff(FILE *f, void *arg)
+{
+    const struct diff_ctx *c = arg;
+    return diff_write_text(f, c->t, c->before, c->after, c->d->before, c->d->after, c->d->rows);
 }
 
 /* `pertop diff BEFORE AFTER`: both profiles read whole first, so a bad
@@ -298,12 +346,12 @@ static int run_diff(int argc, char **argv)
         code = EXIT_FAILURE_INTERNAL;
         goto out;
     }
-    code = diff_write_text(stdout, &t, before, after, d.before, d.after, d.rows) == 0 &&
-                   fflush(stdout) == 0
-               ? EXIT_OK
-               : EXIT_OUTPUT;
-    if (code == EXIT_OUTPUT)
-        fprintf(stderr, "pertop diff: cannot write the comparison: %s\n", strerror(errno));
+    struct diff_ctx c = {&t, before, after, &d};
+    fflush(stdout);
+    int wrc = outfile_write_fd(STDOUT_FILENO, fill_diff, &c);
+    code = wrc < 0 ? EXIT_OUTPUT : EXIT_OK;
+    if (wrc < 0)
+        fprintf(stderr, "pertop diff: cannot write the comparison: %s\n", strerror(-wrc));
     diff_table_free(&t);
 out:
     profile_free(before);

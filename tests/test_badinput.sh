@@ -60,6 +60,21 @@ start_fixture "$FIXTURE_DIR/sleeper"
 S=$FIX_PID
 expect_fail 6 "cannot write" --pid "$S" --batch --duration 1 -o /nonexistent/dir/out.txt
 check "sleeper untouched after output failure" running_free "$S"
+# standard output on a full device: the snapshot would be lost, so say so
+for view in hot tree; do
+    "$PERTOP" --pid "$S" --batch --duration 1 --view "$view" >/dev/full 2>"$TMP/full.err"
+    rc=$?
+    check "--view $view to a full stdout -> exit 6 (got $rc)" [ "$rc" -eq 6 ]
+    check "--view $view to a full stdout says why: $(cat "$TMP/full.err")" \
+        grep -qE "cannot write the (snapshot|--view output) to standard output: No space left on device" \
+        "$TMP/full.err"
+done
+printf 'main;run 3\n' >"$TMP/a.folded"
+"$PERTOP" diff "$TMP/a.folded" "$TMP/a.folded" >/dev/full 2>"$TMP/full.err"
+rc=$?
+check "diff to a full stdout -> exit 6 (got $rc): $(cat "$TMP/full.err")" \
+    sh -c "[ $rc -eq 6 ] && grep -q 'No space left on device' '$TMP/full.err'"
+check "sleeper untouched after the full stdout" running_free "$S"
 # --nonblocking on a process that is not a Python: nothing it could read
 expect_fail 3 "no CPython found in process $S.*--nonblocking" --pid "$S" --python --nonblocking \
     --batch --duration 1

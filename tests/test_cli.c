@@ -110,6 +110,9 @@ static void test_help_version(void **state)
     assert_int_equal(PARSE("-V"), CLI_VERSION);
     assert_non_null(strstr(cli_usage(), "--pid"));
     assert_non_null(strstr(cli_usage(), "Exit status"));
+    /* launch mode passes the command's status through: said with the codes */
+    assert_non_null(strstr(cli_usage(), "COMMAND ended on its\nown, its exit status, or 128 + "
+                                        "the signal that killed it"));
 }
 
 static void test_python_options(void **state)

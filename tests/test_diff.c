@@ -209,6 +209,42 @@ static void test_text_bad_bytes(void **state)
     profile_free(p);
 }
 
+/* Bytes 0x80-0xff: valid UTF-8 is written as it is; a byte that starts no
+ * valid sequence (a stray continuation byte, a cut sequence, an overlong
+ * form, a surrogate, 0xff) is one U+FFFD, and the scan goes on with the
+ * next byte. */
+static void test_text_utf8(void **state)
+{
+    (void)state;
+    /* (split literals: a hex escape would run on into the next letter) */
+    const char *good = "main;caf\xc3\xa9_\xe6\x97\xa5\xf0\x9f\x94\xa5";
+    const char *bad = "main;a\x80"
+                      "b\xc3"
+                      "c\xc0\xaf"
+                      "d\xed\xa0\x80"
+                      "e\xff";
+    const char *s[] = {good, bad};
+    const uint64_t c[] = {5, 3};
+    struct profile *p = make(s, c, 2);
+    struct diff_table t;
+    assert_int_equal(diff_profiles(p, p, &t), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(diff_write_text(f, &t, p, p, "a", "b", 0), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "  caf\xc3\xa9_\xe6\x97\xa5\xf0\x9f\x94\xa5\n"));
+    const char *fffd = "\xef\xbf\xbd";
+    char want[128];
+    snprintf(want, sizeof want, "  a%sb%sc%s%sd%s%s%se%s\n", fffd, fffd, fffd, fffd, fffd, fffd,
+             fffd, fffd);
+    if (!strstr(buf, want))
+        fail_msg("no '%s' in:\n%s", want, buf);
+    free(buf);
+    diff_table_free(&t);
+    profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_baseline_cell, setup, teardown),
         cmocka_unit_test(test_empty_profile),
         cmocka_unit_test(test_text_bad_bytes),
+        cmocka_unit_test(test_text_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,17 @@ if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
     check "full disk: exit 6 (got $rc)" [ "$rc" -eq 6 ]
     check "full disk: says No space left on device" grep -q "No space left on device" "$TMP/full.err"
     check "full disk: no file left behind" sh -c "! ls '$FULL' | grep -q '^p.svg'"
+    # every other format, on a disk with no room left at all
+    head -c 100000 /dev/zero >"$FULL/filler2" 2>/dev/null
+    for fmt in text folded speedscope report pprof; do
+        "$PERTOP" --batch -d 0.5 -o "$FULL/p.$fmt" -f "$fmt" -- "$FIXTURE_DIR/cpu_mix" \
+            >/dev/null 2>"$TMP/full.err"
+        rc=$?
+        check "full disk, $fmt: exit 6 (got $rc)" [ "$rc" -eq 6 ]
+        check "full disk, $fmt: says No space left on device" \
+            grep -q "cannot write $FULL/p.$fmt: No space left on device" "$TMP/full.err"
+    done
+    check "full disk: no file left behind by any format" sh -c "! ls '$FULL' | grep -q '^p\.'"
     umount "$FULL"
 else
     echo "note: cannot mount a small tmpfs here: the full-disk case is left out"
@@ -81,6 +92,16 @@ for eng in perf ptrace; do
     "$PERTOP" --engine "$eng" --batch -- sh -c 'kill -TERM $$' >/dev/null 2>&1
     rc=$?
     check "launch ($eng): killed by SIGTERM gives 143 (got $rc)" [ "$rc" -eq 143 ]
+    # ending before --duration is ending on its own too
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- sh -c 'exit 7' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: exit 7 passed through (got $rc)" [ "$rc" -eq 7 ]
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- sh -c 'kill -KILL $$' >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: killed by SIGKILL gives 137 (got $rc)" [ "$rc" -eq 137 ]
+    "$PERTOP" --engine "$eng" --batch --duration 5 -- true >/dev/null 2>&1
+    rc=$?
+    check "launch ($eng) --duration 5: a command that succeeds gives 0 (got $rc)" [ "$rc" -eq 0 ]
 done
 "$PERTOP" --batch -d 1 -- sleep 30 >/dev/null 2>&1
 rc=$?

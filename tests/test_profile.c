@@ -157,8 +157,18 @@ static void test_folded_bad(void **state)
     expect_einval(nocount, strlen(nocount), "bad.prof:2:");
     const char *negative = "main;run -3\n";
     expect_einval(negative, strlen(negative), "bad.prof:1:");
-    const char *huge = "main;run 99999999999999999999999\n";
-    expect_einval(huge, strlen(huge), "bad.prof:1: the sample count is too large");
+    /* a count past 2^64 - 1: which file and line, what is wrong, what to do */
+    const char *huge = "main;run 3\nmain;run 99999999999999999999\n";
+    expect_einval(huge, strlen(huge),
+                  "bad.prof:2: the sample count is too large (at most 18446744073709551615) — "
+                  "correct that line, or scale the file's counts down");
+    const char *longer = "main;run 99999999999999999999999\n";
+    expect_einval(longer, strlen(longer), "bad.prof:1: the sample count is too large");
+    const char *past = "main;run 18446744073709551616\n";
+    expect_einval(past, strlen(past), "bad.prof:1: the sample count is too large");
+    struct profile *p = parse_ok("main;run 18446744073709551615\n"); /* the largest */
+    assert_true(profile_samples(p) == UINT64_MAX);
+    profile_free(p);
     const char *onlycount = "  42\n";
     expect_einval(onlycount, strlen(onlycount), "bad.prof:1:");
     const char *semis = ";;; 5\n";
@@ -194,6 +204,47 @@ static void test_control_bytes(void **state)
     struct profile *p = parse_ok("main;ev\x1b[2Jil 3\n");
     assert_int_equal(func(p, "ev?[2Jil")->self, 3);
     profile_free(p);
+}
+
+/* A folded file with control bytes in its names is still folded text,
+ * not "corrupt pprof data": the format is told by the lines' counts, not
+ * by the first control byte. */
+static void test_control_bytes_sniffed(void **state)
+{
+    (void)state;
+    struct profile *p = parse_ok("# comment\n"
+                                 "main;ring\x07"
+                                 "bell;back\x08"
+                                 "space 4\n"
+                                 "main;start\x01"
+                                 "of\x02"
+                                 "heading 2\r\n"
+                                 "main;del\x7f 1\n");
+    assert_int_equal(profile_format(p), PROFILE_FOLDED);
+    assert_int_equal(func(p, "back?space")->self, 4);
+    assert_int_equal(func(p, "start?of?heading")->self, 2);
+    assert_int_equal(func(p, "del?")->self, 1);
+    profile_free(p);
+    /* every frame in colour: control bytes common, lines still counted */
+    p = parse_ok("\x1b[31mmain\x1b[0m;\x1b[32mrun\x1b[0m 5\n"
+                 "\x1b[31mmain\x1b[0m;\x1b[33mio\x1b[0m 1\n");
+    assert_int_equal(func(p, "?[32mrun?[0m")->self, 5);
+    profile_free(p);
+    /* a first line longer than the part that is looked at first */
+    size_t depth = 2000;
+    char *line = malloc(depth * 8 + 32), *at = line;
+    for (size_t i = 0; i < depth; i++)
+        at += sprintf(at, "%sf\x1b%zu", i ? ";" : "", i);
+    strcpy(at, " 7\n");
+    p = parse_ok(line);
+    assert_int_equal(profile_format(p), PROFILE_FOLDED);
+    assert_int_equal(profile_samples(p), 7);
+    profile_free(p);
+    free(line);
+    /* text that is no profile, with a control byte: the folded reader says
+     * which line is wrong, not that it is corrupt pprof */
+    const char *log = "starting up\x07\nmain;run 3\n";
+    expect_einval(log, strlen(log), "bad.prof:1: not a folded stack line");
 }
 
 /* ------------------------------------------------------------ pprof */
@@ -474,12 +525,19 @@ static void test_load_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_folded_odd_lines),   cmocka_unit_test(test_folded_recursion),
-        cmocka_unit_test(test_name_key),           cmocka_unit_test(test_python_files_apart),
-        cmocka_unit_test(test_python_lines_merge), cmocka_unit_test(test_folded_bad),
-        cmocka_unit_test(test_folded_too_deep),    cmocka_unit_test(test_control_bytes),
-        cmocka_unit_test(test_pprof_round_trip),   cmocka_unit_test(test_pprof_handmade),
-        cmocka_unit_test(test_pprof_garbage),      cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_folded_odd_lines),
+        cmocka_unit_test(test_folded_recursion),
+        cmocka_unit_test(test_name_key),
+        cmocka_unit_test(test_python_files_apart),
+        cmocka_unit_test(test_python_lines_merge),
+        cmocka_unit_test(test_folded_bad),
+        cmocka_unit_test(test_folded_too_deep),
+        cmocka_unit_test(test_control_bytes),
+        cmocka_unit_test(test_control_bytes_sniffed),
+        cmocka_unit_test(test_pprof_round_trip),
+        cmocka_unit_test(test_pprof_handmade),
+        cmocka_unit_test(test_pprof_garbage),
+        cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -465,8 +465,9 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
                     name, lineno);
         else if (rc == -ERANGE)
             set_err(err, errsz,
-                    "pertop: %s:%zu: the sample count is too large (at most %" PRIu64 ")", name,
-                    lineno, UINT64_MAX);
+                    "pertop: %s:%zu: the sample count is too large (at most %" PRIu64
+                    ") — correct that line, or scale the file's counts down",
+                    name, lineno, UINT64_MAX);
         else if (rc > 0)
             added++;
         pos += n + 1;
@@ -484,14 +485,59 @@ static int parse_folded(const char *buf, size_t len, const char *name, struct pr
 
 /* ------------------------------------------------------------ entry points */
 
-/* Binary (pprof) when a control byte that text never holds shows up early. */
+#define SNIFF_BYTES 4096 /* how much of a file decides its format */
+
+static bool is_control(unsigned char c)
+{
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+}
+
+/* Whether line s[0..n) ends in a folded count: blanks, then digits, after
+ * something. */
+static bool ends_in_count(const unsigned char *s, size_t n)
+{
+    while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    size_t d = n;
+    while (d && isdigit(s[d - 1]))
+        d--;
+    return d < n && d >= 2 && (s[d - 1] == ' ' || s[d - 1] == '\t');
+}
+
+/* Folded text: the lines that start the file (at least the first whole
+ * one, however long; then on to SNIFF_BYTES) all end in a count where they
+ * hold a stack, and one does.  Control bytes in frame names (an ESC of a
+ * colour code, a BEL) do not matter: the reader shows them as '?'.  A
+ * profile.proto does not pass: its "lines" (the runs between 0x0a bytes)
+ * are field tags, lengths and ids. */
+static bool looks_folded(const unsigned char *b, size_t len)
+{
+    size_t stacks = 0;
+    for (size_t pos = 0; pos < len && (pos < SNIFF_BYTES || stacks == 0);) {
+        const unsigned char *nl = memchr(b + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - b) : len;
+        size_t k = pos;
+        while (k < end && (b[k] == ' ' || b[k] == '\t' || b[k] == '\r'))
+            k++;
+        if (k < end && b[k] != '#') {
+            if (!ends_in_count(b + pos, end - pos))
+                return false;
+            stacks++;
+        }
+        pos = end + 1;
+    }
+    return stacks > 0;
+}
+
+/* Binary: control bytes are common (more than one in 16), as in any
+ * protobuf; text that is no folded profile has few, and goes to the folded
+ * reader, which says which line is wrong. */
 static bool looks_binary(const unsigned char *b, size_t len)
 {
-    size_t n = len < 4096 ? len : 4096;
+    size_t n = len < SNIFF_BYTES ? len : SNIFF_BYTES, ctl = 0;
     for (size_t i = 0; i < n; i++)
-        if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20 && b[i] != 0x1b))
-            return true;
-    return false;
+        ctl += is_control(b[i]);
+    return ctl * 16 > n;
 }
 
 int profile_parse(const void *buf, size_t len, const char *name, struct profile **out, char *err,
@@ -504,8 +550,9 @@ int profile_parse(const void *buf, size_t len, const char *name, struct profile 
                        "pertop: %s: empty file — pass a folded or pprof profile "
                        "(pertop --output FILE --format folded|pprof)",
                        name);
+    /* pprof is gzipped (go tool pprof, pertop) or a bare profile.proto */
     bool gz = len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
-    bool pprof = gz || looks_binary(b, len);
+    bool pprof = gz || (!looks_folded(b, len) && looks_binary(b, len));
     struct profile *p = profile_new(pprof ? PROFILE_PPROF : PROFILE_FOLDED);
     if (!p) {
         snprintf(err, errsz, "pertop: %s: out of memory while reading it", name);

@@ -54,14 +54,20 @@ static void publish(struct sampling *s, bool last)
 }
 
 /* Handles the target's events until deadline, in slices so a stop request
- * is seen soon.  Returns false when the target is gone. */
+ * is seen soon, and at least once even when deadline has passed: when every
+ * round overruns its period (busy threads that are slow to stop at a high
+ * rate) the engine must still hear from the threads it does not sample, or
+ * a sleeping thread's report (the signal-delivery-stop of a SIGSTOP) waits
+ * unhandled and holds back the stop of the whole process.  Returns false
+ * when the target is gone. */
 static bool wait_until(struct sampling *s, uint64_t deadline)
 {
-    for (;;) {
+    for (bool once = false;; once = true) {
         uint64_t t = clock_mono_ns();
-        if (t >= deadline || atomic_load(&s->stop))
+        if ((once && t >= deadline) || atomic_load(&s->stop))
             return true;
-        uint64_t slice = deadline - t < WAIT_SLICE_NS ? deadline : t + WAIT_SLICE_NS;
+        uint64_t slice =
+            deadline <= t || deadline - t < WAIT_SLICE_NS ? deadline : t + WAIT_SLICE_NS;
         enum engine_state st = s->e->ops->wait(s->e, s->cfg.q, slice);
         if (st == ENGINE_EXITED)
             return false;
