@@ -122,6 +122,7 @@ struct capture *capqueue_reserve(struct capqueue *q)
     struct capture *c = &q->slots[head & q->mask];
     /* The slot's buffer is fixed; only the sample's fields are reset. */
     c->flags = 0;
+    c->pid = 0;
     c->stack_len = 0;
     c->stack_addr = 0;
     c->kern_n = 0;

@@ -62,6 +62,7 @@ struct capture_pyframe {
 };
 
 struct capture {
+    pid_t pid; /* the process, when the engine follows several; 0: the target */
     pid_t tid;
     char state;                  /* procfs state letter: R S D T t Z X I */
     char comm[CAPTURE_COMM_LEN]; /* thread name, NUL-terminated */

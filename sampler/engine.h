@@ -91,6 +91,9 @@ struct engine_config {
      * batches samples hands each over at once instead, so that the read
      * sees the thread where the sample did (the CPython frames) */
     bool prompt;
+    /* follow the target's child processes too (fork, vfork, exec): their
+     * captures carry their pid; the hooks see only the target's */
+    bool subprocesses;
     void *reader; /* engine-specific: the CPython reader of the live-read engine */
 };
 
@@ -112,8 +115,9 @@ struct engine_stats {
      * divided by the CPU time the target used, the rate achieved per
      * running thread (0: the rate is rounds per second) */
     uint64_t clock_samples;
-    uint32_t threads;      /* threads sampled now */
-    uint32_t threads_seen; /* threads ever sampled */
+    uint32_t threads;        /* threads sampled now */
+    uint32_t threads_seen;   /* threads ever sampled */
+    uint32_t processes_seen; /* the target and, with subprocesses, its children */
 };
 
 /* Every engine's state starts with this, so the sampler thread holds any

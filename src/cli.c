@@ -41,6 +41,8 @@ static const char usage_text[] =
     "      --clock CLOCK      perf engine: task-clock (default: the thread's CPU\n"
     "                         time) or cpu-clock\n"
     "      --no-kernel        perf engine: no kernel frames under the user stack\n"
+    "      --subprocesses     perf engine: follow the target's child processes\n"
+    "                         (fork, exec, posix_spawn) and profile them too\n"
     "\n"
     "Python (CPython 2.7, 3.6-3.13):\n"
     "      --python           Python frames only, no native unwinding (cheaper)\n"
@@ -224,6 +226,7 @@ enum {
     OPT_FULLNAMES,
     OPT_NOLINES,
     OPT_NATIVE_ALL,
+    OPT_SUBPROCESSES,
     OPT_NONBLOCKING,
     OPT_SOURCEPATH,
     OPT_BASELINE,
@@ -258,6 +261,7 @@ static const struct option long_opts[] = {
     {"full-filenames", no_argument, NULL, OPT_FULLNAMES},
     {"no-line-numbers", no_argument, NULL, OPT_NOLINES},
     {"native-all", no_argument, NULL, OPT_NATIVE_ALL},
+    {"subprocesses", no_argument, NULL, OPT_SUBPROCESSES},
     {"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
     {"source-path", required_argument, NULL, OPT_SOURCEPATH},
     {"baseline", required_argument, NULL, OPT_BASELINE},
@@ -372,6 +376,9 @@ static int apply_sampling(int c, const char *arg, struct cli_opts *o, char *err,
         break;
     case OPT_NOLINES:
         o->no_line_numbers = true;
+        break;
+    case OPT_SUBPROCESSES:
+        o->subprocesses = true;
         break;
     case OPT_NATIVE_ALL:
         o->native_all = true;
@@ -524,6 +531,9 @@ enum cli_result cli_parse(int argc, char **argv, struct cli_opts *o, char *err, 
     if (o->nonblocking && o->engine != ENGINE_AUTO)
         BAD("pertop: --nonblocking is an engine of its own (the CPython live read): drop "
             "--engine");
+    if (o->subprocesses && (o->engine == ENGINE_PTRACE || o->nonblocking))
+        BAD("pertop: --subprocesses follows children with the perf_event engine: drop "
+            "--engine ptrace and --nonblocking");
     if (o->nonblocking && o->stacks != STACKS_PYTHON)
         BAD("pertop: --nonblocking reads Python frames only, without stopping the target: "
             "add --python");

@@ -75,6 +75,7 @@ struct cli_opts {
     bool full_filenames;        /* --full-filenames: Python file names not shortened */
     bool no_line_numbers;       /* --no-line-numbers: folded Python frames without lines */
     bool native_all;            /* --native-all: every interpreter frame kept */
+    bool subprocesses;          /* --subprocesses: follow child processes */
     bool nonblocking;           /* --nonblocking (with --python): no ptrace stop at all */
     const char *source_maps[SOURCE_MAPS_MAX]; /* --source-path OLD=NEW, as given (argv) */
     size_t nsource_maps;

@@ -254,6 +254,7 @@ static struct session_config session_config_of(const struct cli_opts *o)
                                    .full_filenames = o->full_filenames,
                                    .no_line_numbers = o->no_line_numbers,
                                    .native_all = o->native_all,
+                                   .subprocesses = o->subprocesses,
                                    .rows = o->rows,
                                    .baseline_name = o->baseline,
                                    .source_maps = o->source_maps,

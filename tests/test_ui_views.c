@@ -305,7 +305,7 @@ static void test_threads_with_procstat(void **state)
     st.tid = 2;
     assert_int_equal(pane_threads_order(x->f, &st, idx), 1);
     struct ui_line l;
-    pane_threads_row(w, 80, &l);
+    pane_threads_row(w, 0, 80, false, &l);
     assert_non_null(strstr(l.text, "mixworker-1"));
     assert_non_null(strstr(l.text, "51.0"));
     assert_non_null(strstr(l.text, "compute_inner"));

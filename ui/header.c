@@ -88,6 +88,10 @@ static void engine_item(const struct live_frame *f, struct ui_line *l)
 
 static void counts(const struct live_frame *f, struct ui_line *l, bool rate)
 {
+    if (f->run.processes) {
+        line_add(l, ROLE_LABEL, "  processes ");
+        line_add(l, ROLE_VALUE, "%u", f->run.processes);
+    }
     line_add(l, ROLE_LABEL, "  threads ");
     line_add(l, ROLE_VALUE, "%u",
              f->have_ps && f->ps.nthreads ? f->ps.nthreads : f->run.threads_now);

@@ -12,11 +12,21 @@
 
 static const char *const titles[TC_COUNT] = {"TID", "NAME", "S", "CPU%", "SAMP%", "NOW IN"};
 
-static void widths(int width, int w[TC_COUNT])
+#define PID_W 7 /* the PID column, before TID, when children are followed */
+
+static void widths(int width, bool pids, int w[TC_COUNT])
 {
     w[TC_TID] = 7, w[TC_NAME] = 15, w[TC_STATE] = 1, w[TC_CPU] = 6, w[TC_SHARE] = 6;
-    int rest = width - (7 + 15 + 1 + 6 + 6 + 5);
+    int rest = width - (7 + 15 + 1 + 6 + 6 + 5) - (pids ? PID_W + 1 : 0);
     w[TC_FUNC] = rest > 0 ? rest : 0;
+}
+
+bool pane_threads_has_pids(const struct live_frame *f)
+{
+    for (size_t i = 0; i < f->nthr; i++)
+        if (f->thr[i].pid)
+            return true;
+    return false;
 }
 
 static bool right_aligned(int c)
@@ -24,11 +34,15 @@ static bool right_aligned(int c)
     return c == TC_TID || c == TC_CPU || c == TC_SHARE;
 }
 
-void pane_threads_header(const struct ui_state *st, int width, struct ui_line *out)
+void pane_threads_header(const struct ui_state *st, int width, bool pids, struct ui_line *out)
 {
     int w[TC_COUNT];
-    widths(width, w);
+    widths(width, pids, w);
     line_init(out, ROLE_COLHEAD);
+    if (pids) {
+        line_col(out, ROLE_COLHEAD, "PID", PID_W, true);
+        line_add(out, ROLE_COLHEAD, " ");
+    }
     for (int c = 0; c < TC_COUNT; c++) {
         enum ui_role role = st && st->thr_sort == (enum thr_col)c ? ROLE_SORTCOL : ROLE_COLHEAD;
         line_col(out, role, titles[c], w[c], right_aligned(c));
@@ -38,11 +52,11 @@ void pane_threads_header(const struct ui_state *st, int width, struct ui_line *o
     line_pad(out, width);
 }
 
-int pane_threads_col_at(int width, int x)
+int pane_threads_col_at(int width, bool pids, int x)
 {
     int w[TC_COUNT];
-    widths(width, w);
-    int at = 0;
+    widths(width, pids, w);
+    int at = pids ? PID_W + 1 : 0;
     for (int c = 0; c < TC_COUNT; c++) {
         if (x >= at && x <= at + w[c])
             return c;
@@ -59,12 +73,18 @@ static enum ui_role state_role(char s)
                                   : ROLE_DIM;
 }
 
-void pane_threads_row(const struct lv_thread_row *r, int width, struct ui_line *out)
+void pane_threads_row(const struct lv_thread_row *r, pid_t target, int width, bool pids,
+                      struct ui_line *out)
 {
     int w[TC_COUNT];
-    widths(width, w);
+    widths(width, pids, w);
     char buf[64];
     line_init(out, ROLE_NORMAL);
+    if (pids) {
+        snprintf(buf, sizeof buf, "%d", (int)(r->pid ? r->pid : target));
+        line_col(out, r->pid ? ROLE_VALUE : ROLE_NORMAL, buf, PID_W, true);
+        line_add(out, ROLE_NORMAL, " ");
+    }
     snprintf(buf, sizeof buf, "%d", (int)r->tid);
     line_col(out, ROLE_NORMAL, buf, w[TC_TID], true);
     line_add(out, ROLE_NORMAL, " ");

@@ -15,8 +15,13 @@
 
 /* idx must have room for f->nthr; returns the rows kept. */
 size_t pane_threads_order(const struct live_frame *f, const struct ui_state *st, size_t *idx);
-void pane_threads_header(const struct ui_state *st, int width, struct ui_line *out);
-void pane_threads_row(const struct lv_thread_row *r, int width, struct ui_line *out);
-int pane_threads_col_at(int width, int x);
+/* pids: a PID column first (pane_threads_has_pids), a thread of the
+ * target showing target */
+void pane_threads_header(const struct ui_state *st, int width, bool pids, struct ui_line *out);
+void pane_threads_row(const struct lv_thread_row *r, pid_t target, int width, bool pids,
+                      struct ui_line *out);
+int pane_threads_col_at(int width, bool pids, int x);
+/* The frame holds threads of child processes (--subprocesses). */
+bool pane_threads_has_pids(const struct live_frame *f);
 
 #endif

@@ -26,10 +26,11 @@ static int write_threads(FILE *f, const struct live_frame *fr, const struct ui_s
         return -ENOMEM;
     size_t n = pane_threads_order(fr, st, idx);
     fputs("\nThreads\n", f);
-    pane_threads_header(st, o->width, l);
+    bool pids = pane_threads_has_pids(fr);
+    pane_threads_header(st, o->width, pids, l);
     line_write(l, f);
     for (size_t i = 0; i < n; i++) {
-        pane_threads_row(&fr->thr[idx[i]], o->width, l);
+        pane_threads_row(&fr->thr[idx[i]], fr->run.pid, o->width, pids, l);
         line_write(l, f);
     }
     free(idx);

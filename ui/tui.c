@@ -231,12 +231,13 @@ static void draw_hot(struct tui *t, const struct ui_rect *r)
 static void draw_threads(struct tui *t, const struct ui_rect *r)
 {
     struct ui_line l;
-    pane_threads_header(&t->st, r->w, &l);
+    bool pids = pane_threads_has_pids(t->frame);
+    pane_threads_header(&t->st, r->w, pids, &l);
     screen_line(t->scr, r->y, r->x, r->w, &l, false);
     const struct ui_pos *p = &t->st.pos[PANE_THREADS];
     for (int i = 0; i < r->h - 1 && p->top + (size_t)i < t->nthr; i++) {
         size_t k = p->top + (size_t)i;
-        pane_threads_row(&t->frame->thr[t->thr_idx[k]], r->w, &l);
+        pane_threads_row(&t->frame->thr[t->thr_idx[k]], t->frame->run.pid, r->w, pids, &l);
         screen_line(t->scr, r->y + 1 + i, r->x, r->w, &l,
                     k == p->sel && t->st.focus == PANE_THREADS);
     }
@@ -502,9 +503,10 @@ static void mouse(struct tui *t, const struct screen_mouse *m)
         ui_wheel(&t->st, (enum ui_pane)p, m->wheel * 3, &t->ctx);
     } else if (m->click && m->y == r->y) {
         bool base = t->frame->have_baseline;
-        int col = p == PANE_HOT       ? pane_hot_col_at_vs(base, r->w, m->x - r->x)
-                  : p == PANE_THREADS ? pane_threads_col_at(r->w, m->x - r->x)
-                                      : -1;
+        int col = p == PANE_HOT ? pane_hot_col_at_vs(base, r->w, m->x - r->x)
+                  : p == PANE_THREADS
+                      ? pane_threads_col_at(r->w, pane_threads_has_pids(t->frame), m->x - r->x)
+                      : -1;
         ui_click_header(&t->st, (enum ui_pane)p, col);
     } else if (m->click) {
         t->st.focus = (enum ui_pane)p;

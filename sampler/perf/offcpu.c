@@ -196,6 +196,7 @@ struct capture *offcpu_sample(struct offcpu *o, pid_t tid, uint64_t time_ns)
     }
     uint32_t slot = o->free[--o->nfree];
     struct capture *c = &o->slots[slot].c;
+    c->pid = 0;
     c->tid = tid;
     c->time_ns = time_ns;
     c->flags = 0;

@@ -11,6 +11,7 @@
  */
 #include "sampler/perf/perfengine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,14 @@ struct perf_engine {
     uint64_t lost_kernel, no_regs;
 };
 
+/* A record of this process is the engine's: the target's, or with
+ * subprocesses any process in the rings (only the target's descendants
+ * inherit its events). */
+static bool followed(const struct perf_engine *e, uint32_t pid)
+{
+    return pid == (uint32_t)e->cfg.pid || (e->cfg.subprocesses && pid != 0);
+}
+
 /* ------------------------------------------------------------ captures */
 
 static void regs_from_perf(struct capture_regs *r, const uint64_t *v)
@@ -82,6 +91,7 @@ static bool fill_capture(struct perf_engine *e, struct capture *c, const struct 
 {
     if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE || s->nr_regs < PERFEV_NR_REGS)
         return false;
+    c->pid = (pid_t)s->pid == e->cfg.pid ? 0 : (pid_t)s->pid;
     c->tid = (pid_t)s->tid;
     c->time_ns = s->time;
     c->stop_ns = 0;
@@ -111,20 +121,22 @@ static bool fill_capture(struct perf_engine *e, struct capture *c, const struct 
 static void queue_capture(struct perf_engine *e, struct capture *c)
 {
     const struct engine_hooks *h = &e->cfg.hooks;
-    if (h->captured && h->captured(h->ctx, c) < 0)
-        return; /* the slot stays reserved, reused by the next */
-    if (h->released)
-        h->released(h->ctx, c);
+    if (!c->pid) { /* the readers read the target, not its children */
+        if (h->captured && h->captured(h->ctx, c) < 0)
+            return; /* the slot stays reserved, reused by the next */
+        if (h->released)
+            h->released(h->ctx, c);
+    }
     capqueue_commit_quiet(e->q); /* the drain wakes the consumer once */
     e->st.samples++;
 }
 
 static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s)
 {
-    if (s->pid != (uint32_t)e->cfg.pid)
+    if (!followed(e, s->pid))
         return;
     const struct engine_hooks *h = &e->cfg.hooks;
-    if (h->want && !h->want(h->ctx, (pid_t)s->tid)) {
+    if (s->pid == (uint32_t)e->cfg.pid && h->want && !h->want(h->ctx, (pid_t)s->tid)) {
         e->st.skipped_idle++;
         return;
     }
@@ -147,7 +159,7 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
 /* A switch-out sample: to the matcher until its thread runs again. */
 static void on_switch_sample(struct perf_engine *e, const struct perfev_sample *s)
 {
-    if (s->pid != (uint32_t)e->cfg.pid)
+    if (!followed(e, s->pid))
         return;
     struct capture *c = offcpu_sample(e->off, (pid_t)s->tid, s->time);
     if (!c)
@@ -185,34 +197,42 @@ static void on_wait(void *ctx, const struct capture *w, uint64_t weight_ns)
 
 static void on_comm(struct perf_engine *e, const struct perfev_comm *m)
 {
-    if (m->pid != (uint32_t)e->cfg.pid)
+    if (!followed(e, m->pid))
         return;
     pthreads_set_name(e->thr, (pid_t)m->tid, m->name);
-    if (m->exec && m->tid == m->pid)
+    if (m->exec && m->pid != (uint32_t)e->cfg.pid)
+        e->maps_changed = true; /* a child's new program */
+    else if (m->exec && m->tid == m->pid)
         e->execed = true;
 }
 
 static void on_task(struct perf_engine *e, const struct perfev_record *r)
 {
     const struct perfev_task *t = &r->u.task;
-    if (t->pid != (uint32_t)e->cfg.pid)
+    if (!followed(e, t->pid))
         return;
     if (r->kind == PERFEV_REC_FORK) {
         pthreads_add(e->thr, (pid_t)t->tid);
         perfev_unclone((pid_t)t->tid);
         e->st.threads_seen++;
+        if (t->pid != t->ppid) { /* a new process: named as its parent until it execs */
+            char name[16];
+            pthreads_name(e->thr, (pid_t)t->ptid, name, sizeof name);
+            pthreads_set_name(e->thr, (pid_t)t->tid, name);
+            e->st.processes_seen++;
+        }
     } else {
         pthreads_remove(e->thr, (pid_t)t->tid);
         if (e->off && r->id.has_time)
             offcpu_exit(e->off, (pid_t)t->tid, r->id.time);
-        if (t->tid == t->pid)
+        if (t->tid == t->pid && t->pid == (uint32_t)e->cfg.pid)
             e->alive_at = 0; /* the main thread left: look at the process now */
     }
 }
 
 static void on_switch(struct perf_engine *e, const struct perfev_record *r)
 {
-    if (!e->off || !r->id.has_tid || !r->id.has_time || r->id.pid != (uint32_t)e->cfg.pid)
+    if (!e->off || !r->id.has_tid || !r->id.has_time || !followed(e, r->id.pid))
         return;
     offcpu_switch(e->off, (pid_t)r->id.tid, r->u.sw.out, r->u.sw.preempt, r->id.time);
 }
@@ -232,7 +252,7 @@ static int on_record(void *ctx, const struct perfev_record *r)
         on_task(e, r);
         break;
     case PERFEV_REC_MMAP2:
-        if (r->u.mmap2.pid == (uint32_t)e->cfg.pid && (r->u.mmap2.prot & 4 /* PROT_EXEC */))
+        if (followed(e, r->u.mmap2.pid) && (r->u.mmap2.prot & 4 /* PROT_EXEC */))
             e->maps_changed = true;
         break;
     case PERFEV_REC_LOST:
@@ -274,6 +294,7 @@ static void fill_perf_config(const struct engine_config *cfg, bool offcpu, struc
     pc->inherit = true;
     pc->ring_kib = RING_KIB;
     pc->wakeup_each = !offcpu && cfg->prompt;
+    pc->follow_forks = cfg->subprocesses;
 }
 
 static int error_class(int rc)
@@ -292,8 +313,55 @@ static int error_class(int rc)
     }
 }
 
+#define CHILDREN_MAX    4096 /* processes looked at for the target's descendants */
+#define ENGINE_KIDS_MAX 64   /* descendants running at attach that are followed */
+
+/* The target's descendants running already (a shell's child): their
+ * events open too; those born later inherit the target's.  The count
+ * attached; a child that cannot be attached (gone, refused) is skipped. */
+static int attach_children(struct perfev_set *set, pid_t pid, pid_t *added, size_t max)
+{
+    static const size_t cap = CHILDREN_MAX;
+    pid_t *pids = malloc(cap * sizeof *pids), *ppids = malloc(cap * sizeof *ppids);
+    DIR *d = opendir("/proc");
+    size_t n = 0, nadded = 0;
+    struct dirent *de;
+    while (pids && ppids && d && n < cap && (de = readdir(d))) {
+        char *end;
+        long v = strtol(de->d_name, &end, 10);
+        struct proc_stat ps;
+        if (*end || v <= 0 || v == pid || procfs_read_stat((pid_t)v, 0, &ps) < 0)
+            continue;
+        pids[n] = (pid_t)v;
+        ppids[n++] = ps.ppid;
+    }
+    if (d)
+        closedir(d);
+    /* breadth first from the target: each pass adds the children of what
+     * was added before it */
+    bool grew = true;
+    while (grew && nadded < max) {
+        grew = false;
+        for (size_t i = 0; i < n && nadded < max; i++) {
+            bool parent = ppids[i] == pid;
+            for (size_t k = 0; !parent && k < nadded; k++)
+                parent = ppids[i] == added[k];
+            if (!parent || pids[i] == 0)
+                continue;
+            char err[256];
+            if (perfev_attach_process(set, pids[i], err, sizeof err) == 0)
+                added[nadded++] = pids[i];
+            pids[i] = 0; /* looked at */
+            grew = true;
+        }
+    }
+    free(pids);
+    free(ppids);
+    return (int)nadded;
+}
+
 static int open_set(struct perfev_set **out, const struct engine_config *cfg, bool offcpu,
-                    char *err, size_t errsz)
+                    pid_t *kids, int *nkids, char *err, size_t errsz)
 {
     struct perfev_config pc;
     fill_perf_config(cfg, offcpu, &pc);
@@ -311,6 +379,8 @@ static int open_set(struct perfev_set **out, const struct engine_config *cfg, bo
     if (rc == -ESRCH)
         snprintf(err, errsz, "pertop: no process with PID %d — check the PID with ps or pgrep",
                  (int)cfg->pid);
+    if (rc == 0 && cfg->subprocesses && kids)
+        *nkids = attach_children(*out, cfg->pid, kids, ENGINE_KIDS_MAX);
     return rc;
 }
 
@@ -388,9 +458,14 @@ static int pe_attach(struct engine **out, const struct engine_config *cfg, char 
     e->exit_fd = procfs_exit_fd(cfg->pid);
     /* names first: a thread that starts meanwhile is named by its COMM */
     e->st.threads_seen = (uint32_t)pthreads_load(e->thr, cfg->pid);
-    rc = open_set(&e->clock, cfg, false, err, errsz);
+    pid_t kids[ENGINE_KIDS_MAX];
+    int nkids = 0;
+    rc = open_set(&e->clock, cfg, false, kids, &nkids, err, errsz);
     if (rc == 0 && cfg->idle)
-        rc = open_set(&e->offcpu, cfg, true, err, errsz);
+        rc = open_set(&e->offcpu, cfg, true, NULL, NULL, err, errsz);
+    for (int i = 0; i < nkids; i++) /* children running already: named from /proc */
+        e->st.threads_seen += (uint32_t)pthreads_load(e->thr, kids[i]);
+    e->st.processes_seen = 1 + (uint32_t)nkids;
     if (rc == 0)
         rc = perfev_enable(e->clock, err, errsz);
     if (rc == 0 && e->offcpu)
@@ -485,7 +560,9 @@ static void pe_set_rate(struct engine *base, unsigned hz)
     perfev_disable(e->clock, err, sizeof err);
     if (e->q)
         perfev_drain(e->clock, on_record, e);
-    if (open_set(&fresh, &cfg, false, err, sizeof err) < 0 ||
+    pid_t kids[ENGINE_KIDS_MAX]; /* with subprocesses, the descendants running now */
+    int nkids = 0;
+    if (open_set(&fresh, &cfg, false, kids, &nkids, err, sizeof err) < 0 ||
         perfev_enable(fresh, err, sizeof err) < 0) {
         perfev_free(fresh); /* keep sampling at the old rate */
         perfev_enable(e->clock, err, sizeof err);

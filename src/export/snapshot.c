@@ -87,6 +87,8 @@ static void write_header(FILE *f, const struct run_info *h)
     fprintf(f, "samples:    %" PRIu64 " (lost %" PRIu64 ")\n", h->samples, h->lost);
     fprintf(f, "rate:       %.1f Hz requested, %.1f Hz achieved\n", (double)h->rate_asked,
             h->rate_achieved);
+    if (h->processes)
+        fprintf(f, "processes:  %u (the target and the children it started)\n", h->processes);
     fprintf(f, "threads:    %u\n", h->threads_seen);
     fprintf(f, "mode:       %s\n", h->idle ? "with idle" : "on-CPU");
     if (h->exited)
@@ -328,13 +330,33 @@ static void put_python_frame(FILE *f, const struct func_info *fi, const struct c
     fputc(')', f);
 }
 
+/* "process-pid;" of the thread's process, named as its main thread. */
+static void put_process(FILE *f, const struct model *m, const struct model_thread *t, pid_t target)
+{
+    pid_t pid = t && t->pid ? t->pid : target;
+    const struct model_thread *main = model_thread_find(m, pid);
+    put_folded_name(f, main && main->name[0] ? main->name : "process");
+    fprintf(f, "-%d;", (int)pid);
+}
+
+static bool has_children(const struct model *m)
+{
+    for (size_t i = 0; i < model_thread_count(m); i++)
+        if (model_thread(m, i)->pid)
+            return true;
+    return false;
+}
+
 static void write_folded_row(FILE *f, const struct model *m, const struct resolver *r,
-                             const struct stack_row *row, const struct folded_opts *o)
+                             const struct stack_row *row, const struct folded_opts *o,
+                             bool processes)
 {
     bool threads = o->threads;
     bool first = true;
     if (threads) {
         const struct model_thread *t = model_thread_find(m, row->tid);
+        if (processes)
+            put_process(f, m, t, o->target_pid);
         put_folded_name(f, t && t->name[0] ? t->name : "thread");
         fprintf(f, "-%d", (int)row->tid);
         first = false;
@@ -360,11 +382,12 @@ int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver 
     int err = view_stacks(m, r, vo, threads, &t);
     if (err)
         return err;
+    bool processes = threads && has_children(m);
     for (size_t i = 0; i < t.n; i++) {
         /* An empty stack has no frame to hang its count on. */
         if (t.rows[i].n == 0 && !threads)
             continue;
-        write_folded_row(f, m, r, &t.rows[i], o);
+        write_folded_row(f, m, r, &t.rows[i], o, processes);
     }
     stack_table_free(&t);
     return stream_status(f);

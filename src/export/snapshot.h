@@ -48,6 +48,10 @@ int snapshot_write_text(FILE *f, const struct run_info *run, const struct model 
 struct folded_opts {
     bool threads;
     bool line_numbers;
+    /* with threads: when the model holds threads of child processes
+     * (--subprocesses), "process-pid" above each thread, target_pid being
+     * the process of the threads whose pid is 0 */
+    pid_t target_pid;
 };
 int snapshot_write_folded(FILE *f, const struct model *m, const struct resolver *r,
                           const struct view_opts *vo, const struct folded_opts *o);

@@ -357,7 +357,9 @@ static void merge_model(struct live_frame *f, size_t cap, const struct model *m,
         for (size_t k = 0; k < f->nthr && !row; k++)
             if (f->thr[k].tid == t->tid)
                 row = &f->thr[k];
-        if (!row && !have_ps) {
+        /* a child's threads are not in the target's procfs: from the model,
+         * exited or not */
+        if (!row && (!have_ps || t->pid)) {
             row = row_for(f, cap, t->tid);
             if (row) {
                 snprintf(row->name, sizeof row->name, "%s", t->name);
@@ -366,6 +368,7 @@ static void merge_model(struct live_frame *f, size_t cap, const struct model *m,
         }
         if (!row)
             continue;
+        row->pid = t->pid;
         /* 't' is most often pertop's own stop for a sample, caught by the
          * procfs read: show the state the sampler saw just before it */
         if (row->state == 't' && t->state && t->state != 't')

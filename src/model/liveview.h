@@ -39,6 +39,7 @@ struct lv_hot_row {
 
 struct lv_thread_row {
     pid_t tid;
+    pid_t pid; /* a child process's thread (--subprocesses), 0: the target's */
     char name[64];
     char state;       /* procfs state when known, else the last sampled one */
     bool have_cpu;    /* cpu_pct and the io rates come from procstat */

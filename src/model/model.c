@@ -411,6 +411,14 @@ void model_thread_exited(struct model *m, pid_t tid)
         t->exited = true;
 }
 
+void model_thread_set_pid(struct model *m, pid_t tid, pid_t pid)
+{
+    uint32_t slot;
+    struct model_thread *t = thread_lookup(m, tid, &slot);
+    if (t)
+        t->pid = pid;
+}
+
 void model_zero(struct model *m)
 {
     for (uint32_t i = 0; i < m->nnodes; i++)

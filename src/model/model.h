@@ -55,6 +55,7 @@ struct model_node {
 
 struct model_thread {
     pid_t tid;
+    pid_t pid;        /* its process when pertop follows several, 0: the target */
     char name[64];    /* the OS name, or the longer one Python gave the thread */
     char state;       /* last state seen */
     uint64_t samples; /* cumulative */
@@ -91,6 +92,8 @@ uint32_t model_add_n(struct model *m, pid_t tid, const char *name, char state,
 struct model *model_clone(const struct model *src);
 
 void model_thread_exited(struct model *m, pid_t tid);
+/* The process thread tid belongs to (0: the target), once it has samples. */
+void model_thread_set_pid(struct model *m, pid_t tid, pid_t pid);
 /* Forget every count (the 'z' key); threads are kept, counts zeroed. */
 void model_zero(struct model *m);
 

@@ -44,6 +44,7 @@ struct run_info {
     double rate_achieved;   /* rounds per second: over the run, or the screen's recent */
     unsigned threads_now;   /* threads sampled now */
     unsigned threads_seen;  /* threads ever sampled */
+    unsigned processes;     /* --subprocesses: the target and the children seen; else 0 */
     bool idle;              /* waiting threads are sampled too */
     bool exited;            /* the target has exited */
     int exit_status;        /* its wait status when exited, -1 when unknown */

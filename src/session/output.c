@@ -193,7 +193,8 @@ int output_write(FILE *f, const struct output_src *s, enum output_format fmt, bo
     so.max_rows = s->rows;
     so.baseline = s->baseline;
     pthread_mutex_lock(s->lock);
-    struct folded_opts fo = {.threads = threads, .line_numbers = s->line_numbers};
+    struct folded_opts fo = {
+        .threads = threads, .line_numbers = s->line_numbers, .target_pid = h->pid};
     int rc = fmt == FORMAT_FOLDED ? snapshot_write_folded(f, s->model, s->r, &vo, &fo)
                                   : snapshot_write_text(f, h, s->model, s->r, &vo, &so);
     pthread_mutex_unlock(s->lock);

@@ -23,6 +23,7 @@
 #include "src/model/model.h"
 #include "src/model/stackmerge.h"
 #include "src/model/verdict.h"
+#include "src/session/childspaces.h"
 #include "src/session/runfigs.h"
 
 #define REFRESH_MIN_NS 200000000ull /* re-read maps at most 5 times a second */
@@ -38,7 +39,8 @@ struct processing {
     struct interner *in;
     struct model *model;
     struct pysample *py;
-    pthread_mutex_t *lock; /* the model's */
+    struct childspaces *kids; /* --subprocesses: the children's spaces, else NULL */
+    pthread_mutex_t *lock;    /* the model's */
     /* the Python-first model (processing.h), made from model at the first
      * sample with Python frames; NULL before, or without folding */
     struct model *folded;
@@ -83,28 +85,36 @@ struct proc_ctx {
     uint8_t wait_stack[CAPTURE_STACK_DEFAULT];
 };
 
-static const struct as_region *find_region(struct processing *s, struct proc_ctx *p, uint64_t addr)
+/* The address space a capture's frames are in: the target's, or with
+ * --subprocesses a child's. */
+struct space {
+    struct addrspace *as;
+    struct unwinder *uw;
+    uint64_t *last_refresh_ns;
+};
+
+static const struct as_region *find_region(struct space *sp, uint64_t addr)
 {
-    const struct as_region *r = as_find(s->as, addr);
+    const struct as_region *r = as_find(sp->as, addr);
     if (r)
         return r;
     uint64_t t = clock_mono_ns();
-    if (t - p->last_refresh_ns < REFRESH_MIN_NS)
+    if (t - *sp->last_refresh_ns < REFRESH_MIN_NS)
         return NULL;
-    p->last_refresh_ns = t; /* a miss: maybe a dlopen since the last read */
-    if (as_refresh(s->as) < 0)
+    *sp->last_refresh_ns = t; /* a miss: maybe a dlopen since the last read */
+    if (as_refresh(sp->as) < 0)
         return NULL;
-    return as_find(s->as, addr);
+    return as_find(sp->as, addr);
 }
 
 /* Turns the unwound pcs into (module, vaddr) pairs; MODULE_NONE = unknown. */
-static size_t locate_frames(struct processing *s, struct proc_ctx *p)
+static size_t locate_frames(struct space *sp, struct proc_ctx *p)
 {
     size_t n = p->ur.n;
     for (size_t i = 0; i < n; i++) {
         /* return addresses point after the call: look up the call itself */
         uint64_t addr = i == 0 ? p->ur.pcs[i] : p->ur.pcs[i] - 1;
-        const struct as_region *r = find_region(s, p, addr);
+        const struct as_region *r = find_region(sp, addr);
         if (r && r->img) {
             p->nat_mods[i] = r->img->module_id;
             p->nat_vaddrs[i] = addr - r->bias;
@@ -323,28 +333,43 @@ static void add_sample(struct processing *s, struct proc_ctx *p, const struct ca
             p->frames[kept++] = p->frames[i];
     uint32_t leaf = model_add_n(s->model, c->tid, c->comm, c->state, tf, p->frames, kept, kind,
                                 c->time_ns, s->overflow_frame, weight);
+    if (c->pid) {
+        model_thread_set_pid(s->model, c->tid, c->pid);
+        if (s->folded)
+            model_thread_set_pid(s->folded, c->tid, c->pid);
+    }
     remember_leaf(s, c->tid, user_leaf(s, s->model, leaf), fleaf);
     pthread_mutex_unlock(s->lock);
+}
+
+/* The space of the capture's process; a child's is opened at its first. */
+static struct space space_of(struct processing *s, struct proc_ctx *p, const struct capture *c)
+{
+    if (!c->pid || !s->kids)
+        return (struct space){s->as, s->cfg.uw, &p->last_refresh_ns};
+    struct childspace *k = childspaces_get(s->kids, c->pid);
+    return (struct space){k->as, s->cfg.uw ? k->uw : NULL, &k->last_refresh_ns};
 }
 
 static void process_one(struct processing *s, struct proc_ctx *p, struct capture *c)
 {
     unsigned gen = s->cfg.exec_gen ? s->cfg.exec_gen(s->cfg.ctx) : 0;
+    struct space sp = space_of(s, p, c);
     if (gen != p->seen_exec_gen) {
         p->seen_exec_gen = gen; /* exec: a new program, new maps */
         memset(p->modpy, 0, sizeof p->modpy);
         as_refresh(s->as);
         p->last_refresh_ns = clock_mono_ns();
-    } else if ((c->flags & CAPTURE_MAPS_CHANGED) &&
-               clock_mono_ns() - p->last_refresh_ns >= REFRESH_MIN_NS) {
-        as_refresh(s->as); /* new code mapped (dlopen): before its frames are looked up */
-        p->last_refresh_ns = clock_mono_ns();
+    } else if ((c->flags & CAPTURE_MAPS_CHANGED) && sp.as &&
+               clock_mono_ns() - *sp.last_refresh_ns >= REFRESH_MIN_NS) {
+        as_refresh(sp.as); /* new code mapped (dlopen, a child's exec): before its frames */
+        *sp.last_refresh_ns = clock_mono_ns();
     }
     size_t n = 0;
     bool truncated = false;
-    if (s->cfg.uw) {
-        unwind_capture(s->cfg.uw, c, &p->ur);
-        n = locate_frames(s, p);
+    if (sp.uw) {
+        unwind_capture(sp.uw, c, &p->ur);
+        n = locate_frames(&sp, p);
         truncated = (p->ur.flags & UNWIND_TRUNCATED) != 0;
     }
     size_t k = put_kernel(p, c);
@@ -416,7 +441,8 @@ static void wait_stack(void *ctx, struct procstat_thread *t)
     if (blocked_capture(pid, t->tid, &p->wait, sizeof p->wait_stack) < 0)
         return;
     unwind_capture(s->cfg.uw, &p->wait, &p->ur);
-    size_t n = locate_frames(s, p), k = 0;
+    struct space sp = {s->as, s->cfg.uw, &p->last_refresh_ns};
+    size_t n = locate_frames(&sp, p), k = 0;
     pthread_mutex_lock(s->lock);
     for (size_t i = 0; i < n && k < PROCSTAT_WAIT_FRAMES; i++) {
         frame_id id = intern_frame(s->in, FRAME_NATIVE, p->nat_mods[i], p->nat_vaddrs[i]);
@@ -470,6 +496,10 @@ int processing_start(struct processing **out, const struct processing_cfg *cfg, 
     s->model = cfg->model;
     s->py = cfg->py;
     s->lock = cfg->model_lock;
+    if (cfg->subprocesses && !(s->kids = childspaces_new(cfg->reg, cfg->max_depth))) {
+        snprintf(err, errsz, "pertop: out of memory while setting up");
+        return -ENOMEM;
+    }
     pthread_mutex_init(&s->sync, NULL);
     pthread_mutex_lock(s->lock);
     s->overflow_frame = intern_frame(s->in, FRAME_SPECIAL, SPECIAL_OVERFLOW, 0);
@@ -502,6 +532,7 @@ void processing_free(struct processing *s)
     free(s->ctx);
     free(s->leaves);
     free(s->rem);
+    childspaces_free(s->kids);
     model_free(s->folded);
     free(s);
 }

@@ -49,6 +49,10 @@ struct processing_cfg {
     struct pysample *py;         /* NULL without the CPython reader */
     bool fold_python;            /* keep the Python-first model too (merged stacks) */
     struct runfigs *figs;        /* NULL: no run figures */
+    /* --subprocesses: captures of child processes (capture.pid) unwind in
+     * their own address spaces, each unwinder cutting at max_depth */
+    bool subprocesses;
+    unsigned max_depth;
     /* the target's exec count (sampling_exec_gen): maps are read again */
     unsigned (*exec_gen)(void *ctx);
     /* the sampling rate now (sampling_rate): off-CPU time in periods */

@@ -150,7 +150,8 @@ static int start_sampling(struct session *s, char *err, size_t errsz)
                    .idle = s->cfg.idle,
                    .rate_hz = s->cfg.rate_hz ? s->cfg.rate_hz : 99,
                    .kernel = s->ksyms != NULL,
-                   .cpu_clock = s->cfg.cpu_clock},
+                   .cpu_clock = s->cfg.cpu_clock,
+                   .subprocesses = s->cfg.subprocesses},
         .q = s->q,
         .on_exec = on_exec,
         .on_publish = on_publish,
@@ -161,6 +162,17 @@ static int start_sampling(struct session *s, char *err, size_t errsz)
         sc.engine.stack_size = 0;
     python_setup(s, &sc.engine);
     int rc = sampling_start(&s->smp, &sc, err, errsz);
+    if (rc < 0 && s->cfg.subprocesses && fall_back(s, sc.ops, rc)) {
+        /* ptrace follows one process: say so rather than profile less */
+        char why[400];
+        snprintf(why, sizeof why, "%s", strncmp(err, "pertop: ", 8) ? err : err + 8);
+        snprintf(err, errsz,
+                 "pertop: --subprocesses needs the perf_event engine, which was refused (%s) — "
+                 "allow it with sysctl kernel.perf_event_paranoid=1 or CAP_PERFMON, or profile "
+                 "each process with --pid",
+                 why);
+        return rc;
+    }
     if (rc < 0 && fall_back(s, sc.ops, rc)) {
         note_fallback(s, err);
         sampling_free(s->smp);
@@ -253,6 +265,8 @@ static int start_processing(struct session *s, char *err, size_t errsz)
                                 .py = s->py,
                                 .fold_python = s->cfg.stacks == STACKS_MERGED,
                                 .figs = s->figs,
+                                .subprocesses = s->cfg.subprocesses,
+                                .max_depth = s->cfg.max_depth,
                                 .exec_gen = exec_gen,
                                 .rate_hz = rate_now,
                                 .ctx = s};

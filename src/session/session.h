@@ -60,6 +60,7 @@ struct session_config {
     bool gil, nonblocking, full_filenames;
     bool no_line_numbers;           /* folded: "function (file.py)" for Python frames */
     bool native_all;                /* --native-all: no Python-first folding (processing.h) */
+    bool subprocesses;              /* --subprocesses: child processes followed (perf engine) */
     size_t rows;                    /* hot-table rows of the text output */
     const char *baseline_name;      /* --baseline FILE, for the report */
     const char *const *source_maps; /* --source-path OLD=NEW */

@@ -199,6 +199,7 @@ void session_run_info(struct session *s, struct run_info *out)
     out->rate_achieved = achieved(s, &f.st, out->elapsed_s);
     out->threads_now = f.st.threads;
     out->threads_seen = f.st.threads_seen;
+    out->processes = s->cfg.subprocesses ? f.st.processes_seen : 0;
     out->idle = s->cfg.idle;
     out->exited = session_target_exited(s);
     out->exit_status = f.exit_status;
