@@ -81,6 +81,29 @@ check "--pid: its worker threads under it" grep -qE "^cpu_mix-$C;mixworker-[12]-
 check "--pid: the script running and untraced afterwards" running_free "$S"
 check "--pid: the child running and untraced afterwards" running_free "$C"
 
+# without the option, the script waits and its child works: said, with
+# the option that follows it (snapshot and screen)
+"$PERTOP" --pid "$S" --duration 2 --batch >"$TMP/hint.txt" 2>&1
+check "no option: the snapshot names the busy child and --subprocesses" \
+    grep -qE "^children: +the work is in child processes \(cpu_mix $C: [0-9]+% CPU\).*--subprocesses" \
+    "$TMP/hint.txt"
+if command -v tmux >/dev/null 2>&1; then
+    SOCK="pertop-sub-$$"
+    tmux -L "$SOCK" -f /dev/null new-session -d -s h -x 150 -y 30 \
+        "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $S; sleep 60"
+    n=50
+    until tmux -L "$SOCK" capture-pane -p -t h 2>/dev/null |
+        grep -qE "^note the work is in child processes \(cpu_mix $C"; do
+        n=$((n - 1))
+        [ "$n" -gt 0 ] || break
+        sleep 0.2
+    done
+    check "no option: the screen says so under the header" [ "$n" -gt 0 ]
+    tmux -L "$SOCK" send-keys -t h q
+    sleep 0.5
+    tmux -L "$SOCK" kill-server 2>/dev/null
+fi
+
 # kill -9 of pertop while it follows them: every process runs on
 "$PERTOP" --pid "$S" --subprocesses --duration 30 --batch >/dev/null 2>&1 &
 K=$!

@@ -179,6 +179,11 @@ static void line_drill(const struct live_frame *f, const struct ui_state *st, st
 static void line_verdict(const struct live_frame *f, struct ui_line *l)
 {
     line_init(l, ROLE_NORMAL);
+    if (f->run.child_note[0]) { /* the verdict of a process that only waits: beside the point */
+        line_add(l, ROLE_LABEL, "note ");
+        line_add(l, ROLE_WARN, "%s", f->run.child_note);
+        return;
+    }
     line_add(l, ROLE_LABEL, "verdict ");
     if (!f->run.nverdict) {
         line_add(l, ROLE_DIM, "%s", f->run.exited ? "-" : "reading the threads...");

@@ -261,6 +261,31 @@ int procfs_list_tasks(pid_t pid, pid_t *tids, size_t max)
     return (int)n;
 }
 
+int procfs_children(pid_t pid, pid_t *out, size_t max)
+{
+    pid_t tids[256];
+    int nt = procfs_list_tasks(pid, tids, sizeof tids / sizeof tids[0]);
+    if (nt < 0)
+        return nt;
+    size_t n = 0;
+    for (int i = 0; i < nt && n < max; i++) {
+        char path[96], buf[4096];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
+        ssize_t len = read_file(path, buf, sizeof buf - 1);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0'; /* "123 456 " */
+        for (char *p = buf, *end; len > 0 && n < max && p < buf + len; p = end) {
+            long v = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            if (v > 0 && v <= INT_MAX)
+                out[n++] = (pid_t)v;
+        }
+    }
+    return (int)n;
+}
+
 int procfs_parse_status_field(const char *text, size_t len, const char *key)
 {
     size_t klen = strlen(key);

@@ -50,6 +50,9 @@ int procfs_cmdline(pid_t pid, char *buf, size_t len);
 /* Fills tids (up to max) from /proc/PID/task; returns count or -errno.  A
  * count of max may mean the list was cut. */
 int procfs_list_tasks(pid_t pid, pid_t *tids, size_t max);
+/* The child processes of pid (every thread's, /proc/PID/task/TID/children),
+ * at most max: the count, or -errno. */
+int procfs_children(pid_t pid, pid_t *out, size_t max);
 
 /* TracerPid from /proc/PID/status (0 when not traced), or -errno. */
 int procfs_tracer_pid(pid_t pid);

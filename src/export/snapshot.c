@@ -95,6 +95,8 @@ static void write_header(FILE *f, const struct run_info *h)
         write_exit(f, h->exit_status);
     fprintf(f, "truncated:  %" PRIu64 " stacks\n", h->truncated);
     write_python(f, h);
+    if (h->child_note[0])
+        fprintf(f, "children:   %s\n", h->child_note);
     for (unsigned i = 0; i < h->nverdict; i++)
         fprintf(f, "%s %s\n", i ? "           " : "verdict:   ", h->verdict[i]);
 }

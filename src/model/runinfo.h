@@ -64,6 +64,9 @@ struct run_info {
      * stack behind it root first ("" when not known) */
     char verdict_func[RUNINFO_VERDICT_MAX][128];
     char verdict_stack[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
+    /* the target waits while its children work, and --subprocesses is not
+     * given: where the work is and the option; "" otherwise */
+    char child_note[RUNINFO_VERDICT_LEN];
     unsigned nverdict;
 };
 

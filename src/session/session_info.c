@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sampler/perf/perfengine.h"
+#include "sampler/proc/procfs.h"
 #include "common/clock.h"
 #include "src/export/report.h"
 #include "src/model/intern.h"
@@ -122,12 +125,54 @@ static void stop_warning(const struct session *s, const struct engine_stats *st,
 
 #define VERDICT_EVERY_NS 1000000000ull
 
+#define CHILD_BUSY   0.5  /* children using half a CPU or more... */
+#define TARGET_QUIET 0.05 /* ... while the target itself uses next to none */
+
+/* Without --subprocesses, a target that waits while its children work
+ * (a shell script, make): its profile is empty, so say where the work is
+ * and which option follows it.  Each child's CPU is its average since it
+ * started (no state kept between calls). */
+static void child_note(struct session *s, const struct report_figs *g, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (s->cfg.subprocesses || !g || g->span_s < 1.0 || g->cpu_s > TARGET_QUIET * g->span_s)
+        return;
+    pid_t kids[64];
+    int n = procfs_children(s->pid, kids, sizeof kids / sizeof kids[0]);
+    struct timespec ts;
+    long tck = sysconf(_SC_CLK_TCK);
+    if (n <= 0 || tck <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        return;
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, busy = 0;
+    char names[120] = "";
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        struct proc_stat ps;
+        if (procfs_read_stat(kids[i], 0, &ps) < 0)
+            continue;
+        double age = now - (double)ps.starttime / (double)tck;
+        double cpu = age > 0.05 ? (double)(ps.utime + ps.stime) / (double)tck / age : 0;
+        if (cpu < 0.1)
+            continue;
+        busy += cpu;
+        if (at < sizeof names)
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s %d", at ? ", " : "",
+                                   ps.comm, (int)kids[i]);
+    }
+    if (busy >= CHILD_BUSY)
+        snprintf(buf, size,
+                 "the work is in child processes (%s: %.0f%% CPU) while PID %d waits — "
+                 "--subprocesses follows them",
+                 names, 100 * busy, (int)s->pid);
+}
+
 /* The verdict from the run figures' threads and the on-CPU profile; the
  * stacks (for the functions under page faults) only while RSS grows. */
 static void compute_verdict(struct session *s)
 {
     s->nverdict = 0;
     struct report_figs *g = runfigs_copy(s->figs);
+    child_note(s, g, s->child_note, sizeof s->child_note);
     if (!g || !s->res || !s->model || !s->in) {
         free(g);
         return;
@@ -173,6 +218,7 @@ static void run_verdict(struct session *s, struct run_info *out)
     out->nverdict = s->nverdict;
     memcpy(out->verdict, s->verdict, sizeof out->verdict);
     memcpy(out->verdict_func, s->verdict_func, sizeof out->verdict_func);
+    memcpy(out->child_note, s->child_note, sizeof out->child_note);
     memcpy(out->verdict_stack, s->verdict_stack, sizeof out->verdict_stack);
     pthread_mutex_unlock(&s->verdict_lock);
 }

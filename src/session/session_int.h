@@ -48,6 +48,7 @@ struct session {
     uint64_t verdict_ns;
     char verdict[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
     char verdict_func[RUNINFO_VERDICT_MAX][128];
+    char child_note[RUNINFO_VERDICT_LEN]; /* busy children, no --subprocesses */
     char verdict_stack[RUNINFO_VERDICT_MAX][RUNINFO_VERDICT_LEN];
     unsigned nverdict;
     bool stopped;
