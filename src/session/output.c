@@ -31,15 +31,22 @@
  * before the next is asked for. */
 struct tname_ctx {
     const struct output_src *s;
-    char buf[sizeof(((struct model_thread *)0)->name)];
+    char buf[2 * sizeof(((struct model_thread *)0)->name) + 16];
 };
 
+/* With --subprocesses a child's thread is named after its process too,
+ * "process-pid/thread" (the writers add "-tid"). */
 static const char *thread_name_of(void *ctx, pid_t tid)
 {
     struct tname_ctx *c = ctx;
     pthread_mutex_lock(c->s->lock);
     const struct model_thread *t = model_thread_find(c->s->model, tid);
-    snprintf(c->buf, sizeof c->buf, "%s", t ? t->name : "");
+    const struct model_thread *p = t && t->pid ? model_thread_find(c->s->model, t->pid) : NULL;
+    if (t && t->pid)
+        snprintf(c->buf, sizeof c->buf, "%s-%d/%s", p && p->name[0] ? p->name : "process",
+                 (int)t->pid, t->name);
+    else
+        snprintf(c->buf, sizeof c->buf, "%s", t ? t->name : "");
     pthread_mutex_unlock(c->s->lock);
     return c->buf;
 }
