@@ -115,6 +115,9 @@ struct engine_stats {
      * divided by the CPU time the target used, the rate achieved per
      * running thread (0: the rate is rounds per second) */
     uint64_t clock_samples;
+    /* ... and the clock time those samples stand for (the sum of their
+     * periods, ns): the CPU time sampled, children's included */
+    uint64_t clock_period_ns;
     uint32_t threads;        /* threads sampled now */
     uint32_t threads_seen;   /* threads ever sampled */
     uint32_t processes_seen; /* the target and, with subprocesses, its children */

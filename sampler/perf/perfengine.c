@@ -152,6 +152,7 @@ static void on_clock_sample(struct perf_engine *e, const struct perfev_sample *s
     c->state = 'R';
     c->flags |= CAPTURE_ONCPU;
     e->st.clock_samples++;
+    e->st.clock_period_ns += s->period;
     pthreads_name(e->thr, c->tid, c->comm, sizeof c->comm);
     queue_capture(e, c);
 }

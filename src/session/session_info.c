@@ -98,6 +98,10 @@ static void run_python(struct session *s, const struct processing_stats *p, uint
  * stand for; a paced engine's rounds over wall time. */
 static double achieved(struct session *s, const struct engine_stats *st, double elapsed_s)
 {
+    /* children's CPU is not the target's: per the CPU time the samples
+     * stand for (task-clock periods are thread CPU time) */
+    if (st->clock_samples && s->cfg.subprocesses && !s->cfg.cpu_clock && st->clock_period_ns)
+        return (double)st->clock_samples / ((double)st->clock_period_ns / 1e9);
     if (st->clock_samples) {
         pthread_mutex_lock(&s->sync);
         double cpu = cpumeter_seconds(&s->cpu);
