@@ -143,3 +143,23 @@ perf_self_pct() {
     perf report -i "$1" --stdio --no-children --sort sym -q 2>/dev/null |
         awk -v fn="$2" '$NF == fn { sub(/%/, "", $1); print $1; exit }'
 }
+# pyenv_python X.Y: pyenv's interpreter for X.Y (any micro version), or
+# nothing when it is not installed
+pyenv_python() {
+    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+    for d in "$root"/versions/"$1".*; do
+        [ -x "$d/bin/python$1" ] && { echo "$d/bin/python$1"; return; }
+    done
+}
+# tmux_wait SOCK SESSION SECONDS ERE: polls the pane until a line matches;
+# on a timeout shows the pane's first lines
+tmux_wait() {
+    n=$(($3 * 5))
+    while [ "$n" -gt 0 ]; do
+        tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | grep -qE -- "$4" && return 0
+        sleep 0.2
+        n=$((n - 1))
+    done
+    tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -12
+    return 1
+}

@@ -10,15 +10,9 @@ SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 SCRIPT="$SRC/tests/fixtures/py_mix.py"
 LEAF_LINE=$(grep -n "# LEAF_LINE" "$SCRIPT" | cut -d: -f1)
 HOT_LINE=$(grep -n "# HOT_LINE" "$SCRIPT" | cut -d: -f1)
-PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 TESTED=0
 
 # The interpreter of pyenv for X.Y (any micro version), or nothing.
-pyenv_python() {
-    for d in "$PYROOT"/versions/"$1".*; do
-        [ -x "$d/bin/python$1" ] && { echo "$d/bin/python$1"; return; }
-    done
-}
 
 # pct_calls FILE: % of samples in which hot_leaf is called by hot_fn (up to
 # 3.10 the interpreter's own call frames stay between the two)
@@ -247,17 +241,6 @@ kill -9 "$P"
 # The live screen: the interpreter and its counts on the header's rate
 # line, and why Python frames are missing shown there, not on stderr
 # (which the screen would overdraw).
-# pane_line SOCK SESSION PATTERN: within 5 s, a line of the pane matches
-pane_line() {
-    n=25
-    while [ "$n" -gt 0 ]; do
-        tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | grep -qE -- "$3" && return 0
-        sleep 0.2
-        n=$((n - 1))
-    done
-    tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -5
-    return 1
-}
 if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
     SOCK="pertop-py-$$"
     start_fixture "$PY312" "$SCRIPT"
@@ -265,9 +248,9 @@ if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
     tmux -L "$SOCK" -f /dev/null new-session -d -s nb -x 150 -y 40 \
         "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $P --python --nonblocking --rate 999; sleep 60"
     check "screen: rate line names CPython 3.12 with Python samples and torn reads" \
-        pane_line "$SOCK" nb "rate .*CPython 3\.12\.[0-9]+ py [1-9][0-9]* torn \(dropped\) [0-9]+"
+        tmux_wait "$SOCK" nb 5 "rate .*CPython 3\.12\.[0-9]+ py [1-9][0-9]* torn \(dropped\) [0-9]+"
     check "screen: the threads go by their Python names" \
-        pane_line "$SOCK" nb "py-background-w"
+        tmux_wait "$SOCK" nb 5 "py-background-w"
     tmux -L "$SOCK" send-keys -t nb q
     kill -9 "$P"
     start_fixture "$FIXTURE_DIR/fake_python"
@@ -275,7 +258,7 @@ if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
     tmux -L "$SOCK" -f /dev/null new-session -d -s fake -x 150 -y 40 \
         "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $P 2>$TMP/fake.screen.err; sleep 60"
     check "screen: an unknown Python version said on the header" \
-        pane_line "$SOCK" fake "rate .*python .*runs Python 3\.14, which this pertop does not know"
+        tmux_wait "$SOCK" fake 5 "rate .*python .*runs Python 3\.14, which this pertop does not know"
     tmux -L "$SOCK" send-keys -t fake q
     sleep 0.5
     check "screen: the note not written under the screen" \

@@ -12,14 +12,8 @@
 SRC=${SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 SCRIPT="$SRC/tests/fixtures/py_first.py"
 LEAF_LINE=$(grep -n "# PY_LEAF_LINE" "$SCRIPT" | cut -d: -f1)
-PYROOT=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
 TESTED=0
 
-pyenv_python() {
-    for d in "$PYROOT"/versions/"$1".*; do
-        [ -x "$d/bin/python$1" ] && { echo "$d/bin/python$1"; return; }
-    done
-}
 
 # hot_rows SNAPSHOT: the hot table's rows, "SELF% FUNCTION MODULE" each
 hot_rows() {
@@ -170,17 +164,6 @@ sys.exit(not ((b"py_leaf", b"py_first.py"), int(sys.argv[2])) in lines)' "$TMP/e
 fi
 
 # The live screen: the header says which frames are shown; i switches.
-# pane SOCK SESSION SECONDS ERE: polls the pane until a line matches
-pane() {
-    n=$(($3 * 5))
-    while [ "$n" -gt 0 ]; do
-        tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | grep -qE -- "$4" && return 0
-        sleep 0.2
-        n=$((n - 1))
-    done
-    tmux -L "$1" capture-pane -p -t "$2" 2>/dev/null | head -12
-    return 1
-}
 # first_row SOCK SESSION SECONDS ERE: the hot table's first row matches
 first_row() {
     n=$(($3 * 5))
@@ -199,20 +182,20 @@ if command -v tmux >/dev/null 2>&1 && [ -n "$PY312" ]; then
     P=$FIX_PID
     tmux -L "$SOCK" -f /dev/null new-session -d -s pf -x 160 -y 40 \
         "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $P; sleep 60"
-    check "screen: the header says frames python-first" pane "$SOCK" pf 15 "frames python-first"
+    check "screen: the header says frames python-first" tmux_wait "$SOCK" pf 15 "frames python-first"
     check "screen: py_leaf is the first hot row" first_row "$SOCK" pf 15 " py_leaf "
-    check "screen: the status line lists i" pane "$SOCK" pf 5 "iPyNative"
+    check "screen: the status line lists i" tmux_wait "$SOCK" pf 5 "iPyNative"
     tmux -L "$SOCK" send-keys -t pf i
-    check "screen: i shows every native frame (header)" pane "$SOCK" pf 5 "frames all native"
+    check "screen: i shows every native frame (header)" tmux_wait "$SOCK" pf 5 "frames all native"
     check "screen: ... py_leaf's self share falls under 50%" \
-        pane "$SOCK" pf 10 "^ *[1-4]?[0-9]\.[0-9]% +[0-9]+\.[0-9]% +[0-9.]+s py_leaf "
+        tmux_wait "$SOCK" pf 10 "^ *[1-4]?[0-9]\.[0-9]% +[0-9]+\.[0-9]% +[0-9.]+s py_leaf "
     check "screen: ... and the interpreter's functions have rows" \
-        pane "$SOCK" pf 5 "^ *[0-9]+\.[0-9]% +[0-9]+\.[0-9]% .* libpython3\.12"
+        tmux_wait "$SOCK" pf 5 "^ *[0-9]+\.[0-9]% +[0-9]+\.[0-9]% .* libpython3\.12"
     tmux -L "$SOCK" send-keys -t pf i
-    check "screen: i again: python-first" pane "$SOCK" pf 5 "frames python-first"
+    check "screen: i again: python-first" tmux_wait "$SOCK" pf 5 "frames python-first"
     check "screen: py_leaf first again" first_row "$SOCK" pf 10 " py_leaf "
     tmux -L "$SOCK" send-keys -t pf h
-    check "screen: the help lists i" pane "$SOCK" pf 5 "^ *i +CPython"
+    check "screen: the help lists i" tmux_wait "$SOCK" pf 5 "^ *i +CPython"
     tmux -L "$SOCK" send-keys -t pf q
     sleep 0.5
     check "screen: target running and untraced after q" running_free "$P"

@@ -91,25 +91,14 @@ if command -v tmux >/dev/null 2>&1; then
     SOCK="pertop-sub-$$"
     tmux -L "$SOCK" -f /dev/null new-session -d -s h -x 150 -y 30 \
         "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $S; sleep 60"
-    n=50
-    until tmux -L "$SOCK" capture-pane -p -t h 2>/dev/null |
-        grep -qE "^note the work is in child processes \(cpu_mix $C"; do
-        n=$((n - 1))
-        [ "$n" -gt 0 ] || break
-        sleep 0.2
-    done
-    check "no option: the screen says so under the header" [ "$n" -gt 0 ]
+    check "no option: the screen says so under the header" \
+        tmux_wait "$SOCK" h 10 "^note the work is in child processes \(cpu_mix $C"
     tmux -L "$SOCK" send-keys -t h q
     sleep 0.5
     tmux -L "$SOCK" new-session -d -s sub -x 150 -y 30 \
         "env TERM=xterm-256color LANG=C.UTF-8 $PERTOP --pid $S --subprocesses; sleep 60"
-    n=50
-    until tmux -L "$SOCK" capture-pane -p -t sub 2>/dev/null | grep -qE "^ *$C +[0-9]+ mixworker-"; do
-        n=$((n - 1))
-        [ "$n" -gt 0 ] || break
-        sleep 0.2
-    done
-    check "screen: the threads pane's PID column holds the child's workers" [ "$n" -gt 0 ]
+    check "screen: the threads pane's PID column holds the child's workers" \
+        tmux_wait "$SOCK" sub 10 "^ *$C +[0-9]+ mixworker-"
     check "screen: the header counts the processes" \
         sh -c "tmux -L '$SOCK' capture-pane -p -t sub | grep -qE 'processes [2-9] +threads'"
     tmux -L "$SOCK" send-keys -t sub q

@@ -931,6 +931,15 @@ static void test_unwind_signal_frame(void **state)
 
     struct range c = self_fn("chain_c"), b = self_fn("chain_b"), a = self_fn("chain_a");
     struct range h = self_fn("on_usr1"), start = self_fn("_start"), mainr = self_fn("main");
+    /* the signal may take a while to arrive on a loaded machine (or under
+     * the sanitizers): count from the first capture in the handler */
+    for (int tries = 0; tries < 250; tries++) {
+        assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
+        unwind_checked(&s, cap, r);
+        if (find_frame(&s, r, 0, self_path, &h) >= 0)
+            break;
+        sleep_ms(20);
+    }
     int full = 0;
     for (int i = 0; i < ROUNDS; i++) {
         assert_int_equal(capture_thread(pid, pid, cap, CAPTURE_STACK_DEFAULT), 0);
