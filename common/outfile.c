@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A stdio stream over a descriptor that remembers why its writes failed. */
@@ -70,9 +71,25 @@ int outfile_write(const char *path, outfile_fill fill, void *ctx)
     char *tmp = malloc(n);
     if (!tmp)
         return -ENOMEM;
-    snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* a name nobody can guess, created anew (O_EXCL, no symlink followed):
+     * in a shared folder such as /tmp another user could otherwise plant a
+     * symlink at a predictable temporary name and have root write through
+     * it; rename then replaces the final name itself, never what a link
+     * there points to */
+    snprintf(tmp, n, "%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     int rc = fd < 0 ? -errno : 0;
+    if (fd >= 0) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(fd, 0666 & ~mask) != 0) /* mkostemp makes it 0600 */
+            rc = -errno;
+    }
+    if (fd >= 0 && rc < 0) {
+        close(fd);
+        unlink(tmp);
+        fd = -1;
+    }
     if (fd >= 0) {
         struct sink s = {.fd = fd, .close_fd = true};
         rc = fill_sink(&s, fill, ctx);

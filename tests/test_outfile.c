@@ -96,6 +96,36 @@ static void test_written_whole(void **state)
     assert_int_equal(entries(), 1); /* no temporary beside it */
 }
 
+/* In a shared folder another user may plant symlinks: at the temporary
+ * name pertop would have used (path.tmpPID) and at the final name.  Neither
+ * is written through; the file gets the umask's mode, not mkstemp's 0600. */
+static void test_no_write_through_links(void **state)
+{
+    (void)state;
+    char path[128], victim[128], trap[160];
+    snprintf(path, sizeof path, "%s/out.folded", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(trap, sizeof trap, "%s.tmp%d", path, (int)getpid());
+    FILE *v = fopen(victim, "w");
+    assert_non_null(v);
+    fputs("precious\n", v);
+    fclose(v);
+    assert_int_equal(symlink(victim, trap), 0);
+    assert_int_equal(symlink(victim, path), 0);
+    mode_t old = umask(022);
+    struct writer w = {.bytes = 1000};
+    assert_int_equal(outfile_write(path, fill, &w), 0);
+    umask(old);
+    struct stat st;
+    assert_int_equal(stat(victim, &st), 0);
+    assert_int_equal(st.st_size, 9); /* "precious\n", untouched */
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode)); /* the link at the final name replaced */
+    assert_int_equal(st.st_size, 1000);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(entries(), 3); /* victim, the trap, the profile: no temporary */
+}
+
 /* Past RLIMIT_FSIZE a write fails with EFBIG; the writer's one big fwrite
  * goes out directly, so nothing is left in the buffer for a flush to fail
  * on again: only the failed write itself knew why. */
@@ -164,6 +194,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_written_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_errno_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_write_through_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fd_full, setup, teardown),
     };
