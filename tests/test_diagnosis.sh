@@ -65,6 +65,16 @@ check "rawlock: Lock contention, in raw_locked_work" \
     matches "$first" '^- \*\*Lock contention\*\* — [0-9]+% .*`raw_locked_work`'
 check "rawlock: named, and its holder unknown" matches "$first" 'raw\\_lock \(0x[0-9a-f]+\), holder unknown'
 
+profile pipeline "$FIXTURE_DIR/bottleneck" --pipeline
+# (CPU starvation may come first on a loaded machine: two busy threads
+# then share less than two CPUs)
+cpu=$(verdict_of "$TMP/pipeline.md" | head -n2 | grep -E '^- \*\*CPU\*\* — [0-9]+%')
+check "pipeline: CPU among the first two findings" [ -n "$cpu" ]
+check "pipeline: each thread's own function (parser: spin_for, packer: pack_blocks)" \
+    matches "$cpu" 'per thread: .*(packer-[0-9]+ pack\\_blocks.*parser-[0-9]+ spin\\_for|parser-[0-9]+ spin\\_for.*packer-[0-9]+ pack\\_blocks)'
+check "pipeline: the snapshot's verdict line too" \
+    grep -qE '^(verdict: |           ) CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
+
 profile starve "$FIXTURE_DIR/bottleneck" --starve 4
 check "starve: CPU starvation first or second, in spin_for (4 spinners, 2 CPUs: about 50%)" \
     matches "$(verdict_of "$TMP/starve.md" | head -n2)" '^- \*\*CPU starvation\*\* — [3-9][0-9]% .*`spin_for`'

@@ -80,6 +80,33 @@ static void test_cpu_bound(void **state)
     assert_string_equal(verdict_class_name(f[0].cls), "CPU");
 }
 
+/* Threads that run different code: each one's hottest function, the
+ * busiest first; when they run the same, nothing is added. */
+static void test_cpu_per_thread(void **state)
+{
+    (void)state;
+    struct verdict_thread t[] = {thread(1, 4.0, 0, 0, 0, 0), thread(2, 9.0, 0, 0, 0, 0),
+                                 thread(3, 6.0, 0, 0, 0, 0), thread(4, 1.0, 0, 0, 0, 0)};
+    const char *fn[] = {"idle_loop", "parse_rows", "pack_blocks", "tiny"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(t[i].hot_func, sizeof t[i].hot_func, "%s", fn[i]);
+        t[i].hot_pct = 90 + i;
+    }
+    struct verdict_finding f[VERDICT_MAX];
+    assert_true(run(t, 4, f) >= 1);
+    assert_int_equal(f[0].cls, VERDICT_CPU);
+    assert_non_null(strstr(f[0].evidence, "; per thread: t2-2 parse_rows (91%), t3-3 pack_blocks "
+                                          "(92%), t1-1 idle_loop (90%)"));
+    assert_null(strstr(f[0].evidence, "tiny")); /* the three busiest only */
+    for (int i = 0; i < 4; i++)
+        snprintf(t[i].hot_func, sizeof t[i].hot_func, "same");
+    run(t, 4, f);
+    assert_null(strstr(f[0].evidence, "per thread"));
+    t[0].hot_func[0] = t[1].hot_func[0] = t[2].hot_func[0] = t[3].hot_func[0] = '\0';
+    run(t, 4, f);
+    assert_null(strstr(f[0].evidence, "per thread")); /* stacks not known */
+}
+
 /* Blocked 98% of the time in read on a pipe and in fsync: I/O wait, not
  * "the hottest function" of its few on-CPU samples. */
 static void test_io_wait(void **state)
@@ -277,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wait_kinds),
         cmocka_unit_test(test_cpu_bound),
+        cmocka_unit_test(test_cpu_per_thread),
         cmocka_unit_test(test_io_wait),
         cmocka_unit_test(test_lock_contention),
         cmocka_unit_test(test_starvation_and_cpu),

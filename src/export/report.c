@@ -534,9 +534,52 @@ static size_t fault_funcs(const struct stack_table *st, const struct resolver *r
     return n;
 }
 
+#define THREAD_FUNCS 16 /* candidates kept per thread for its hottest function */
+
+/* Each thread's hottest function by own code, from stacks per thread
+ * (rows with a tid): the leaf frames' functions counted per thread. */
+static void thread_hot(const struct stack_table *pt, const struct resolver *r,
+                       struct verdict_thread *t, size_t n)
+{
+    struct cand {
+        uint32_t func;
+        uint64_t count;
+    } *c = calloc(n * THREAD_FUNCS, sizeof *c);
+    uint64_t *all = calloc(n, sizeof *all);
+    for (size_t i = 0; c && all && pt && r && i < pt->n; i++) {
+        const struct stack_row *row = &pt->rows[i];
+        size_t k = 0;
+        while (k < n && t[k].tid != row->tid)
+            k++;
+        if (k == n || !row->tid || !row->n)
+            continue;
+        all[k] += row->count;
+        uint32_t fn = row->frames[row->n - 1].func;
+        struct cand *mine = &c[k * THREAD_FUNCS];
+        size_t j = 0;
+        while (j < THREAD_FUNCS && mine[j].count && mine[j].func != fn)
+            j++;
+        if (j < THREAD_FUNCS)
+            mine[j] = (struct cand){fn, mine[j].count + row->count};
+    }
+    for (size_t k = 0; c && all && k < n; k++) {
+        const struct cand *mine = &c[k * THREAD_FUNCS], *best = NULL;
+        for (size_t j = 0; j < THREAD_FUNCS && mine[j].count; j++)
+            if (!best || mine[j].count > best->count)
+                best = &mine[j];
+        const struct func_info *fi = best ? r->func(r->ctx, best->func) : NULL;
+        if (!fi || !fi->name || fi->name[0] == '[')
+            continue;
+        snprintf(t[k].hot_func, sizeof t[k].hot_func, "%s", fi->name);
+        t[k].hot_pct = 100.0 * (double)best->count / (double)all[k];
+    }
+    free(c);
+    free(all);
+}
+
 size_t report_verdict(const struct report_figs *g, const struct hot_table *hot,
-                      const struct stack_table *st, const struct resolver *r,
-                      struct verdict_finding *out, size_t max)
+                      const struct stack_table *st, const struct stack_table *per_thread,
+                      const struct resolver *r, struct verdict_finding *out, size_t max)
 {
     if (!g || g->nthreads == 0)
         return 0;
@@ -548,6 +591,7 @@ size_t report_verdict(const struct report_figs *g, const struct hot_table *hot,
         thread_seen(g, &g->threads[i], r, &t[i]);
         gil_waits(&t[i]);
     }
+    thread_hot(per_thread, r, t, g->nthreads);
     struct verdict_func funcs[2], faults[4];
     size_t nfuncs;
     hot_funcs(hot, r, funcs, 2, &nfuncs);
@@ -746,7 +790,8 @@ static void write_verdict(FILE *f, const struct report_in *in)
 {
     fputs("### Verdict\n\n", f);
     struct verdict_finding v[VERDICT_MAX];
-    size_t n = report_verdict(in->figs, in->hot, in->stacks, in->r, v, VERDICT_MAX);
+    size_t n =
+        report_verdict(in->figs, in->hot, in->stacks, in->thread_stacks, in->r, v, VERDICT_MAX);
     if (n == 0) {
         fputs("Not enough readings of the process's threads to tell where its time goes.\n\n", f);
         return;

@@ -131,6 +131,9 @@ struct report_in {
     const struct report_figs *figs;   /* NULL when there were no readings */
     const struct hot_table *hot;      /* by self, descending */
     const struct stack_table *stacks; /* merged over threads, heaviest first */
+    /* per thread (rows with a tid), for each thread's hottest function in
+     * the verdict; NULL: not named */
+    const struct stack_table *thread_stacks;
     const struct resolver *r;
     size_t max_rows;                /* functions in the table (default 10) */
     size_t max_stacks;              /* stacks shown (default 3) */
@@ -144,8 +147,8 @@ int report_write(FILE *f, const struct report_in *in);
  * and stacks (either may be NULL: no function named from them); into out,
  * up to max; how many findings. */
 size_t report_verdict(const struct report_figs *figs, const struct hot_table *hot,
-                      const struct stack_table *st, const struct resolver *r,
-                      struct verdict_finding *out, size_t max);
+                      const struct stack_table *st, const struct stack_table *per_thread,
+                      const struct resolver *r, struct verdict_finding *out, size_t max);
 /* One finding as one line of plain text (the snapshot, the screen):
  * "CPU 98% compute_inner (mix.c:42): 70.0% of the on-CPU samples ...". */
 void report_verdict_line(const struct verdict_finding *f, char *buf, size_t size);

@@ -172,6 +172,37 @@ static void set_func(struct verdict_finding *f, const struct verdict_func *fn)
     f->line = fn->line;
 }
 
+#define PER_THREAD_SHOWN 3
+
+/* When the busiest threads run different code: "; per thread: parser-12
+ * parse_row (61%), writer-13 deflate (70%)", by CPU time, at most
+ * PER_THREAD_SHOWN of them.  Nothing when they all run the same function. */
+static void per_thread_hot(const struct verdict_in *in, char *buf, size_t size)
+{
+    const struct verdict_thread *top[PER_THREAD_SHOWN] = {0};
+    for (size_t i = 0; i < in->nthreads; i++) {
+        const struct verdict_thread *t = &in->threads[i];
+        if (!t->hot_func[0] || t->cpu_s <= 0)
+            continue;
+        for (int k = 0; k < PER_THREAD_SHOWN; k++) {
+            if (top[k] && top[k]->cpu_s >= t->cpu_s)
+                continue;
+            memmove(&top[k + 1], &top[k], (PER_THREAD_SHOWN - 1 - k) * sizeof top[0]);
+            top[k] = t;
+            break;
+        }
+    }
+    bool differ = false;
+    for (int k = 1; k < PER_THREAD_SHOWN && top[k]; k++)
+        differ |= strcmp(top[k]->hot_func, top[0]->hot_func) != 0;
+    if (!differ)
+        return;
+    size_t at = (size_t)snprintf(buf, size, "; per thread:");
+    for (int k = 0; k < PER_THREAD_SHOWN && top[k] && at < size; k++)
+        at += (size_t)snprintf(buf + at, size - at, "%s %s-%d %s (%.0f%%)", k ? "," : "",
+                               top[k]->name, (int)top[k]->tid, top[k]->hot_func, top[k]->hot_pct);
+}
+
 static void describe_cpu(const struct verdict_in *in, struct verdict_finding *f)
 {
     if (!in->nhot) {
@@ -182,8 +213,10 @@ static void describe_cpu(const struct verdict_in *in, struct verdict_finding *f)
     int n = snprintf(f->evidence, sizeof f->evidence,
                      "%.1f%% of the on-CPU samples in its own code", in->hot[0].self_pct);
     if (in->nhot > 1 && n > 0 && (size_t)n < sizeof f->evidence)
-        snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, ", then %s (%.1f%%)",
-                 in->hot[1].name ? in->hot[1].name : "?", in->hot[1].self_pct);
+        n += snprintf(f->evidence + n, sizeof f->evidence - (size_t)n, ", then %s (%.1f%%)",
+                      in->hot[1].name ? in->hot[1].name : "?", in->hot[1].self_pct);
+    if (n > 0 && (size_t)n < sizeof f->evidence)
+        per_thread_hot(in, f->evidence + n, sizeof f->evidence - (size_t)n);
 }
 
 static void describe_wait(const struct verdict_in *in, enum verdict_wait k,

@@ -75,6 +75,10 @@ struct verdict_thread {
     double runq_s;             /* runnable, waiting for a CPU */
     double wait_s[WAIT_KINDS]; /* the rest, split by what the readings saw it blocked in */
     struct verdict_seen seen[WAIT_KINDS];
+    /* the function whose own code takes most of its on-CPU samples, and
+     * that share of them; "" when its stacks are not known */
+    char hot_func[128];
+    double hot_pct;
 };
 
 /* A function of the on-CPU profile. */

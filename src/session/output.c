@@ -90,13 +90,14 @@ static int write_svg(const struct output_src *s, FILE *f, const struct run_info 
 
 static int write_report(const struct output_src *s, FILE *f, const struct run_info *h,
                         const struct resolver *r, const struct stack_table *st,
-                        const struct hot_table *hot)
+                        const struct stack_table *per_thread, const struct hot_table *hot)
 {
     struct report_figs *figs = runfigs_copy(s->figs); /* NULL: none measured */
     struct report_in in = {.run = h,
                            .figs = figs,
                            .hot = hot,
                            .stacks = st,
+                           .thread_stacks = per_thread,
                            .r = r,
                            .baseline = s->baseline,
                            .baseline_name = s->baseline_name};
@@ -111,20 +112,23 @@ static int write_report(const struct output_src *s, FILE *f, const struct run_in
 static int write_web(const struct output_src *s, FILE *f, enum output_format fmt, bool threads,
                      const struct run_info *h, const struct resolver *r, const struct view_opts *vo)
 {
-    struct stack_table st = {0};
+    struct stack_table st = {0}, pt = {0};
     struct hot_table hot = {0};
     bool per_thread = fmt == FORMAT_SPEEDSCOPE || (fmt == FORMAT_SVG && threads);
     pthread_mutex_lock(s->lock);
     int rc = view_stacks(s->model, r, vo, per_thread, &st);
     if (rc == 0 && fmt == FORMAT_REPORT)
         rc = view_hot(s->model, r, vo, &hot);
+    if (rc == 0 && fmt == FORMAT_REPORT) /* the verdict's per-thread functions */
+        rc = view_stacks(s->model, r, vo, true, &pt);
     pthread_mutex_unlock(s->lock);
     if (rc == 0)
-        rc = fmt == FORMAT_REPORT       ? write_report(s, f, h, r, &st, &hot)
+        rc = fmt == FORMAT_REPORT       ? write_report(s, f, h, r, &st, &pt, &hot)
              : fmt == FORMAT_SPEEDSCOPE ? write_speedscope(s, f, h, r, &st)
                                         : write_svg(s, f, h, r, &st, threads);
     hot_table_free(&hot);
     stack_table_free(&st);
+    stack_table_free(&pt);
     return rc;
 }
 

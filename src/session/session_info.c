@@ -194,11 +194,13 @@ static void compute_verdict(struct session *s)
     pthread_mutex_lock(&s->lock);
     struct model *m = session_view_model(s);
     int rc = view_hot(m, &r, &vo, &hot);
-    if (rc == 0) /* the evidence; while RSS grows, the page faults' functions too */
-        rc = view_stacks(m, &r, &vo, false, &st);
+    /* per thread: each thread's hottest function, the evidence, and while
+     * RSS grows the page faults' functions */
+    if (rc == 0)
+        rc = view_stacks(m, &r, &vo, true, &st);
     pthread_mutex_unlock(&s->lock);
     struct verdict_finding v[VERDICT_MAX];
-    size_t n = rc == 0 ? report_verdict(g, &hot, growing ? &st : NULL, &r, v, VERDICT_MAX) : 0;
+    size_t n = rc == 0 ? report_verdict(g, &hot, growing ? &st : NULL, &st, &r, v, VERDICT_MAX) : 0;
     for (size_t i = 0; i < n && i < RUNINFO_VERDICT_MAX; i++) {
         unsigned k = s->nverdict++;
         report_verdict_line(&v[i], s->verdict[k], RUNINFO_VERDICT_LEN);
