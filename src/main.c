@@ -22,6 +22,7 @@
 #include "src/cli.h"
 #include "config.h"
 #include "src/profile/diff.h"
+#include "common/busguard.h"
 #include "common/outfile.h"
 #include "ui/plain.h"
 #include "src/profile/profile.h"
@@ -47,6 +48,8 @@ static int setup_signals(void)
     /* a file size limit hit while writing --output must fail the write
      * (and remove the temporary file), not kill pertop half-way */
     signal(SIGXFSZ, SIG_IGN);
+    /* a target's file truncated while pertop has it mapped: zeros, not death */
+    busguard_install();
 
     sigset_t set;
     sigemptyset(&set);

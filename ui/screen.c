@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/busguard.h"
 #include "ui/keys.h"
 
 struct screen {
@@ -54,6 +55,7 @@ static void crash_arm(void)
     sa.sa_flags = (int)SA_RESETHAND | SA_NODEFER;
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         sigaction(crash_signals[i], &sa, NULL);
+    busguard_install(); /* a truncated file's SIGBUS first, then this */
     crash_armed = 1;
 }
 
@@ -62,6 +64,7 @@ static void crash_disarm(void)
     crash_armed = 0;
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         signal(crash_signals[i], SIG_DFL);
+    busguard_install();
 }
 
 enum {
