@@ -291,6 +291,12 @@ static int start_threads(struct session *s, char *err, size_t errsz, int *exit_c
         launch_abort(&s->launch); /* the child reads EOF and exits */
         return -1;
     }
+    /* the maps are read before a launched command runs: one that exits at
+     * once must not leave them unreadable (its exec is seen later) */
+    if (start_processing(s, err, errsz) < 0) {
+        launch_abort(&s->launch);
+        return -1;
+    }
     if (s->child) {
         int e = launch_release(&s->launch);
         if (e) {
@@ -300,8 +306,6 @@ static int start_threads(struct session *s, char *err, size_t errsz, int *exit_c
             return -1;
         }
     }
-    if (start_processing(s, err, errsz) < 0)
-        return -1;
     pthread_mutex_lock(&s->sync);
     cpumeter_start(&s->cpu, s->pid);
     pthread_mutex_unlock(&s->sync);
