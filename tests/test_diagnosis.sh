@@ -13,6 +13,14 @@ first_of() { verdict_of "$1" | head -n1; }
 # matches TEXT ERE
 matches() { printf '%s\n' "$1" | grep -qE -- "$2"; }
 
+# oncpu_pct REPORT: % of the working threads' time on a CPU, from the CPU
+# starvation finding (100 without one)
+oncpu_pct() {
+    sed -n 's/.* \([0-9.]*\) thread-seconds runnable with no CPU free, against \([0-9.]*\) on one.*/\1 \2/p' \
+        "$1" | awk '{ t = $1 + $2; printf "%.0f", (t > 0 ? 100 * $2 / t : 0); f = 1 }
+        END { if (!f) print 100 }'
+}
+
 # profile NAME ARGS...: the fixture under pertop --pid for 5 s, report in
 # $TMP/NAME.md and snapshot in $TMP/NAME.txt
 profile() {
@@ -35,7 +43,13 @@ profile cpu "$FIXTURE_DIR/cpu_mix"
 HOT='(compute_inner|parse_input)'
 check "cpu: CPU (or starvation for one) first, naming compute_inner or parse_input" \
     matches "$(first_of "$TMP/cpu.md")" "^- \\*\\*CPU( starvation)?\\*\\* — [0-9]+% .*\`$HOT\`"
-check "cpu: CPU among the findings" grep -qE "^- \*\*CPU\*\* — [0-9]+% .*\`$HOT\`" "$TMP/cpu.md"
+oncpu=$(oncpu_pct "$TMP/cpu.md")
+if [ "${oncpu:-0}" -ge 22 ]; then
+    check "cpu: CPU among the findings (on a CPU $oncpu% of the time)" \
+        grep -qE "^- \*\*CPU\*\* — [0-9]+% .*\`$HOT\`" "$TMP/cpu.md"
+else
+    echo "note: cpu_mix was on a CPU ${oncpu}% of the time (a loaded machine): no CPU finding to check"
+fi
 check "cpu: no wait finding" sh -c "! grep -qE '^- \*\*(I/O wait|Lock contention|Idle)' '$TMP/cpu.md'"
 check "cpu: the snapshot's verdict line" grep -qE "^verdict: +CPU( starvation)? [0-9]+%: $HOT" "$TMP/cpu.txt"
 
@@ -44,7 +58,14 @@ first=$(first_of "$TMP/io.md")
 check "io: I/O wait first" matches "$first" '^- \*\*I/O wait\*\*'
 check "io: the user function that waits, not libc's read or fsync" \
     matches "$first" '`(read_pipe|write_and_sync)` \(`bottleneck.c:[0-9]+`\)'
-check "io: what it waits on (the pipe and the file)" matches "$first" 'pipe:.*io\.dat'
+check "io: what it waits on (the pipe)" matches "$first" 'pipe:'
+# the fsync is seen when the main thread is caught in it (a loaded
+# machine may find it runnable instead): then with its file
+if grep -q 'fsync' "$TMP/io.md"; then
+    check "io: ... and the file it syncs" grep -qE 'fsync on [^ ]*io\.dat' "$TMP/io.md"
+else
+    echo "note: the main thread was not seen in fsync in this run"
+fi
 check "io: no CPU finding from its few on-CPU samples" sh -c "! grep -q '^- \*\*CPU\*\*' '$TMP/io.md'"
 check "io: Bottleneck says what share of the time its samples are" \
     grep -qE "^On a CPU [0-9.]+% of the threads' wall time" "$TMP/io.md"
@@ -67,18 +88,31 @@ check "rawlock: named, and its holder unknown" matches "$first" 'raw\\_lock \(0x
 
 profile pipeline "$FIXTURE_DIR/bottleneck" --pipeline
 # (CPU starvation may come first on a loaded machine: two busy threads
-# then share less than two CPUs)
-cpu=$(verdict_of "$TMP/pipeline.md" | head -n2 | grep -E '^- \*\*CPU\*\* — [0-9]+%')
-check "pipeline: CPU among the first two findings" [ -n "$cpu" ]
-check "pipeline: each thread's own function (parser: spin_for, packer: pack_blocks)" \
-    matches "$cpu" 'per thread: .*(packer-[0-9]+ pack\\_blocks.*parser-[0-9]+ spin\\_for|parser-[0-9]+ spin\\_for.*packer-[0-9]+ pack\\_blocks)'
-check "pipeline: the snapshot's verdict line too" \
-    grep -qE '^(verdict: |           ) CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
+# then share less than two CPUs; under 22% on a CPU, no CPU finding)
+oncpu=$(oncpu_pct "$TMP/pipeline.md")
+if [ "${oncpu:-0}" -ge 22 ]; then
+    cpu=$(verdict_of "$TMP/pipeline.md" | head -n2 | grep -E '^- \*\*CPU\*\* — [0-9]+%')
+    check "pipeline: CPU among the first two findings" [ -n "$cpu" ]
+    check "pipeline: each thread's own function (parser: spin_for, packer: pack_blocks)" \
+        matches "$cpu" 'per thread: .*(packer-[0-9]+ pack\\_blocks.*parser-[0-9]+ spin\\_for|parser-[0-9]+ spin\\_for.*packer-[0-9]+ pack\\_blocks)'
+    check "pipeline: the snapshot's verdict line too" \
+        grep -qE '^(verdict: |           ) CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
+else
+    echo "note: the pipeline's threads were on a CPU ${oncpu}% of the time (a loaded machine): no CPU finding to check"
+fi
 
 profile starve "$FIXTURE_DIR/bottleneck" --starve 4
 check "starve: CPU starvation first or second, in spin_for (4 spinners, 2 CPUs: about 50%)" \
     matches "$(verdict_of "$TMP/starve.md" | head -n2)" '^- \*\*CPU starvation\*\* — [3-9][0-9]% .*`spin_for`'
-check "starve: and CPU, in spin_for" grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`spin_for`' "$TMP/starve.md"
+# CPU is a finding from 20% of the time on a CPU: 4 spinners on 2 free
+# CPUs get 50%, but tests running beside this one take CPUs too
+oncpu=$(oncpu_pct "$TMP/starve.md")
+if [ "${oncpu:-0}" -ge 22 ]; then
+    check "starve: and CPU, in spin_for (on a CPU $oncpu% of the time)" \
+        grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`spin_for`' "$TMP/starve.md"
+else
+    echo "note: the spinners were on a CPU ${oncpu:-?}% of the time (a loaded machine): no CPU finding to check"
+fi
 
 profile idle "$FIXTURE_DIR/bottleneck" --idle
 check "idle: a server waiting for clients is Idle, not I/O-bound" \
