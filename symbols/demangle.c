@@ -35,7 +35,8 @@ struct outbuf {
 static void collect(const char *piece, size_t n, void *opaque)
 {
     struct outbuf *b = opaque;
-    if (b->failed)
+    /* libiberty's Rust demangler hands empty pieces as (NULL, 0) */
+    if (b->failed || n == 0)
         return;
     /* the piece and a NUL, within DEMANGLE_MAX_OUTPUT bytes in all */
     if (n >= SIZE_MAX - b->len ||

@@ -73,6 +73,17 @@ static void test_plain_and_bad(void **state)
     expect_name("_ZZZZZZZZZZZZ", NULL);
 }
 
+/* The Rust v0 demangler hands some empty pieces as a NULL pointer and 0
+ * bytes: collected without a memcpy from NULL (the fuzz target's UBSan
+ * report), and the name is still refused. */
+static void test_rust_empty_piece(void **state)
+{
+    (void)state;
+    expect_name("_RYC0", NULL);
+    expect_name("_RNvYC0", NULL);
+    expect_name("_RNvCs15kBYyAo9fc_7mycrate7example", "mycrate::example");
+}
+
 static void test_huge_input(void **state)
 {
     (void)state;
@@ -93,7 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cxx),        cmocka_unit_test(test_rust_legacy),
         cmocka_unit_test(test_rust_v0),    cmocka_unit_test(test_plain_and_bad),
-        cmocka_unit_test(test_huge_input),
+        cmocka_unit_test(test_huge_input), cmocka_unit_test(test_rust_empty_piece),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
