@@ -758,6 +758,66 @@ static void test_unwind_debug_frame(void **state)
     }
 }
 
+/* ------------------------------------------------------------ image in memory */
+
+/* as_new_image: a module's file as bytes, no process.  A leaf at the entry
+ * of compute_inner, its return address the one word of the stack: both
+ * paths step to it, from .eh_frame_hdr and from converted .debug_frame. */
+static void unwind_image_leaf(const char *path)
+{
+    struct range leaf, caller;
+    assert_true(sym_range(path, "compute_inner", &leaf));
+    assert_true(sym_range(path, "run_cycle", &caller));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t img[1 << 20];
+    size_t n = fread(img, 1, sizeof img, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof img);
+    const uint64_t bias = 0x10000000, ret = bias + caller.lo + 5;
+    char err[160];
+    struct addrspace *as = as_new_image(img, n, bias, err, sizeof err);
+    assert_non_null(as);
+    assert_non_null(as_find(as, bias + leaf.lo));
+    assert_null(as_find(as, leaf.lo));
+    struct unwinder *u = unwind_new(as, 0, err, sizeof err);
+    assert_non_null(u);
+    struct capture *c = capture_new();
+    c->regs.rip = bias + leaf.lo;
+    c->regs.rsp = c->stack_addr = 0x7ffe0000;
+    c->stack_len = 64;
+    memset(c->stack, 0, 64);
+    memcpy(c->stack, &ret, 8);
+    static struct unwind_result r;
+    for (int fast = 1; fast >= 0; fast--) {
+        unwind_set_fast_path(u, fast);
+        unwind_capture(u, c, &r);
+        assert_true(r.n >= 2);
+        assert_true(r.pcs[0] == bias + leaf.lo && r.pcs[1] == ret);
+    }
+    capture_free(c);
+    unwind_free(u);
+    as_free(as);
+}
+
+static void test_unwind_image(void **state)
+{
+    char path[4096], tmpdir[64];
+    snprintf(path, sizeof path, "%s/cpu_mix", FIXTURE_DIR);
+    unwind_image_leaf(path);
+    if (debug_frame_binary(path, sizeof path, tmpdir, sizeof tmpdir)) {
+        unwind_image_leaf(path);
+        if (tmpdir[0]) {
+            unlink(path);
+            rmdir(tmpdir);
+        }
+    }
+    /* not an ELF image: refused */
+    static const uint8_t junk[256] = {0x7f, 'E', 'L', 'F'};
+    char err[160];
+    assert_null(as_new_image(junk, sizeof junk, 0, err, sizeof err));
+}
+
 /* ------------------------------------------------------------ hostile files */
 
 struct span {
@@ -1102,10 +1162,15 @@ static void test_unwind_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addrspace_self_child),    cmocka_unit_test(test_unwind_chain),
-        cmocka_unit_test(test_unwind_cpu_mix),          cmocka_unit_test(test_unwind_debug_frame),
-        cmocka_unit_test(test_unwind_hostile_files),    cmocka_unit_test(test_unwind_signal_frame),
-        cmocka_unit_test(test_unwind_leaf_without_cfi), cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_addrspace_self_child),
+        cmocka_unit_test(test_unwind_chain),
+        cmocka_unit_test(test_unwind_cpu_mix),
+        cmocka_unit_test(test_unwind_debug_frame),
+        cmocka_unit_test(test_unwind_hostile_files),
+        cmocka_unit_test(test_unwind_signal_frame),
+        cmocka_unit_test(test_unwind_leaf_without_cfi),
+        cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_unwind_image),
     };
     return cmocka_run_group_tests(tests, setup_self, NULL);
 }
