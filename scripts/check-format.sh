@@ -7,7 +7,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
     echo "format: clang-format not found — install it (apt-get install clang-format)"
     exit 1
 fi
-files=$(find common sampler symbols src ui tests demo bench \( -name '*.[ch]' -o -name '*.cc' \) | sort)
+files=$(find common sampler symbols src ui tests demo bench fuzz \( -name '*.[ch]' -o -name '*.cc' \) | sort)
 if clang-format --dry-run -Werror $files; then
     echo "format: $(echo "$files" | wc -l) files as .clang-format writes them"
     exit 0

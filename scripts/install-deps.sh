@@ -9,7 +9,8 @@ set -eu
 
 build_pkgs="build-essential autoconf automake pkg-config libncurses-dev libunwind-dev
 libdw-dev libelf-dev libcmocka-dev libiberty-dev libcapstone-dev zlib1g-dev"
-test_pkgs="tmux python3 linux-perf binutils gdb libc6-dbg golang-go clang-format"
+test_pkgs="tmux python3 linux-perf binutils gdb libc6-dbg golang-go clang-format
+clang libclang-rt-14-dev"
 
 bench_pkgs="redis-server redis-tools"
 

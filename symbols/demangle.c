@@ -7,12 +7,17 @@
  * DMGL_RUST to DMGL_AUTO makes it return the Rust result even when that is
  * NULL, so C++ names would never be demangled.)  The callback variants are
  * used because they never call xmalloc, which exits the process when memory
- * runs out; the output is collected in a bounded buffer of our own.
+ * runs out; the output is collected in a bounded buffer of our own.  A
+ * name whose output would pass that bound is given up at once: the callback
+ * jumps back out of libiberty (whose callback variants hold nothing but
+ * stack), since libiberty itself may go on for hours otherwise (a Rust v0
+ * binder of 2^60 lifetimes prints them one by one).
  */
 #include "symbols/demangle.h"
 #include "common/vec.h"
 
 #include <ctype.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +34,43 @@
 struct outbuf {
     char *s;
     size_t len, cap;
-    bool failed;
+    jmp_buf full; /* where collect goes when the output is over the cap */
 };
 
 static void collect(const char *piece, size_t n, void *opaque)
 {
     struct outbuf *b = opaque;
-    if (b->failed)
+    /* libiberty's Rust demangler hands empty pieces as (NULL, 0) */
+    if (n == 0)
         return;
     /* the piece and a NUL, within DEMANGLE_MAX_OUTPUT bytes in all */
     if (n >= SIZE_MAX - b->len ||
         vec_reserve_max(&b->s, &b->cap, b->len + n + 1, 1, DEMANGLE_MAX_OUTPUT) < 0) {
-        b->failed = true;
-        return;
+        free(b->s);
+        b->s = NULL;
+        longjmp(b->full, 1);
     }
     memcpy(b->s + b->len, piece, n);
     b->len += n;
     b->s[b->len] = '\0';
+}
+
+typedef int (*demangle_fn)(const char *, int, demangle_callbackref, void *);
+
+/* The name demangled by fn into b (b->s, NUL-terminated, b->len > 0), or
+ * false with nothing allocated. */
+static bool demangle_with(demangle_fn fn, const char *name, struct outbuf *b)
+{
+    b->s = NULL;
+    b->len = b->cap = 0;
+    if (setjmp(b->full))
+        return false; /* over the cap: collect freed the buffer */
+    if (!fn(name, DMGL_PARAMS | DMGL_ANSI, collect, b) || !b->s || b->len == 0) {
+        free(b->s);
+        b->s = NULL;
+        return false;
+    }
+    return true;
 }
 
 static bool looks_mangled(const char *name)
@@ -78,18 +103,10 @@ char *demangle(const char *name)
 {
     if (!name || !looks_mangled(name) || strnlen(name, DEMANGLE_MAX_INPUT) >= DEMANGLE_MAX_INPUT)
         return NULL;
-    const int opts = DMGL_PARAMS | DMGL_ANSI;
-    struct outbuf b = {0};
-    int ok = rust_demangle_callback(name, opts, collect, &b);
-    if (!ok || b.failed || !b.s) {
-        free(b.s);
-        b = (struct outbuf){0};
-        ok = cplus_demangle_v3_callback(name, opts, collect, &b);
-    }
-    if (!ok || b.failed || !b.s || b.len == 0) {
-        free(b.s);
+    struct outbuf b;
+    if (!demangle_with(rust_demangle_callback, name, &b) &&
+        !demangle_with(cplus_demangle_v3_callback, name, &b))
         return NULL;
-    }
     drop_rust_hash(b.s);
     return b.s;
 }

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "symbols/demangle.h"
 
 static void expect_name(const char *mangled, const char *want)
@@ -73,6 +75,32 @@ static void test_plain_and_bad(void **state)
     expect_name("_ZZZZZZZZZZZZ", NULL);
 }
 
+/* The Rust v0 demangler hands some empty pieces as a NULL pointer and 0
+ * bytes: collected without a memcpy from NULL (the fuzz target's UBSan
+ * report), and the name is still refused. */
+static void test_rust_empty_piece(void **state)
+{
+    (void)state;
+    expect_name("_RYC0", NULL);
+    expect_name("_RNvYC0", NULL);
+    expect_name("_RNvCs15kBYyAo9fc_7mycrate7example", "mycrate::example");
+}
+
+/* A Rust v0 binder of a huge count of lifetimes: libiberty prints them one
+ * by one for hours (the fuzz target's timeout); given up once the output
+ * passes its cap.  SIGALRM ends the test if it hangs again. */
+static void test_runaway_output(void **state)
+{
+    (void)state;
+    alarm(20);
+    expect_name("_RNvMC5vMG__FGritB1_", NULL);
+    alarm(0);
+    /* and a real name right after, through the same code */
+    expect_name("_RNvCs15kBYyAo9fc_7mycrate7example", "mycrate::example");
+    expect_name("_ZNSt6vectorIiSaIiEE9push_backERKi",
+                "std::vector<int, std::allocator<int> >::push_back(int const&)");
+}
+
 static void test_huge_input(void **state)
 {
     (void)state;
@@ -91,9 +119,13 @@ static void test_huge_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cxx),        cmocka_unit_test(test_rust_legacy),
-        cmocka_unit_test(test_rust_v0),    cmocka_unit_test(test_plain_and_bad),
+        cmocka_unit_test(test_cxx),
+        cmocka_unit_test(test_rust_legacy),
+        cmocka_unit_test(test_rust_v0),
+        cmocka_unit_test(test_plain_and_bad),
         cmocka_unit_test(test_huge_input),
+        cmocka_unit_test(test_rust_empty_piece),
+        cmocka_unit_test(test_runaway_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

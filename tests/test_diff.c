@@ -185,6 +185,28 @@ static void test_empty_profile(void **state)
     profile_free(p);
 }
 
+/* A function present in both is matched by its kept name, also one whose
+ * file ends in ":DIGITS" (it was told apart as gone and new: a name cut
+ * once was cut again when looked up in the other profile). */
+static void test_same_function_both(void **state)
+{
+    (void)state;
+    const char *s[] = {"main;fib (pp.py:12:12)", "main;fib (pp.py:3)"};
+    const uint64_t c[] = {3, 1};
+    struct profile *p = make(s, c, 2);
+    struct diff_table t;
+    assert_int_equal(diff_profiles(p, p, &t), 0);
+    assert_int_equal(t.n, 3);
+    for (size_t i = 0; i < t.n; i++) {
+        assert_int_equal(t.rows[i].status, DIFF_BOTH);
+        assert_near(diff_self_change(&t.rows[i]), 0.0);
+    }
+    assert_int_equal(row(&t, "fib (pp.py:12:12)")->self_count_after, 3);
+    assert_int_equal(row(&t, "fib (pp.py)")->self_count_after, 1);
+    diff_table_free(&t);
+    profile_free(p);
+}
+
 /* Names with bytes that are not UTF-8 and a terminal escape: never written
  * raw (U+FFFD for the byte that is not UTF-8). */
 static void test_text_bad_bytes(void **state)
@@ -256,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_empty_profile),
         cmocka_unit_test(test_text_bad_bytes),
         cmocka_unit_test(test_text_utf8),
+        cmocka_unit_test(test_same_function_both),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -907,6 +907,37 @@ static void test_parse_schedstat(void **state)
     assert_true(run == 7 && wait == 8);
 }
 
+/* The net tables' parser on its own: the line of an inode, or none. */
+static void test_net_describe(void **state)
+{
+    (void)state;
+    char out[128];
+    const char *hdr = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+                      "   uid  timeout inode\n";
+    char tcp[512];
+    snprintf(tcp, sizeof tcp,
+             "%s   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+             "     0        0 111 1 0\n"
+             "   1: 0100007F:1F90 0200000A:1588 01 00000000:00000000 00:00000000 00000000"
+             "     0        0 222 1 0\n",
+             hdr);
+    assert_true(procstat_net_describe(tcp, strlen(tcp), PROCSTAT_NET_TCP, 111, out, sizeof out));
+    assert_string_equal(out, "socket:[111] tcp 127.0.0.1:8080 listen");
+    assert_true(procstat_net_describe(tcp, strlen(tcp), PROCSTAT_NET_TCP, 222, out, sizeof out));
+    assert_string_equal(out, "socket:[222] tcp 127.0.0.1:8080 -> 10.0.0.2:5512");
+    assert_false(procstat_net_describe(tcp, strlen(tcp), PROCSTAT_NET_TCP, 333, out, sizeof out));
+    /* the header line is never a socket's; a table cut mid-line fails there */
+    assert_false(procstat_net_describe(hdr, strlen(hdr), PROCSTAT_NET_TCP, 0, out, sizeof out));
+    assert_false(
+        procstat_net_describe(tcp, strlen(hdr) + 30, PROCSTAT_NET_TCP, 111, out, sizeof out));
+    assert_false(
+        procstat_net_describe(tcp, strlen(tcp), PROCSTAT_NET_NTABLES, 111, out, sizeof out));
+    const char *unx = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+                      "0000000000000000: 00000002 00000000 00010000 0001 01 444 /run/a b\n";
+    assert_true(procstat_net_describe(unx, strlen(unx), PROCSTAT_NET_UNIX, 444, out, sizeof out));
+    assert_string_equal(out, "socket:[444] unix /run/a b");
+}
+
 /* This process's own threads carry their schedstat when the kernel has it. */
 static void test_own_schedstat(void **state)
 {
@@ -941,7 +972,7 @@ int main(void)
         cmocka_unit_test(test_exited_process),     cmocka_unit_test(test_want_cpu_mem_io),
         cmocka_unit_test(test_want_each_group),    cmocka_unit_test(test_want_zombie_leader),
         cmocka_unit_test(test_reading_cost),       cmocka_unit_test(test_parse_schedstat),
-        cmocka_unit_test(test_own_schedstat),
+        cmocka_unit_test(test_own_schedstat),      cmocka_unit_test(test_net_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

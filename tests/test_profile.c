@@ -99,6 +99,10 @@ static void test_name_key(void **state)
         {"x (:3)", "x (:3)"},     /* no file */
         {"noparen:12)", "noparen:12)"},
         {"", ""},
+        /* a FILE ending in ":DIGITS" is kept whole: cut once, the kept name
+         * would be cut again when looked up (the fuzz target found it) */
+        {"fib (pp.py:12:12)", "fib (pp.py:12:12)"},
+        {"f (C:7)", "f (C)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[64];
@@ -106,7 +110,14 @@ static void test_name_key(void **state)
         size_t n = profile_name_norm(buf, strlen(buf));
         assert_int_equal(n, strlen(cases[i].want));
         assert_string_equal(buf, cases[i].want);
+        /* a normal form is its own normal form */
+        assert_int_equal(profile_name_norm(buf, n), n);
     }
+    /* so every function finds itself by its kept name */
+    struct profile *p = parse_ok("main;fib (pp.py:12:12);fib (pp.py:3) 2\nmain;fib (pp.py) 1\n");
+    for (uint32_t id = 0; id < profile_nfuncs(p); id++)
+        assert_int_equal(profile_find(p, profile_func(p, id)->name), id);
+    profile_free(p);
 }
 
 /* Two functions of one name in two files stay two; each one line. */

@@ -774,13 +774,42 @@ static void test_edges(void **state)
     assert_int_equal(pylines_locations311(py311_tab, 4, 1, 4000), -1);
 }
 
+/* firstlineno and the deltas are the target's: a line past int's range
+ * is unknown (-1), never a signed overflow (the fuzz target found one). */
+static void test_line_overflow(void **state)
+{
+    (void)state;
+    static const uint8_t lnotab_up[] = {2, 10, 2, 10};
+    static const uint8_t lnotab_down[] = {2, 0x80, 2, 0x80}; /* signed: -128 each */
+    static const uint8_t lt310_up[] = {4, 5, 4, 5};
+    static const uint8_t loc311_up[] = {0x80 | 13 << 3 | 1, 0x0a, 0x80 | 13 << 3 | 1, 0x0a};
+
+    assert_int_equal(pylines_lnotab(lnotab_up, sizeof lnotab_up, INT32_MAX, 2, 0), -1);
+    assert_int_equal(pylines_lnotab(lnotab_up, sizeof lnotab_up, INT32_MAX - 10, 2, 0), INT32_MAX);
+    assert_int_equal(pylines_lnotab(lnotab_down, sizeof lnotab_down, INT32_MIN, 2, 1), -1);
+    assert_int_equal(pylines_linetable310(lt310_up, sizeof lt310_up, INT32_MAX, 0), -1);
+    assert_int_equal(pylines_linetable310(lt310_up, sizeof lt310_up, INT32_MAX - 10, 4), INT32_MAX);
+    assert_int_equal(pylines_locations311(loc311_up, sizeof loc311_up, INT32_MAX, 0), -1);
+    assert_int_equal(pylines_locations311(loc311_up, sizeof loc311_up, INT32_MAX - 10, 4),
+                     INT32_MAX);
+    /* many large deltas in a row stay bounded too */
+    static uint8_t big[4096];
+    for (size_t i = 0; i < sizeof big; i += 2) {
+        big[i] = 1;
+        big[i + 1] = 0xff;
+    }
+    assert_int_equal(pylines_lnotab(big, sizeof big, INT32_MAX, 1 << 20, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_py27),  cmocka_unit_test(test_py36),  cmocka_unit_test(test_py37),
-        cmocka_unit_test(test_py38),  cmocka_unit_test(test_py39),  cmocka_unit_test(test_py310),
-        cmocka_unit_test(test_py311), cmocka_unit_test(test_py312), cmocka_unit_test(test_py313),
-        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_py27),          cmocka_unit_test(test_py36),
+        cmocka_unit_test(test_py37),          cmocka_unit_test(test_py38),
+        cmocka_unit_test(test_py39),          cmocka_unit_test(test_py310),
+        cmocka_unit_test(test_py311),         cmocka_unit_test(test_py312),
+        cmocka_unit_test(test_py313),         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_line_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -758,6 +758,228 @@ static void test_unwind_debug_frame(void **state)
     }
 }
 
+/* ------------------------------------------------------------ image in memory */
+
+/* as_new_image: a module's file as bytes, no process.  A leaf at the entry
+ * of compute_inner, its return address the one word of the stack: both
+ * paths step to it, from .eh_frame_hdr and from converted .debug_frame. */
+static void unwind_image_leaf(const char *path)
+{
+    struct range leaf, caller;
+    assert_true(sym_range(path, "compute_inner", &leaf));
+    assert_true(sym_range(path, "run_cycle", &caller));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t img[1 << 20];
+    size_t n = fread(img, 1, sizeof img, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof img);
+    const uint64_t bias = 0x10000000, ret = bias + caller.lo + 5;
+    char err[160];
+    struct addrspace *as = as_new_image(img, n, bias, err, sizeof err);
+    assert_non_null(as);
+    assert_non_null(as_find(as, bias + leaf.lo));
+    assert_null(as_find(as, leaf.lo));
+    struct unwinder *u = unwind_new(as, 0, err, sizeof err);
+    assert_non_null(u);
+    struct capture *c = capture_new();
+    c->regs.rip = bias + leaf.lo;
+    c->regs.rsp = c->stack_addr = 0x7ffe0000;
+    c->stack_len = 64;
+    memset(c->stack, 0, 64);
+    memcpy(c->stack, &ret, 8);
+    static struct unwind_result r;
+    for (int fast = 1; fast >= 0; fast--) {
+        unwind_set_fast_path(u, fast);
+        unwind_capture(u, c, &r);
+        assert_true(r.n >= 2);
+        assert_true(r.pcs[0] == bias + leaf.lo && r.pcs[1] == ret);
+    }
+    capture_free(c);
+    unwind_free(u);
+    as_free(as);
+}
+
+static void test_unwind_image(void **state)
+{
+    char path[4096], tmpdir[64];
+    snprintf(path, sizeof path, "%s/cpu_mix", FIXTURE_DIR);
+    unwind_image_leaf(path);
+    if (debug_frame_binary(path, sizeof path, tmpdir, sizeof tmpdir)) {
+        unwind_image_leaf(path);
+        if (tmpdir[0]) {
+            unlink(path);
+            rmdir(tmpdir);
+        }
+    }
+    /* not an ELF image: refused */
+    static const uint8_t junk[256] = {0x7f, 'E', 'L', 'F'};
+    char err[160];
+    assert_null(as_new_image(junk, sizeof junk, 0, err, sizeof err));
+}
+
+/* ------------------------------------------------------------ hand-built CFI */
+
+#define CFI_IMG  0x1000u
+#define CFI_FUNC 0x800u
+
+static size_t leb(uint8_t *p, uint64_t v, bool is_signed)
+{
+    size_t n = 0;
+    for (;;) {
+        uint8_t b = v & 0x7f;
+        v = is_signed ? (uint64_t)((int64_t)v >> 7) : v >> 7;
+        bool done =
+            is_signed ? ((v == 0 && !(b & 0x40)) || (v == UINT64_MAX && (b & 0x40))) : v == 0;
+        p[n++] = done ? b : b | 0x80;
+        if (done)
+            return n;
+    }
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* An ELF image of one R+X PT_LOAD over the whole file (vaddr = offset),
+ * with a PT_GNU_EH_FRAME whose one FDE covers [CFI_FUNC, CFI_FUNC + 0x100)
+ * and runs insns after the CIE's "CFA = rsp + 8, return address at
+ * CFA - 8" (data alignment -8).  No section headers. */
+static void cfi_image(uint8_t *img, const uint8_t *insns, size_t n)
+{
+    memset(img, 0, CFI_IMG);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)img;
+    memcpy(eh->e_ident, ELFMAG, SELFMAG);
+    eh->e_ident[EI_CLASS] = ELFCLASS64;
+    eh->e_ident[EI_DATA] = ELFDATA2LSB;
+    eh->e_ident[EI_VERSION] = EV_CURRENT;
+    eh->e_type = ET_DYN;
+    eh->e_machine = EM_X86_64;
+    eh->e_version = EV_CURRENT;
+    eh->e_phoff = sizeof *eh;
+    eh->e_phentsize = sizeof(Elf64_Phdr);
+    eh->e_phnum = 2;
+    eh->e_ehsize = sizeof *eh;
+    Elf64_Phdr ph[2] = {
+        {.p_type = PT_LOAD,
+         .p_flags = PF_R | PF_X,
+         .p_filesz = CFI_IMG,
+         .p_memsz = CFI_IMG,
+         .p_align = 0x1000},
+        {.p_type = PT_GNU_EH_FRAME,
+         .p_flags = PF_R,
+         .p_offset = 0x100,
+         .p_vaddr = 0x100,
+         .p_filesz = 20,
+         .p_memsz = 20,
+         .p_align = 4},
+    };
+    memcpy(img + eh->e_phoff, ph, sizeof ph);
+    /* .eh_frame at 0x200: the CIE, then the FDE */
+    uint8_t *cie = img + 0x200, *p = cie + 4;
+    put32le(p, 0); /* CIE id */
+    p += 4;
+    static const uint8_t cie_body[] = {1,    'z', 'R',  0,    1, 0x78 /* -8 */,
+                                       16,   1,   0x1b, 0x0c, 7, 8, /* def_cfa rsp 8 */
+                                       0x90, 1};                    /* offset r16 at cfa - 8 */
+    memcpy(p, cie_body, sizeof cie_body);
+    p += sizeof cie_body;
+    while ((p - cie) % 8 != 4) /* nop padding: the next entry 8-aligned */
+        *p++ = 0;
+    put32le(cie, (uint32_t)(p - cie - 4));
+    uint8_t *fde = p;
+    p += 4;
+    put32le(p, (uint32_t)(p - cie)); /* back to the CIE */
+    p += 4;
+    put32le(p, (uint32_t)(CFI_FUNC - (uint32_t)(p - img))); /* pc_begin, pcrel */
+    p += 4;
+    put32le(p, 0x100); /* pc_range */
+    p += 4;
+    *p++ = 0; /* no augmentation data */
+    if (n)
+        memcpy(p, insns, n);
+    p += n;
+    while ((p - fde) % 8 != 4)
+        *p++ = 0;
+    put32le(fde, (uint32_t)(p - fde - 4));
+    /* .eh_frame_hdr at 0x100: eh_frame_ptr pcrel sdata4, count udata4, one
+     * datarel sdata4 pair */
+    uint8_t *hdr = img + 0x100;
+    hdr[0] = 1;
+    hdr[1] = 0x1b;
+    hdr[2] = 0x03;
+    hdr[3] = 0x3b;
+    put32le(hdr + 4, 0x200 - 0x104);
+    put32le(hdr + 8, 1);
+    put32le(hdr + 12, CFI_FUNC - 0x100);
+    put32le(hdr + 16, (uint32_t)(fde - img) - 0x100);
+    img[CFI_FUNC] = 0xc3; /* ret */
+}
+
+/* Unwinds a leaf at CFI_FUNC whose return address is the stack's first
+ * word, over the image built from insns, fast path and libunwind. */
+static void cfi_unwind(const uint8_t *insns, size_t n, bool want_caller)
+{
+    static uint8_t img[CFI_IMG];
+    cfi_image(img, insns, n);
+    const uint64_t bias = 0x10000000, ret = bias + CFI_FUNC + 0x40;
+    char err[160];
+    struct addrspace *as = as_new_image(img, sizeof img, bias, err, sizeof err);
+    assert_non_null(as);
+    struct unwinder *u = unwind_new(as, 0, err, sizeof err);
+    assert_non_null(u);
+    struct capture *c = capture_new();
+    c->regs.rip = bias + CFI_FUNC;
+    c->regs.rsp = c->stack_addr = 0x7ffe0000;
+    c->stack_len = 64;
+    memset(c->stack, 0, 64);
+    memcpy(c->stack, &ret, 8);
+    static struct unwind_result r;
+    for (int fast = 1; fast >= 0; fast--) {
+        unwind_set_fast_path(u, fast);
+        unwind_capture(u, c, &r);
+        assert_true(r.n >= 1 && r.pcs[0] == bias + CFI_FUNC);
+        if (want_caller)
+            assert_true(r.n >= 2 && r.pcs[1] == ret);
+    }
+    capture_free(c);
+    unwind_free(u);
+    as_free(as);
+}
+
+/* Offsets scaled by the CIE's data alignment that do not fit 64 bits: the
+ * rule is left to libunwind, never a signed overflow (the CFI fuzz target's
+ * UBSan report: an offset_extended_sf operand times -8). */
+static void test_unwind_cfi_overflow(void **state)
+{
+    (void)state;
+    cfi_unwind(NULL, 0, true); /* the image unwinds as built */
+    static const struct {
+        uint8_t op;
+        bool reg, is_signed;
+        uint64_t v;
+    } cases[] = {
+        {0x11, true, true, 5836665117072162814ull}, /* offset_extended_sf */
+        {0x11, true, true, (uint64_t)INT64_MIN},
+        {0x05, true, false, 1ull << 62},               /* offset_extended */
+        {0x83, false, false, 1ull << 62},              /* offset rbx */
+        {0x12, true, true, 1ull << 61},                /* def_cfa_sf */
+        {0x13, false, true, (uint64_t) - (1ll << 61)}, /* def_cfa_offset_sf */
+        {0x2f, true, false, 1ull << 60}, /* GNU_negative_offset_extended: -INT64_MIN */
+        {0x2f, true, false, 1ull << 62},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t insns[32];
+        size_t n = 0;
+        insns[n++] = cases[i].op;
+        if (cases[i].reg)
+            insns[n++] = cases[i].op == 0x12 ? 7 : 3;
+        n += leb(insns + n, cases[i].v, cases[i].is_signed);
+        cfi_unwind(insns, n, false);
+    }
+}
+
 /* ------------------------------------------------------------ hostile files */
 
 struct span {
@@ -1111,10 +1333,16 @@ static void test_unwind_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addrspace_self_child),    cmocka_unit_test(test_unwind_chain),
-        cmocka_unit_test(test_unwind_cpu_mix),          cmocka_unit_test(test_unwind_debug_frame),
-        cmocka_unit_test(test_unwind_hostile_files),    cmocka_unit_test(test_unwind_signal_frame),
-        cmocka_unit_test(test_unwind_leaf_without_cfi), cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_addrspace_self_child),
+        cmocka_unit_test(test_unwind_chain),
+        cmocka_unit_test(test_unwind_cpu_mix),
+        cmocka_unit_test(test_unwind_debug_frame),
+        cmocka_unit_test(test_unwind_hostile_files),
+        cmocka_unit_test(test_unwind_signal_frame),
+        cmocka_unit_test(test_unwind_leaf_without_cfi),
+        cmocka_unit_test(test_unwind_cost),
+        cmocka_unit_test(test_unwind_image),
+        cmocka_unit_test(test_unwind_cfi_overflow),
     };
     return cmocka_run_group_tests(tests, setup_self, NULL);
 }

@@ -963,31 +963,32 @@ static bool describe_unix(const char *line, const char *eol, uint64_t ino, char 
                     path_len, n == 8 ? f[7] : "") > 0;
 }
 
-/* Searches one net table (at most NET_BUF of it) for the socket's inode. */
-static bool search_table(struct procstat *p, int table, uint64_t ino, char *out, size_t size)
+static const struct {
+    const char *rel, *proto;
+    bool v6;
+} net_tables[PROCSTAT_NET_NTABLES] = {
+    [PROCSTAT_NET_TCP] = {"net/tcp", "tcp", false},
+    [PROCSTAT_NET_TCP6] = {"net/tcp6", "tcp", true},
+    [PROCSTAT_NET_UDP] = {"net/udp", "udp", false},
+    [PROCSTAT_NET_UDP6] = {"net/udp6", "udp", true},
+    [PROCSTAT_NET_UNIX] = {"net/unix", "unix", false},
+};
+
+bool procstat_net_describe(const char *text, size_t len, int table, uint64_t ino, char *out,
+                           size_t size)
 {
-    static const struct {
-        const char *rel, *proto;
-        bool v6;
-    } tables[] = {
-        {"net/tcp", "tcp", false}, {"net/tcp6", "tcp", true},   {"net/udp", "udp", false},
-        {"net/udp6", "udp", true}, {"net/unix", "unix", false},
-    };
-    if (table < 0 || (size_t)table >= sizeof tables / sizeof tables[0])
+    if (table < 0 || table >= PROCSTAT_NET_NTABLES)
         return false;
-    ssize_t n = read_rel(p, tables[table].rel, p->netbuf, sizeof p->netbuf, false);
-    if (n <= 0)
-        return false;
-    const char *line = p->netbuf, *end = p->netbuf + n;
+    const char *line = text, *end = text + len;
     /* The first line is the header; a cut last line simply fails to parse. */
-    for (line = memchr(line, '\n', (size_t)(end - line)); line && line < end;) {
+    for (line = memchr(line, '\n', len); line && line < end;) {
         line++;
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *eol = nl ? nl : end;
-        bool found =
-            !strcmp(tables[table].proto, "unix")
-                ? describe_unix(line, eol, ino, out, size)
-                : describe_inet(line, eol, ino, tables[table].proto, tables[table].v6, out, size);
+        bool found = table == PROCSTAT_NET_UNIX
+                         ? describe_unix(line, eol, ino, out, size)
+                         : describe_inet(line, eol, ino, net_tables[table].proto,
+                                         net_tables[table].v6, out, size);
         if (found)
             return true;
         line = nl;
@@ -995,12 +996,21 @@ static bool search_table(struct procstat *p, int table, uint64_t ino, char *out,
     return false;
 }
 
+/* Searches one net table (at most NET_BUF of it) for the socket's inode. */
+static bool search_table(struct procstat *p, int table, uint64_t ino, char *out, size_t size)
+{
+    if (table < 0 || table >= PROCSTAT_NET_NTABLES)
+        return false;
+    ssize_t n = read_rel(p, net_tables[table].rel, p->netbuf, sizeof p->netbuf, false);
+    return n > 0 && procstat_net_describe(p->netbuf, (size_t)n, table, ino, out, size);
+}
+
 static void describe_socket(struct procstat *p, uint64_t ino, char *out, size_t size)
 {
     if (p->lookups_left == 0)
         return;
     p->lookups_left--;
-    for (int t = 0; t < 5; t++)
+    for (int t = 0; t < PROCSTAT_NET_NTABLES; t++)
         if (search_table(p, t, ino, out, size))
             return;
 }

@@ -156,6 +156,20 @@ int procstat_parse_syscall_at(const char *text, size_t len, long *nr, uint64_t a
 /* /proc/PID/task/TID/schedstat: "RUN_NS WAIT_NS TIMESLICES".  0, or
  * -EINVAL/-ERANGE. */
 int procstat_parse_schedstat(const char *text, size_t len, uint64_t *run_ns, uint64_t *wait_ns);
+/* The line of a net table's text (/proc/PID/net/tcp, tcp6, udp, udp6 or
+ * unix, its header line first) for the socket of inode ino, described in
+ * out as procstat_wait.target says ("socket:[123] tcp 127.0.0.1:80 listen");
+ * false when no line names ino. */
+enum {
+    PROCSTAT_NET_TCP,
+    PROCSTAT_NET_TCP6,
+    PROCSTAT_NET_UDP,
+    PROCSTAT_NET_UDP6,
+    PROCSTAT_NET_UNIX,
+    PROCSTAT_NET_NTABLES
+};
+bool procstat_net_describe(const char *text, size_t len, int table, uint64_t ino, char *out,
+                           size_t size);
 /* x86_64 syscall name (0..334, 424..470), NULL when unknown. */
 const char *procstat_syscall_name(long nr);
 /* Whether syscall nr takes a file descriptor as its first argument. */

@@ -5,12 +5,29 @@
  */
 #include "sampler/python/pylines.h"
 
+#include <limits.h>
 #include <stdbool.h>
+
+/* Lines are summed in 64 bits, held within LINE_SAT of 0 (a table of the
+ * target's can add up without bound), and a line outside int is unknown:
+ * firstlineno and the deltas are the target's bytes. */
+#define LINE_SAT ((int64_t)1 << 40)
+
+static int64_t line_add(int64_t line, int delta)
+{
+    line += delta;
+    return line > LINE_SAT ? LINE_SAT : line < -LINE_SAT ? -LINE_SAT : line;
+}
+
+static int line_out(int64_t line)
+{
+    return line < INT_MIN || line > INT_MAX ? -1 : (int)line;
+}
 
 int pylines_lnotab(const uint8_t *tab, size_t len, int firstlineno, int64_t offset,
                    int signed_deltas)
 {
-    int line = firstlineno;
+    int64_t line = firstlineno;
     int64_t addr = 0;
 
     if (offset < 0)
@@ -20,15 +37,15 @@ int pylines_lnotab(const uint8_t *tab, size_t len, int firstlineno, int64_t offs
         addr += tab[i];
         if (addr > offset)
             break;
-        line += signed_deltas ? (int8_t)tab[i + 1] : (int)tab[i + 1];
+        line = line_add(line, signed_deltas ? (int8_t)tab[i + 1] : (int)tab[i + 1]);
     }
-    return line;
+    return line_out(line);
 }
 
 int pylines_linetable310(const uint8_t *tab, size_t len, int firstlineno, int64_t offset)
 {
     int64_t start, end = 0;
-    int computed = firstlineno;
+    int64_t computed = firstlineno;
 
     if (offset < 0)
         return firstlineno;
@@ -41,8 +58,8 @@ int pylines_linetable310(const uint8_t *tab, size_t len, int firstlineno, int64_
         start = end;
         end += tab[i];
         if (ldelta != -128) {
-            computed += ldelta;
-            line = computed;
+            computed = line_add(computed, ldelta);
+            line = line_out(computed);
         }
         if (start <= offset && offset < end)
             return line;
@@ -89,7 +106,7 @@ static int line_delta311(const uint8_t *tab, size_t len, size_t i)
 int pylines_locations311(const uint8_t *tab, size_t len, int firstlineno, int64_t offset)
 {
     int64_t start, end = 0;
-    int computed = firstlineno;
+    int64_t computed = firstlineno;
     size_t i = 0;
 
     if (offset < 0)
@@ -98,8 +115,8 @@ int pylines_locations311(const uint8_t *tab, size_t len, int firstlineno, int64_
         bool no_line = (tab[i] >> 3) == 0x1f;
         int line;
 
-        computed += line_delta311(tab, len, i);
-        line = no_line ? -1 : computed;
+        computed = line_add(computed, line_delta311(tab, len, i));
+        line = no_line ? -1 : line_out(computed);
         start = end;
         end += ((tab[i] & 7) + 1) * 2; /* code units of 2 bytes */
         if (start <= offset && offset < end)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +477,77 @@ struct addrspace *as_new(pid_t pid, struct modreg *reg, char *err, size_t errsz)
         as_free(as);
         return NULL;
     }
+    return as;
+}
+
+/* struct file_region and struct as_region both begin with start, end */
+_Static_assert(offsetof(struct file_region, start) == 0 && offsetof(struct file_region, end) == 8 &&
+                   offsetof(struct as_region, start) == 0 && offsetof(struct as_region, end) == 8,
+               "sort_ranges reads start and end as the first two words");
+
+static int cmp_start(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts n elements of size sz by start and drops those overlapping the one
+ * kept before them; returns how many are left. */
+static size_t sort_ranges(void *v, size_t n, size_t sz)
+{
+    size_t kept = 0;
+    uint64_t end = 0;
+    qsort(v, n, sz, cmp_start);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r[2];
+        memcpy(r, (char *)v + i * sz, sizeof r); /* start, end */
+        if (kept && r[0] < end)
+            continue;
+        memmove((char *)v + kept++ * sz, (char *)v + i * sz, sz);
+        end = r[1];
+    }
+    return kept;
+}
+
+struct addrspace *as_new_image(const uint8_t *data, size_t size, uint64_t bias, char *err,
+                               size_t errsz)
+{
+    struct addrspace *as = calloc(1, sizeof *as);
+    struct image_slot *s = calloc(1, sizeof *s);
+    if (!as || !s) {
+        free(as);
+        free(s);
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    as->page_size = 4096;
+    as->images[0] = s;
+    s->img.data = data;
+    s->img.size = size;
+    parse_elf(s);
+    if (s->elf_ok) {
+        as->files = calloc(s->phnum, sizeof *as->files);
+        as->exec = calloc(s->phnum, sizeof *as->exec);
+    }
+    if (!s->elf_ok || !as->files || !as->exec) {
+        snprintf(err, errsz, s->elf_ok ? "out of memory" : "not an ELF image with program headers");
+        as_free(as);
+        return NULL;
+    }
+    for (unsigned i = 0; i < s->phnum; i++) {
+        Elf64_Phdr ph = phdr_at(s, i);
+        uint64_t skip = ph.p_vaddr & (as->page_size - 1), start, end;
+        if (ph.p_type != PT_LOAD || !ph.p_filesz || !in_file(ph.p_offset, ph.p_filesz, size) ||
+            skip != (ph.p_offset & (as->page_size - 1)) ||
+            __builtin_add_overflow(bias, ph.p_vaddr - skip, &start) ||
+            __builtin_add_overflow(start, skip + ph.p_filesz, &end))
+            continue;
+        as->files[as->nfiles++] = (struct file_region){start, end, ph.p_offset - skip, &s->img};
+        if (ph.p_flags & PF_X)
+            as->exec[as->nexec++] = (struct as_region){start, end, bias, &s->img};
+    }
+    as->nfiles = sort_ranges(as->files, as->nfiles, sizeof *as->files);
+    as->nexec = sort_ranges(as->exec, as->nexec, sizeof *as->exec);
     return as;
 }
 

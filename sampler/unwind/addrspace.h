@@ -44,6 +44,14 @@ struct as_region {
 struct addrspace;
 
 struct addrspace *as_new(pid_t pid, struct modreg *reg, char *err, size_t errsz);
+/* An address space of one ELF image held in memory, with no process
+ * behind it: each PT_LOAD of the image is mapped at bias + p_vaddr as the
+ * loader maps it (from its page-aligned file offset), the executable ones
+ * as regions of module id 0.  data must outlive the address space; as_refresh
+ * cannot be used on it.  For tests and the unwinder's fuzz target.  NULL
+ * when memory runs out or the image has no valid program headers. */
+struct addrspace *as_new_image(const uint8_t *data, size_t size, uint64_t bias, char *err,
+                               size_t errsz);
 void as_free(struct addrspace *as);
 
 /* Re-read /proc/PID/maps (after a miss, a dlopen, an exec).  Rate-limited by

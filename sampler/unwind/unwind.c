@@ -899,6 +899,13 @@ static bool row_restore(struct cfi_row *row, uint64_t reg, const struct cfi_row 
     return true;
 }
 
+/* v * align into *out, false when the product does not fit: both are the
+ * file's numbers, so no signed overflow (the rule is then not modelled). */
+static bool scaled(int64_t v, int64_t align, int64_t *out)
+{
+    return !__builtin_mul_overflow(v, align, out);
+}
+
 /*
  * Runs a CFA program until the row that covers target.  Returns false for
  * anything the fast path does not model.  loc is the address of the row.
@@ -911,6 +918,7 @@ static bool run_cfi(struct rd *r, const struct cie_info *ci, uint64_t *loc, uint
     while (r->ok && r->p < r->end) {
         uint8_t op = (uint8_t)rd_uint(r, 1);
         uint64_t reg, delta = 0;
+        int64_t off;
         bool advance = false;
         switch (op & 0xc0) {
         case 0x40:
@@ -918,7 +926,8 @@ static bool run_cfi(struct rd *r, const struct cie_info *ci, uint64_t *loc, uint
             advance = true;
             break;
         case 0x80:
-            if (!row_set(row, op & 0x3f, RULE_OFFSET, (int64_t)rd_uleb(r) * ci->data_align))
+            if (!scaled((int64_t)rd_uleb(r), ci->data_align, &off) ||
+                !row_set(row, op & 0x3f, RULE_OFFSET, off))
                 return false;
             continue;
         case 0xc0:
@@ -944,7 +953,8 @@ static bool run_cfi(struct rd *r, const struct cie_info *ci, uint64_t *loc, uint
                 break;
             case 0x05: /* offset_extended */
                 reg = rd_uleb(r);
-                if (!row_set(row, reg, RULE_OFFSET, (int64_t)rd_uleb(r) * ci->data_align))
+                if (!scaled((int64_t)rd_uleb(r), ci->data_align, &off) ||
+                    !row_set(row, reg, RULE_OFFSET, off))
                     return false;
                 break;
             case 0x06:
@@ -981,22 +991,26 @@ static bool run_cfi(struct rd *r, const struct cie_info *ci, uint64_t *loc, uint
                 break;
             case 0x11: /* offset_extended_sf */
                 reg = rd_uleb(r);
-                if (!row_set(row, reg, RULE_OFFSET, rd_sleb(r) * ci->data_align))
+                if (!scaled(rd_sleb(r), ci->data_align, &off) ||
+                    !row_set(row, reg, RULE_OFFSET, off))
                     return false;
                 break;
             case 0x12: /* def_cfa_sf */
                 row->cfa_reg = rd_uleb(r);
-                row->cfa_off = rd_sleb(r) * ci->data_align;
+                if (!scaled(rd_sleb(r), ci->data_align, &row->cfa_off))
+                    return false;
                 break;
             case 0x13:
-                row->cfa_off = rd_sleb(r) * ci->data_align;
+                if (!scaled(rd_sleb(r), ci->data_align, &row->cfa_off))
+                    return false;
                 break;
             case 0x2e: /* GNU_args_size: only matters for landing pads */
                 rd_uleb(r);
                 break;
             case 0x2f: /* GNU_negative_offset_extended */
                 reg = rd_uleb(r);
-                if (!row_set(row, reg, RULE_OFFSET, -(int64_t)rd_uleb(r) * ci->data_align))
+                if (!scaled((int64_t)rd_uleb(r), ci->data_align, &off) || off == INT64_MIN ||
+                    !row_set(row, reg, RULE_OFFSET, -off))
                     return false;
                 break;
             default: /* set_loc, register, expressions, val_*: not modelled */

@@ -91,6 +91,13 @@ size_t profile_name_norm(char *name, size_t len)
         i--;
     if (i == digits_end || i == 0 || name[i - 1] != ':')
         return len;
+    /* A FILE that itself ends in ":DIGITS" ("f (x.py:12:12)") is kept whole:
+     * cut once, it would be cut again when looked up by its kept name. */
+    size_t k = i - 1;
+    while (k > 0 && isdigit((unsigned char)name[k - 1]))
+        k--;
+    if (k < i - 1 && k > 0 && name[k - 1] == ':')
+        return len;
     const char *open = NULL;
     for (size_t k = i - 1; k > 0; k--) {
         if (name[k] == '(') {

@@ -111,7 +111,8 @@ int profile_add_ids(struct profile *p, const uint32_t *ids, uint32_t n, uint64_t
 struct prof_meta *profile_meta_mut(struct profile *p);
 
 /* The name a frame is kept and compared by: a Python frame's
- * "name (FILE:LINE)" (LINE all digits) becomes "name (FILE)", in place,
+ * "name (FILE:LINE)" (LINE all digits, FILE not itself ending in ":DIGITS",
+ * so that a kept name is its own normal form) becomes "name (FILE)", in place,
  * so a diff survives an edit that moves code but two functions of one name
  * in different files stay apart.  Returns the new length. */
 size_t profile_name_norm(char *name, size_t len);
