@@ -217,9 +217,13 @@ static void on_task(struct perf_engine *e, const struct perfev_record *r)
         perfev_unclone((pid_t)t->tid);
         e->st.threads_seen++;
         if (t->pid != t->ppid) { /* a new process: named as its parent until it execs */
-            char name[16];
+            char name[16], now[16];
+            /* records of two rings come in no order: its exec's COMM may
+             * have named it already */
+            pthreads_name(e->thr, (pid_t)t->tid, now, sizeof now);
             pthreads_name(e->thr, (pid_t)t->ptid, name, sizeof name);
-            pthreads_set_name(e->thr, (pid_t)t->tid, name);
+            if (!now[0])
+                pthreads_set_name(e->thr, (pid_t)t->tid, name);
             e->st.processes_seen++;
         }
     } else {
