@@ -99,9 +99,52 @@ static void drop_rust_hash(char *s)
     *h = '\0';
 }
 
+/*
+ * libiberty's Rust v0 demangler loops once per lifetime of a binder ("G"
+ * and a base-62 count, right after the "F" of a fn type or the "D" of a
+ * dyn type), printing them or, inside a part it skips, not even calling
+ * collect: a count of 2^60 is hours.  A v0 name with a binder of more than
+ * V0_MAX_BINDER lifetimes (real ones have a few) is refused.  The scan
+ * cannot tell a binder from an identifier's bytes ("PDFGenerator_x" holds
+ * "FGenerator_"), so such a name stays mangled: the price of never hanging.
+ */
+#define V0_MAX_BINDER 1024u
+
+static int base62_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'z' ? c - 'a' + 10
+           : c >= 'A' && c <= 'Z' ? c - 'A' + 36
+                                  : -1;
+}
+
+static bool v0_huge_binder(const char *name)
+{
+    for (const char *g = strchr(name, 'G'); g; g = strchr(g + 1, 'G')) {
+        if (g == name || (g[-1] != 'F' && g[-1] != 'D'))
+            continue;
+        uint64_t v = 0; /* the count is the number + 1, + 1 again if not empty */
+        const char *q = g + 1;
+        for (int d; (d = base62_digit(*q)) >= 0; q++)
+            v = v > V0_MAX_BINDER ? v : v * 62 + (uint64_t)d;
+        if (*q == '_' && v + 2 > V0_MAX_BINDER)
+            return true;
+    }
+    return false;
+}
+
+static bool is_rust_v0(const char *name)
+{
+    if (name[0] == '_' && name[1] == '_')
+        name++;
+    return name[0] == '_' && name[1] == 'R';
+}
+
 char *demangle(const char *name)
 {
     if (!name || !looks_mangled(name) || strnlen(name, DEMANGLE_MAX_INPUT) >= DEMANGLE_MAX_INPUT)
+        return NULL;
+    if (is_rust_v0(name) && v0_huge_binder(name))
         return NULL;
     struct outbuf b;
     if (!demangle_with(rust_demangle_callback, name, &b) &&
