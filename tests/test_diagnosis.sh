@@ -66,7 +66,10 @@ if grep -q 'fsync' "$TMP/io.md"; then
 else
     echo "note: the main thread was not seen in fsync in this run"
 fi
-check "io: no CPU finding from its few on-CPU samples" sh -c "! grep -q '^- \*\*CPU\*\*' '$TMP/io.md'"
+# its writes' kernel time (a disk driver's, on a real disk) may make a
+# small CPU finding of its own, never a large one
+check "io: no large CPU finding from its few on-CPU samples" \
+    sh -c "! grep -qE '^- \*\*CPU\*\* — ([3-9][0-9]|100)%' '$TMP/io.md'"
 check "io: Bottleneck says what share of the time its samples are" \
     grep -qE "^On a CPU [0-9.]+% of the threads' wall time" "$TMP/io.md"
 check "io: the snapshot's verdict line" grep -qE "^verdict: +I/O wait [0-9]+%: (read_pipe|write_and_sync)" "$TMP/io.txt"
@@ -96,7 +99,7 @@ if [ "${oncpu:-0}" -ge 22 ]; then
     check "pipeline: each thread's own function (parser: spin_for, packer: pack_blocks)" \
         matches "$cpu" 'per thread: .*(packer-[0-9]+ pack\\_blocks.*parser-[0-9]+ spin\\_for|parser-[0-9]+ spin\\_for.*packer-[0-9]+ pack\\_blocks)'
     check "pipeline: the snapshot's verdict line too" \
-        grep -qE '^(verdict: |           ) CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
+        grep -qE '^(verdict:)? +CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
 else
     echo "note: the pipeline's threads were on a CPU ${oncpu}% of the time (a loaded machine): no CPU finding to check"
 fi

@@ -262,9 +262,15 @@ static void churn_one(const char *exe)
             (rc = pyfind_target(&r, mem, &t, err, sizeof err)) == 0)
             rc = pyframes_threads(&t, th, 4, &n, &fl, -1);
     }
-    /* Imports (random pulls in hashlib...) run first: wait for g0. */
+    /* Imports (random pulls in hashlib...) run first: wait for g0, up to
+     * 20 s (a loaded machine under the sanitizers took more than 2) */
     bool running = false;
-    for (int i = 0; rc == 0 && n > 0 && i < 20000 && !running; i++) {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; rc == 0 && n > 0 && !running; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 20)
+            break;
         if (pyframes_walk(pf, &t, th[n - 1].tstate, fr, 128, &k, &fl) == 0 && k > 0 &&
             !(fl & PYF_TORN)) {
             const struct pycode *c = pyframes_code(pf, fr[0].code);
