@@ -336,8 +336,7 @@ static void put_python_frame(FILE *f, const struct func_info *fi, const struct c
 static void put_process(FILE *f, const struct model *m, const struct model_thread *t, pid_t target)
 {
     pid_t pid = t && t->pid ? t->pid : target;
-    const struct model_thread *main = model_thread_find(m, pid);
-    put_folded_name(f, main && main->name[0] ? main->name : "process");
+    put_folded_name(f, model_process_name(m, pid));
     fprintf(f, "-%d;", (int)pid);
 }
 

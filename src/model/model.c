@@ -419,6 +419,12 @@ void model_thread_set_pid(struct model *m, pid_t tid, pid_t pid)
         t->pid = pid;
 }
 
+const char *model_process_name(const struct model *m, pid_t pid)
+{
+    const struct model_thread *t = model_thread_find(m, pid);
+    return t && t->name[0] ? t->name : "process";
+}
+
 void model_zero(struct model *m)
 {
     for (uint32_t i = 0; i < m->nnodes; i++)

@@ -94,6 +94,9 @@ struct model *model_clone(const struct model *src);
 void model_thread_exited(struct model *m, pid_t tid);
 /* The process thread tid belongs to (0: the target), once it has samples. */
 void model_thread_set_pid(struct model *m, pid_t tid, pid_t pid);
+/* A process's name: its main thread's (tid = pid), "process" when that
+ * thread has no samples or no name. */
+const char *model_process_name(const struct model *m, pid_t pid);
 /* Forget every count (the 'z' key); threads are kept, counts zeroed. */
 void model_zero(struct model *m);
 

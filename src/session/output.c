@@ -41,9 +41,8 @@ static const char *thread_name_of(void *ctx, pid_t tid)
     struct tname_ctx *c = ctx;
     pthread_mutex_lock(c->s->lock);
     const struct model_thread *t = model_thread_find(c->s->model, tid);
-    const struct model_thread *p = t && t->pid ? model_thread_find(c->s->model, t->pid) : NULL;
     if (t && t->pid)
-        snprintf(c->buf, sizeof c->buf, "%s-%d/%s", p && p->name[0] ? p->name : "process",
+        snprintf(c->buf, sizeof c->buf, "%s-%d/%s", model_process_name(c->s->model, t->pid),
                  (int)t->pid, t->name);
     else
         snprintf(c->buf, sizeof c->buf, "%s", t ? t->name : "");
