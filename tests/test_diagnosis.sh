@@ -21,6 +21,16 @@ oncpu_pct() {
         END { if (!f) print 100 }'
 }
 
+# on_cpu_enough REPORT WHO: the working threads were on a CPU 22% of their
+# time or more (sets oncpu), so a CPU finding can be asked for; else says
+# so (a loaded machine starves them below VERDICT_MIN_SHARE)
+on_cpu_enough() {
+    oncpu=$(oncpu_pct "$1")
+    [ "${oncpu:-0}" -ge 22 ] && return 0
+    echo "note: $2 on a CPU ${oncpu:-?}% of the time (a loaded machine): no CPU finding to check"
+    return 1
+}
+
 # profile NAME ARGS...: the fixture under pertop --pid for 5 s, report in
 # $TMP/NAME.md and snapshot in $TMP/NAME.txt
 profile() {
@@ -43,12 +53,9 @@ profile cpu "$FIXTURE_DIR/cpu_mix"
 HOT='(compute_inner|parse_input)'
 check "cpu: CPU (or starvation for one) first, naming compute_inner or parse_input" \
     matches "$(first_of "$TMP/cpu.md")" "^- \\*\\*CPU( starvation)?\\*\\* — [0-9]+% .*\`$HOT\`"
-oncpu=$(oncpu_pct "$TMP/cpu.md")
-if [ "${oncpu:-0}" -ge 22 ]; then
+if on_cpu_enough "$TMP/cpu.md" "cpu_mix was"; then
     check "cpu: CPU among the findings (on a CPU $oncpu% of the time)" \
         grep -qE "^- \*\*CPU\*\* — [0-9]+% .*\`$HOT\`" "$TMP/cpu.md"
-else
-    echo "note: cpu_mix was on a CPU ${oncpu}% of the time (a loaded machine): no CPU finding to check"
 fi
 check "cpu: no wait finding" sh -c "! grep -qE '^- \*\*(I/O wait|Lock contention|Idle)' '$TMP/cpu.md'"
 check "cpu: the snapshot's verdict line" grep -qE "^verdict: +CPU( starvation)? [0-9]+%: $HOT" "$TMP/cpu.txt"
@@ -92,16 +99,13 @@ check "rawlock: named, and its holder unknown" matches "$first" 'raw\\_lock \(0x
 profile pipeline "$FIXTURE_DIR/bottleneck" --pipeline
 # (CPU starvation may come first on a loaded machine: two busy threads
 # then share less than two CPUs; under 22% on a CPU, no CPU finding)
-oncpu=$(oncpu_pct "$TMP/pipeline.md")
-if [ "${oncpu:-0}" -ge 22 ]; then
+if on_cpu_enough "$TMP/pipeline.md" "the pipeline's threads were"; then
     cpu=$(verdict_of "$TMP/pipeline.md" | head -n2 | grep -E '^- \*\*CPU\*\* — [0-9]+%')
     check "pipeline: CPU among the first two findings" [ -n "$cpu" ]
     check "pipeline: each thread's own function (parser: spin_for, packer: pack_blocks)" \
         matches "$cpu" 'per thread: .*(packer-[0-9]+ pack\\_blocks.*parser-[0-9]+ spin\\_for|parser-[0-9]+ spin\\_for.*packer-[0-9]+ pack\\_blocks)'
     check "pipeline: the snapshot's verdict line too" \
         grep -qE '^(verdict:)? +CPU [0-9]+%: .*per thread: .*pack_blocks' "$TMP/pipeline.txt"
-else
-    echo "note: the pipeline's threads were on a CPU ${oncpu}% of the time (a loaded machine): no CPU finding to check"
 fi
 
 profile starve "$FIXTURE_DIR/bottleneck" --starve 4
@@ -109,12 +113,9 @@ check "starve: CPU starvation first or second, in spin_for (4 spinners, 2 CPUs: 
     matches "$(verdict_of "$TMP/starve.md" | head -n2)" '^- \*\*CPU starvation\*\* — [3-9][0-9]% .*`spin_for`'
 # CPU is a finding from 20% of the time on a CPU: 4 spinners on 2 free
 # CPUs get 50%, but tests running beside this one take CPUs too
-oncpu=$(oncpu_pct "$TMP/starve.md")
-if [ "${oncpu:-0}" -ge 22 ]; then
+if on_cpu_enough "$TMP/starve.md" "the spinners were"; then
     check "starve: and CPU, in spin_for (on a CPU $oncpu% of the time)" \
         grep -qE '^- \*\*CPU\*\* — [0-9]+% .*`spin_for`' "$TMP/starve.md"
-else
-    echo "note: the spinners were on a CPU ${oncpu:-?}% of the time (a loaded machine): no CPU finding to check"
 fi
 
 profile idle "$FIXTURE_DIR/bottleneck" --idle
